@@ -1,0 +1,104 @@
+/**
+ * The engine's public contract: what a training run takes and what it returns.
+ * The sweep runner, the CLI and the notebooks depend only on this file and `train()`.
+ * @module
+ */
+
+/** Shape of a Llama-style decoder (Hugging Face `LlamaForCausalLM` semantics). */
+export interface ModelConfig {
+  /** Number of decoder blocks. */
+  layers: number;
+  /** Residual width; a multiple of 32. */
+  dModel: number;
+  /** Attention heads; dModel / heads is the head size. */
+  heads: number;
+  /** SwiGLU hidden size; default 8·d/3 rounded up to a multiple of 32. */
+  ffn: number;
+  /** Context length in tokens. */
+  context: number;
+  /** Vocabulary size (256: bytes). */
+  vocab: number;
+  /** RMSNorm epsilon (1e-5). */
+  rmsEps: number;
+  /** RoPE base (10000). */
+  ropeTheta: number;
+}
+
+/** Forward/backward quantization labels of a run ("fp32", "bf16", and the schemes of lib/schemes). */
+export interface SchemeChoice {
+  /** Forward recipe label (quantizers of X and W in Y = X·Wᵀ). */
+  fwd: string;
+  /** Backward recipe label (quantizers of the dX and dW GEMMs). */
+  bwd: string;
+}
+
+/** Everything that determines a training run; a run is a pure function of this plus the adapter. */
+export interface TrainConfig {
+  model: ModelConfig;
+  /** Sequences per step. */
+  batch: number;
+  /** Optimizer steps. */
+  steps: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Seed for init, batches and stochastic rounding. */
+  seed: number;
+  /** Data source name ("sotu", "brown", "moby-dick", "markov:…"). */
+  data: string;
+  /** Quantization recipe; default { fwd: "fp32", bwd: "fp32" }. */
+  scheme: SchemeChoice;
+  /** Validation every this many steps (0: only at the end). */
+  evalEvery: number;
+  /** Held-out tokens used for each validation. */
+  evalTokens: number;
+}
+
+/** Progress of a running training job, reported a few steps late (losses are read back through a ring). */
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  tokens: number;
+  lr: number;
+  trainLoss: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+/** One row of the training curve. */
+export interface CurvePoint {
+  step: number;
+  tokens: number;
+  lr: number;
+  trainLoss: number;
+  /** Present at evaluation steps. */
+  valLoss?: number;
+}
+
+/** Options that do not change the result of a run. */
+export interface TrainHooks {
+  /** Directory for `model.safetensors`, `config.json` and resumable state. */
+  outDir?: string;
+  /** Save a resumable checkpoint every this many steps (0: only at the end). */
+  checkpointEvery?: number;
+  /** Resume from `outDir` when it holds a checkpoint of the same config. */
+  resume?: boolean;
+  onProgress?: (p: TrainProgress) => void;
+  onEval?: (p: { step: number; tokens: number; valLoss: number }) => void;
+  /** Abort between steps; the run then throws after saving nothing partial. */
+  signal?: AbortSignal;
+}
+
+/** Outcome of a run. `diverged` runs carry the last finite losses. */
+export interface TrainResult {
+  status: "finished" | "diverged";
+  nonEmbeddingParams: number;
+  totalParams: number;
+  tokens: number;
+  steps: number;
+  finalValLoss: number;
+  finalTrainLoss: number;
+  tokensPerSecond: number;
+  wallSeconds: number;
+  adapter: string;
+  curve: CurvePoint[];
+}
