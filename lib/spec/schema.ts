@@ -1,0 +1,183 @@
+/**
+ * The experiment spec: one zod schema, from which the TypeScript types, the validation of
+ * `experiments/*.ts` / `*.json` files and the editor JSON Schema (`deno task spec-schema`) all come.
+ * @module
+ */
+import { z } from "zod";
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lower-case letters, digits, '.', '_' or '-'");
+const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, "use letters, digits, '.', '_', '+' or '-'");
+const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
+/**
+ * One model of the ladder: an explicit shape (`layers` + `dModel`, optional `heads`/`ffn`), or a target
+ * non-embedding size `params` turned into a shape by the rule in lib/spec/shapes.ts (`shapeForTarget`).
+ */
+export const ModelEntrySchema = z.object({
+  /** Short name used in filters and run ids; default `L<layers>-d<dModel>`. */
+  name: slug.optional(),
+  layers: z.int().min(1).max(256).optional(),
+  dModel: z.int().min(32).max(16384).multipleOf(32).optional(),
+  /** Attention heads; default dModel / shapeRule.headDim. */
+  heads: z.int().min(1).optional(),
+  /** SwiGLU hidden size; default 8·dModel/3 rounded up to a multiple of 32. */
+  ffn: z.int().min(32).multipleOf(32).optional(),
+  /** Target non-embedding parameter count (instead of layers/dModel). */
+  params: z.number().positive().optional(),
+}).strict().superRefine((m, ctx) => {
+  const explicit = m.layers !== undefined || m.dModel !== undefined;
+  if (m.params !== undefined && (explicit || m.heads !== undefined || m.ffn !== undefined)) {
+    ctx.addIssue({ code: "custom", message: "give either params or an explicit shape, not both" });
+  } else if (m.params === undefined && (m.layers === undefined || m.dModel === undefined)) {
+    ctx.addIssue({ code: "custom", message: "give layers and dModel, or a target size params" });
+  }
+  if (m.heads !== undefined && m.dModel !== undefined && m.dModel % m.heads !== 0) {
+    ctx.addIssue({ code: "custom", message: "dModel must be divisible by heads", path: ["heads"] });
+  }
+});
+
+/** A scheme: a registry name, a forward/backward label pair, or an inline named definition. */
+export const SchemeEntrySchema = z.union([
+  label,
+  z.object({
+    /** Name in results and filters; default `<fwd>:<bwd>` (or the single label when equal). */
+    name: label.optional(),
+    /** Forward recipe label (registry name). */
+    fwd: label,
+    /** Backward recipe label (registry name). */
+    bwd: label,
+    /** Element bits of the forward/backward GEMM operands, when the registry cannot tell. */
+    fwdBits: z.number().positive().max(64).optional(),
+    bwdBits: z.number().positive().max(64).optional(),
+  }).strict(),
+]);
+
+/** Token budgets: absolute counts and/or tokens per non-embedding parameter (D/N). */
+export const TokensSchema = z.object({
+  /** Tokens per non-embedding parameter, e.g. [25, 50, 100] as in Quartet. */
+  perParam: z.array(z.number().positive()).min(1).optional(),
+  /** Absolute token counts. */
+  absolute: z.array(z.int().positive()).min(1).optional(),
+}).strict().refine((t) => t.perParam !== undefined || t.absolute !== undefined, {
+  message: "give perParam and/or absolute token budgets",
+});
+
+/** Learning-rate rule per model size. */
+export const LrRuleSchema = z.discriminatedUnion("rule", [
+  z.object({ rule: z.literal("constant"), value: z.number().positive() }).strict(),
+  z.object({
+    /** lr(N) = base · (baseParams / N)^power, clamped to [min, max] (Quartet: power 1, tuned on a small model). */
+    rule: z.literal("inverse-params"),
+    base: z.number().positive(),
+    baseParams: z.number().positive(),
+    power: z.number().min(0).max(2).default(1),
+    min: z.number().positive().optional(),
+    max: z.number().positive().optional(),
+  }).strict(),
+]);
+
+/** Optimizer; the engine implements AdamW (β, weight decay, clipping and schedule are fixed there). */
+export const OptimizerSchema = z.object({
+  kind: z.literal("adamw").default("adamw"),
+  lr: LrRuleSchema,
+}).strict();
+
+/** Hardware cost profile for the compute frontier (Quartet §3.1): speed-ups of each pass vs a baseline. */
+export const CostSchema = z.discriminatedUnion("model", [
+  z.object({
+    /** Speed ∝ 1/bits on each pass (BOPS), relative to `baselineBits` (Quartet: FP8 = 8). */
+    model: z.literal("bops"),
+    baselineBits: z.number().positive().default(8),
+    /** Share of training compute in the forward pass (rest is backward). */
+    forwardShare: z.number().gt(0).lt(1).default(1 / 3),
+  }).strict(),
+  z.object({
+    /** Measured forward/backward speed-ups per scheme name (missing schemes: 1). */
+    model: z.literal("measured"),
+    speedups: z.record(
+      z.string(),
+      z.object({ fwd: z.number().positive(), bwd: z.number().positive() }).strict(),
+    ),
+    forwardShare: z.number().gt(0).lt(1).default(1 / 3),
+  }).strict(),
+]);
+
+/** Include/exclude filter: a run matches when every given field matches one of its values. */
+export const FilterSchema = z.object({
+  scheme: oneOrMany(z.string()).optional(),
+  model: oneOrMany(z.string()).optional(),
+  /** Matches budgets given as tokens.perParam. */
+  tokensPerParam: oneOrMany(z.number()).optional(),
+  /** Matches budgets given as tokens.absolute. */
+  tokens: oneOrMany(z.number()).optional(),
+  seed: oneOrMany(z.int()).optional(),
+}).strict();
+
+/** The rule turning target sizes into shapes (see shapeForTarget). */
+export const ShapeRuleSchema = z.object({
+  /** Preferred dModel / layers; shapes within a factor 2 of it are eligible. */
+  aspect: z.number().positive().default(32),
+  /** Head size used when heads are not given. */
+  headDim: z.int().min(8).multipleOf(8).default(32),
+}).strict();
+
+/** A whole experiment. */
+export const ExperimentSchema = z.object({
+  /** Editor hint for JSON specs; ignored. */
+  $schema: z.string().optional(),
+  /** Results go to results/<name>/. */
+  name: slug,
+  description: z.string().optional(),
+  /** Data source ("sotu", "brown", "moby-dick", "markov:…"). */
+  data: z.string().min(1),
+  /** The model ladder. */
+  models: z.array(ModelEntrySchema).min(1),
+  shapeRule: ShapeRuleSchema.default({ aspect: 32, headDim: 32 }),
+  schemes: z.array(SchemeEntrySchema).min(1),
+  tokens: TokensSchema,
+  seeds: z.array(z.int().min(0)).min(1).default([0]),
+  optimizer: OptimizerSchema,
+  /** Sequences per step. */
+  batch: z.int().min(1),
+  /** Context length in tokens. */
+  context: z.int().min(2),
+  /** Validation every this many steps (0: only at the end). */
+  evalEvery: z.int().min(0).default(0),
+  /** Held-out tokens per validation. */
+  evalTokens: z.int().min(1),
+  /** Resumable checkpoint every this many steps (0: only at the end). Not part of run ids. */
+  checkpointEvery: z.int().min(0).default(50),
+  cost: CostSchema.default({ model: "bops", baselineBits: 8, forwardShare: 1 / 3 }),
+  /** Keep only runs matching one of these (all runs when absent). */
+  include: z.array(FilterSchema).optional(),
+  /** Drop runs matching any of these. */
+  exclude: z.array(FilterSchema).optional(),
+}).strict();
+
+/** What a spec author writes (defaults optional). */
+export type ExperimentInput = z.input<typeof ExperimentSchema>;
+/** A validated spec with defaults filled in. */
+export type Experiment = z.output<typeof ExperimentSchema>;
+/** One validated model entry. */
+export type ModelEntry = z.output<typeof ModelEntrySchema>;
+/** One validated scheme entry. */
+export type SchemeEntry = z.output<typeof SchemeEntrySchema>;
+/** One validated filter. */
+export type Filter = z.output<typeof FilterSchema>;
+/** A validated learning-rate rule. */
+export type LrRule = z.output<typeof LrRuleSchema>;
+/** A validated shape rule. */
+export type ShapeRule = z.output<typeof ShapeRuleSchema>;
+
+/**
+ * Declares an experiment in a TypeScript module (`export default defineExperiment({...})`).
+ * Typed only: validation happens when the sweep loads the module, so every problem is listed at once.
+ */
+export function defineExperiment(spec: ExperimentInput): ExperimentInput {
+  return spec;
+}
+
+/** JSON Schema of the spec (input side: defaults optional) for editor completion of JSON specs. */
+export function specJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(ExperimentSchema, { io: "input" }) as Record<string, unknown>;
+}

@@ -1,0 +1,69 @@
+/**
+ * Model shapes and parameter counts, and the documented rule turning a target non-embedding size
+ * into a shape.
+ * @module
+ */
+import type { ModelConfig } from "../engine/api.ts";
+import type { ModelEntry, ShapeRule } from "./schema.ts";
+
+/** Byte-level vocabulary of every data source. */
+export const VOCAB = 256;
+
+/** The engine's default SwiGLU hidden size: 8·d/3 rounded up to a multiple of 32. */
+export function defaultFfn(dModel: number): number {
+  return Math.ceil((8 * dModel) / 96) * 32;
+}
+
+/**
+ * Non-embedding parameters N (Quartet §2.1): per block 4d² (q, k, v, o) + 3·d·ffn (SwiGLU) + 2d
+ * (two RMSNorm gains), plus the final RMSNorm; token embedding and the untied lm_head excluded.
+ */
+export function nonEmbeddingParams(m: Pick<ModelConfig, "layers" | "dModel" | "ffn">): number {
+  const d = m.dModel;
+  return m.layers * (4 * d * d + 3 * d * m.ffn + 2 * d) + d;
+}
+
+/** All parameters: N plus the embedding and the untied lm_head (vocab·d each). */
+export function totalParams(m: Pick<ModelConfig, "layers" | "dModel" | "ffn" | "vocab">): number {
+  return nonEmbeddingParams(m) + 2 * m.vocab * m.dModel;
+}
+
+/** A resolved shape with its ladder name. */
+export interface Shape {
+  name: string;
+  layers: number;
+  dModel: number;
+  heads: number;
+  ffn: number;
+}
+
+/**
+ * The rule for target sizes: among all shapes with 1–64 layers and dModel a multiple of 32 whose
+ * aspect dModel/layers lies within a factor 2 of `rule.aspect`, take the one whose N is closest to the
+ * target in log scale (ties: fewer layers). heads = dModel / headDim (at least 1), ffn = default.
+ */
+export function shapeForTarget(target: number, rule: ShapeRule): Omit<Shape, "name"> {
+  let best: { layers: number; dModel: number; score: number } | undefined;
+  for (let layers = 1; layers <= 64; layers++) {
+    for (let dModel = 32; dModel <= 8192; dModel += 32) {
+      const aspect = dModel / layers;
+      if (aspect < rule.aspect / 2 || aspect > rule.aspect * 2) continue;
+      const n = nonEmbeddingParams({ layers, dModel, ffn: defaultFfn(dModel) });
+      const score = Math.abs(Math.log(n / target));
+      if (!best || score < best.score - 1e-12) best = { layers, dModel, score };
+    }
+  }
+  const { layers, dModel } = best!;
+  return { layers, dModel, heads: Math.max(1, Math.floor(dModel / rule.headDim)), ffn: defaultFfn(dModel) };
+}
+
+/** Resolves one ladder entry into a named shape. */
+export function resolveShape(entry: ModelEntry, rule: ShapeRule): Shape {
+  const s = entry.params !== undefined ? shapeForTarget(entry.params, rule) : {
+    layers: entry.layers!,
+    dModel: entry.dModel!,
+    heads: entry.heads ?? Math.max(1, Math.floor(entry.dModel! / rule.headDim)),
+    ffn: entry.ffn ?? defaultFfn(entry.dModel!),
+  };
+  return { name: entry.name ?? `L${s.layers}-d${s.dModel}`, ...s };
+}

@@ -1,0 +1,42 @@
+/**
+ * Stable run ids: a readable prefix and a hash, both derived from the resolved TrainConfig only,
+ * so reordering, renaming ladder entries or extending a spec never renames a run.
+ * @module
+ */
+import type { TrainConfig } from "../engine/api.ts";
+
+/** JSON with object keys sorted at every level (the hash input). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** 1.31M-style count with 3 significant digits. */
+export function compactCount(n: number): string {
+  const units: [number, string][] = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [scale, unit] of units) if (n >= scale) return `${Number((n / scale).toPrecision(3))}${unit}`;
+  return `${n}`;
+}
+
+/** Lower-case hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `bf16-L2d64-t1.31M-s0-3fa9c2d1`: scheme, shape, tokens, seed, then 8 hex digits of the config hash. */
+export async function runId(config: TrainConfig): Promise<string> {
+  const { fwd, bwd } = config.scheme;
+  const scheme = (fwd === bwd ? fwd : `${fwd}+${bwd}`).replace(/[^A-Za-z0-9.+_-]/g, "_");
+  const tokens = config.steps * config.batch * config.model.context;
+  const prefix = `${scheme}-L${config.model.layers}d${config.model.dModel}-t${
+    compactCount(tokens)
+  }-s${config.seed}`;
+  return `${prefix}-${(await sha256Hex(canonicalJson(config))).slice(0, 8)}`;
+}
