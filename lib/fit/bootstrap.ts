@@ -1,0 +1,65 @@
+/**
+ * Bootstrap confidence intervals: resample runs with replacement within each (fwd, bwd) scheme (so every
+ * stage of a Quartet fit keeps its runs), refit warm-started from the full fit, take percentiles.
+ * @module
+ */
+import { executeFit, type FitCI, type FitPlan, type FitResult, type Interval, schemeName } from "./fit.ts";
+import { makeRng } from "./random.ts";
+
+/** Bootstrap settings. */
+export interface BootstrapOptions {
+  /** Resamples (default 200). */
+  samples?: number;
+  /** Two-sided level (default 0.95). */
+  level?: number;
+  /** PRNG seed (default 1). */
+  seed?: number;
+}
+
+/** Percentile of sorted values with linear interpolation (numpy's default). */
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = q * (sorted.length - 1), lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Multiplicities of one stratified resample of the plan's runs. */
+export function resampleWeights(plan: FitPlan, rand: () => number): Float64Array {
+  const w = new Float64Array(plan.runs.length);
+  const strata = new Map<string, number[]>();
+  plan.runs.forEach((r, i) => {
+    const k = schemeName(r.fwd, r.bwd);
+    strata.set(k, [...(strata.get(k) ?? []), i]);
+  });
+  for (const ids of strata.values()) {
+    for (let j = 0; j < ids.length; j++) w[ids[Math.floor(rand() * ids.length)]]++;
+  }
+  return w;
+}
+
+/** Percentile intervals for every parameter and efficiency of `fit`. */
+export function bootstrapCI(plan: FitPlan, fit: FitResult, o: BootstrapOptions = {}): FitCI {
+  const samples = o.samples ?? 200, level = o.level ?? 0.95;
+  const rng = makeRng(o.seed ?? 1);
+  const acc = {
+    params: {} as Record<string, number[]>,
+    effN: {} as Record<string, number[]>,
+    effD: {} as Record<string, number[]>,
+  };
+  const push = (m: Record<string, number[]>, k: string, v: number) => (m[k] ??= []).push(v);
+  for (let s = 0; s < samples; s++) {
+    const r = executeFit(plan, { weights: resampleWeights(plan, rng.next), warm: fit });
+    for (const [k, v] of Object.entries(r.params)) push(acc.params, k, v);
+    for (const [k, v] of Object.entries(r.effN)) push(acc.effN, k, v);
+    for (const [k, v] of Object.entries(r.effD)) push(acc.effD, k, v);
+  }
+  const lo = (1 - level) / 2, hi = 1 - lo;
+  const iv = (m: Record<string, number[]>) =>
+    Object.fromEntries(
+      Object.entries(m).map(([k, v]) => {
+        const s = v.filter(Number.isFinite).sort((a, b) => a - b);
+        return [k, [percentile(s, lo), percentile(s, hi)] as Interval];
+      }),
+    );
+  return { level, samples, params: iv(acc.params), effN: iv(acc.effN), effD: iv(acc.effD) };
+}

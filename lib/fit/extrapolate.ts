@@ -1,0 +1,43 @@
+/**
+ * Leave-largest-model-out: refit without the runs of the largest N and predict them, the honest test of a
+ * law that will be used to extrapolate in N.
+ * @module
+ */
+import type { Run } from "./data.ts";
+import { executeFit, type Extrapolation, type FitOptions, planFit, predictLoss, schemeName } from "./fit.ts";
+
+/** Extrapolation error to the largest model, or null when the rest cannot support a fit. */
+export function leaveLargestOut(runs: Run[], opts: FitOptions): Extrapolation | null {
+  // Only runs the full fit would use are candidates (a labelled Chinchilla fit uses baseline runs only).
+  const inScope = new Set(planFit(runs, opts).tasks.flatMap((t) => t.runs.map((i) => runs[i])));
+  const heldOutN = Math.max(...runs.map((r) => r.N));
+  const train = runs.filter((r) => r.N < heldOutN);
+  const test = runs.filter((r) => r.N === heldOutN && inScope.has(r));
+  if (train.length === 0 || new Set(train.map((r) => r.N)).size < 2) return null;
+  let plan;
+  try {
+    plan = planFit(train, opts);
+  } catch {
+    return null; // too few points once the largest model is gone
+  }
+  const fit = executeFit(plan);
+  const points = test.flatMap((r) => {
+    const predicted = predictLoss(fit, r.N, r.D, { fwd: r.fwd, bwd: r.bwd, bits: r.bits });
+    if (!Number.isFinite(predicted)) return []; // its scheme had no runs left to fit
+    return [{
+      id: r.id,
+      scheme: schemeName(r.fwd, r.bwd),
+      observed: r.L,
+      predicted,
+      relError: predicted / r.L - 1,
+    }];
+  });
+  if (points.length === 0) return null;
+  const abs = points.map((p) => Math.abs(p.relError));
+  return {
+    heldOutN,
+    points,
+    meanAbsRelError: abs.reduce((a, b) => a + b, 0) / abs.length,
+    maxAbsRelError: Math.max(...abs),
+  };
+}

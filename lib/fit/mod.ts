@@ -1,0 +1,95 @@
+/**
+ * Scaling-law fitting: load runs, fit Chinchilla / Quartet / Kumar forms with a Huber objective on ln L
+ * (multi-start L-BFGS, analytic gradients), bootstrap intervals, leave-largest-model-out extrapolation,
+ * cost models and compute frontiers.
+ *
+ * Typical use:
+ * ```ts
+ * const runs = toRuns(await readTable("results/quartet-tiny"), "quartet");
+ * const plan = planFit(runs, { form: "quartet" });
+ * const fit = executeFit(plan);
+ * fit.ci = bootstrapCI(plan, fit, { samples: 200 });
+ * ```
+ * @module
+ */
+export { DEFAULT_COLUMNS, FitInputError, parseTable, readTable, toRuns } from "./data.ts";
+export type { ColumnMap, Run, Table } from "./data.ts";
+export { chinchilla, formFor, kumar, lawData, quartet } from "./forms.ts";
+export type { FormName, LawData, LawForm } from "./forms.ts";
+export { huber, huberDeriv, makeObjective, residuals } from "./objective.ts";
+export type { ObjectiveFn, ObjectiveSpec } from "./objective.ts";
+export { lbfgs } from "./lbfgs.ts";
+export type { LbfgsOptions, LbfgsResult } from "./lbfgs.ts";
+export { chinchillaGrid, grid, kumarGrid, multiStart, quartetGrid } from "./multistart.ts";
+export type { MultiStartOptions, MultiStartResult } from "./multistart.ts";
+export {
+  defaultDelta,
+  efficiencies,
+  executeFit,
+  fitRuns,
+  kumarEff,
+  planFit,
+  predictLoss,
+  schemeName,
+} from "./fit.ts";
+export type {
+  ExecuteOptions,
+  Extrapolation,
+  FitCI,
+  FitOptions,
+  FitPlan,
+  FitResult,
+  FitTask,
+  Interval,
+  Prediction,
+  RunGroup,
+  SchemeInfo,
+  SchemeQuery,
+} from "./fit.ts";
+export { bootstrapCI, percentile, resampleWeights } from "./bootstrap.ts";
+export type { BootstrapOptions } from "./bootstrap.ts";
+export { leaveLargestOut } from "./extrapolate.ts";
+export {
+  bitsOf,
+  bopsModel,
+  customModel,
+  HardwareProfile,
+  interpolate,
+  loadProfile,
+  profileModel,
+  trainingCompute,
+  trainingSpeedup,
+} from "./cost.ts";
+export type { CostModel, CostScheme, Speedups } from "./cost.ts";
+export {
+  chinchillaOptimum,
+  computeOptimum,
+  logspace,
+  lossComputeCurves,
+  numericOptimum,
+  observedCompute,
+  paretoFrontier,
+  predictableSchemes,
+  regionCandidates,
+  regionMap,
+} from "./frontier.ts";
+export type {
+  ComputePoint,
+  CurvePoint,
+  FrontierScheme,
+  Optimum,
+  RegionCandidate,
+  RegionCell,
+  RegionOptions,
+} from "./frontier.ts";
+export {
+  nonEmbeddingParams,
+  SYNTHETIC_MODELS,
+  SYNTHETIC_SCHEMES,
+  syntheticRows,
+  syntheticRuns,
+  writeSyntheticResults,
+} from "./synthetic.ts";
+export type { SyntheticModel, SyntheticOptions, SyntheticScheme } from "./synthetic.ts";
+export { makeRng } from "./random.ts";
+export type { Rng } from "./random.ts";
