@@ -1,0 +1,109 @@
+/**
+ * Fit results as files and text: the JSON summary (fit.json and `--json`), the per-run CSV (fit.csv), and
+ * a plain-text table for terminals and notebooks. Files are written atomically.
+ * @module
+ */
+import { stringify } from "csv-stringify/sync";
+import type { FitResult } from "./fit.ts";
+
+/** The documented JSON shape: {form, params, effN, effD, objective, points, ci?} plus context. */
+export function fitSummary(fit: FitResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    form: fit.form,
+    params: fit.params,
+    effN: fit.effN,
+    effD: fit.effD,
+    objective: fit.objective,
+    points: fit.points,
+  };
+  if (fit.ci) out.ci = fit.ci;
+  out.objectives = fit.objectives;
+  out.delta = fit.delta;
+  out.baseline = fit.baseline;
+  if (fit.extrapolation !== undefined) out.extrapolation = fit.extrapolation;
+  return out;
+}
+
+/** One row per fitted run: observed, predicted, ln residual. */
+export function predictionsCsv(fit: FitResult): string {
+  const columns = ["run_id", "group", "scheme", "fwd", "bwd", "N", "D", "observed", "predicted", "residual"];
+  return stringify(
+    fit.predictions.map((
+      p,
+    ) => [p.id, p.group, p.scheme, p.fwd, p.bwd, p.N, p.D, p.observed, p.predicted, p.residual]),
+    { header: true, columns },
+  );
+}
+
+/** Writes text to path through a temporary file and a rename, so readers never see half a file. */
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+/** Where fit.json / fit.csv go: the results directory, or next to a CSV (<stem>.fit.json unless runs.csv). */
+export function fitOutputPaths(input: { path: string; dir?: string }): { json: string; csv: string } {
+  if (input.dir) return { json: `${input.dir}/fit.json`, csv: `${input.dir}/fit.csv` };
+  const slash = input.path.lastIndexOf("/");
+  const dir = slash >= 0 ? input.path.slice(0, slash) : ".";
+  const base = input.path.slice(slash + 1);
+  if (base === "runs.csv") return { json: `${dir}/fit.json`, csv: `${dir}/fit.csv` };
+  const stem = base.replace(/\.csv$/i, "");
+  return { json: `${dir}/${stem}.fit.json`, csv: `${dir}/${stem}.fit.csv` };
+}
+
+/** Writes fit.json and fit.csv; returns their paths. */
+export async function writeFit(
+  fit: FitResult,
+  input: { path: string; dir?: string },
+): Promise<{ json: string; csv: string }> {
+  const paths = fitOutputPaths(input);
+  await writeAtomic(paths.json, JSON.stringify(fitSummary(fit), null, 2) + "\n");
+  await writeAtomic(paths.csv, predictionsCsv(fit));
+  return paths;
+}
+
+/** Number formatting for tables: 4 significant digits, exponent when large or small. */
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+}
+
+/** Rows [kind, name, value, low, high] of a fit, for text and HTML tables. */
+export function fitTableRows(fit: FitResult): string[][] {
+  const rows: string[][] = [];
+  const ci = fit.ci;
+  const iv = (m: Record<string, [number, number]> | undefined, k: string) =>
+    m?.[k] ? [fmt(m[k][0]), fmt(m[k][1])] : ["", ""];
+  for (const [k, v] of Object.entries(fit.params)) rows.push(["param", k, fmt(v), ...iv(ci?.params, k)]);
+  for (const [k, v] of Object.entries(fit.effN)) rows.push(["effN", k, fmt(v), ...iv(ci?.effN, k)]);
+  for (const [k, v] of Object.entries(fit.effD)) rows.push(["effD", k, fmt(v), ...iv(ci?.effD, k)]);
+  rows.push(["fit", "objective", fmt(fit.objective), "", ""]);
+  rows.push(["fit", "points", String(fit.points), "", ""]);
+  if (fit.extrapolation) {
+    rows.push([
+      "extrap",
+      `mean |rel err| @N=${fmt(fit.extrapolation.heldOutN)}`,
+      fmt(fit.extrapolation.meanAbsRelError),
+      "",
+      "",
+    ]);
+  }
+  return rows;
+}
+
+/** Aligned plain-text table with a header. */
+export function textTable(header: string[], rows: string[][]): string {
+  const w = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
+  const line = (r: string[]) => r.map((c, k) => (c ?? "").padEnd(w[k])).join("  ").trimEnd();
+  return [line(header), line(w.map((n) => "-".repeat(n))), ...rows.map(line)].join("\n");
+}
+
+/** A fit as a plain-text table. */
+export function fitText(fit: FitResult): string {
+  const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
+  return `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline})\n` +
+    textTable(["kind", "name", "value", level, "high"], fitTableRows(fit));
+}
