@@ -96,6 +96,22 @@ export class ResultsDir {
     await writeJsonAtomic(this.recordPath(record.row.run_id as string), record);
   }
 
+  /**
+   * Deletes temp files a killed writer of this run left behind. Safe with concurrent shards: a run is
+   * only ever trained by one process, and only that run's temp files are touched.
+   */
+  async removeOrphanTemps(id: string): Promise<void> {
+    for (const [dir, prefix] of [[this.runDir(id), "."], [`${this.dir}/curves`, `.${id}.csv.`]]) {
+      try {
+        for await (const e of Deno.readDir(dir)) {
+          if (e.isFile && e.name.startsWith(prefix) && e.name.endsWith(".tmp")) {
+            await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+          }
+        }
+      } catch { /* directory not there yet */ }
+    }
+  }
+
   /** Removes everything of one run (for --force). */
   async removeRun(id: string): Promise<void> {
     await Deno.remove(this.runDir(id), { recursive: true }).catch(() => {});

@@ -139,8 +139,8 @@ export const ExperimentSchema = z.object({
   optimizer: OptimizerSchema,
   /** Sequences per step. */
   batch: z.int().min(1),
-  /** Context length in tokens. */
-  context: z.int().min(2),
+  /** Context length in tokens (the engine needs a multiple of 32). */
+  context: z.int().min(32).multipleOf(32),
   /** Validation every this many steps (0: only at the end). */
   evalEvery: z.int().min(0).default(0),
   /** Held-out tokens per validation. */

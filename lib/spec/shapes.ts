@@ -4,28 +4,26 @@
  * @module
  */
 import type { ModelConfig } from "../engine/api.ts";
+import { defaultFfn as engineDefaultFfn, paramCounts } from "../engine/config.ts";
 import type { ModelEntry, ShapeRule } from "./schema.ts";
 
 /** Byte-level vocabulary of every data source. */
 export const VOCAB = 256;
 
 /** The engine's default SwiGLU hidden size: 8·d/3 rounded up to a multiple of 32. */
-export function defaultFfn(dModel: number): number {
-  return Math.ceil((8 * dModel) / 96) * 32;
-}
+export const defaultFfn: (dModel: number) => number = engineDefaultFfn;
 
 /**
- * Non-embedding parameters N (Quartet §2.1): per block 4d² (q, k, v, o) + 3·d·ffn (SwiGLU) + 2d
- * (two RMSNorm gains), plus the final RMSNorm; token embedding and the untied lm_head excluded.
+ * Non-embedding parameters N (Quartet §2.1), the engine's exact count: per block 4d² (q, k, v, o) +
+ * 3·d·ffn (SwiGLU) + 2d (two RMSNorm gains), plus the final RMSNorm; embedding and untied lm_head excluded.
  */
 export function nonEmbeddingParams(m: Pick<ModelConfig, "layers" | "dModel" | "ffn">): number {
-  const d = m.dModel;
-  return m.layers * (4 * d * d + 3 * d * m.ffn + 2 * d) + d;
+  return paramCounts({ ...m, vocab: VOCAB } as ModelConfig).nonEmbedding;
 }
 
 /** All parameters: N plus the embedding and the untied lm_head (vocab·d each). */
 export function totalParams(m: Pick<ModelConfig, "layers" | "dModel" | "ffn" | "vocab">): number {
-  return nonEmbeddingParams(m) + 2 * m.vocab * m.dModel;
+  return paramCounts(m as ModelConfig).total;
 }
 
 /** A resolved shape with its ladder name. */

@@ -35,9 +35,9 @@ function flattenUnions(issues: readonly Issue[]): Issue[] {
 }
 
 /** Parses a raw spec; throws InputError listing every problem with its path. */
-export function parseExperiment(raw: unknown, source = "spec"): Experiment {
+export function parseExperiment(raw: unknown, source?: string): Experiment {
   const r = ExperimentSchema.safeParse(raw);
   if (r.success) return r.data;
   const error = new z.ZodError(flattenUnions(r.error.issues));
-  throw new InputError(`invalid experiment spec ${source}:\n${z.prettifyError(error)}`);
+  throw new InputError(`invalid experiment spec${source ? ` ${source}` : ""}:\n${z.prettifyError(error)}`);
 }

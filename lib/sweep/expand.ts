@@ -5,9 +5,12 @@
  */
 import type { TrainConfig } from "../engine/api.ts";
 import type { Experiment } from "../spec/schema.ts";
-import { type LabelInfo, type ResolvedScheme, resolveSchemes } from "../spec/schemes.ts";
+import { type ResolvedScheme, resolveSchemes, type SchemeLabels } from "../spec/schemes.ts";
 import { nonEmbeddingParams, resolveShape, type Shape, totalParams, VOCAB } from "../spec/shapes.ts";
 import { learningRate } from "../spec/lr.ts";
+import { InputError } from "../spec/errors.ts";
+import { checkDataSource } from "../spec/data.ts";
+import { validateModelConfig } from "../engine/config.ts";
 import { applySpecFilters, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
 
@@ -34,10 +37,20 @@ export interface Expansion {
 /** Expands a spec; scheme problems throw InputError (with suggestions). */
 export async function expandExperiment(
   spec: Experiment,
-  labels?: Map<string, LabelInfo>,
+  labels?: SchemeLabels,
 ): Promise<Expansion> {
+  checkDataSource(spec.data);
   const schemes = resolveSchemes(spec.schemes, labels);
   const shapes = spec.models.map((m) => resolveShape(m, spec.shapeRule));
+  const problems: string[] = [];
+  shapes.forEach((sh, i) => {
+    try {
+      validateModelConfig({ ...sh, context: spec.context, vocab: VOCAB, rmsEps: 1e-5, ropeTheta: 10000 });
+    } catch (e) {
+      problems.push(`${(e as Error).message}\n  → at models[${i}]`);
+    }
+  });
+  if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
   const budgets: { tokensPerParam?: number; tokens?: number }[] = [
     ...(spec.tokens.perParam ?? []).map((p) => ({ tokensPerParam: p })),
     ...(spec.tokens.absolute ?? []).map((t) => ({ tokens: t })),

@@ -1,0 +1,81 @@
+/**
+ * `deno task results EXPERIMENT [--format table|csv|json] [--results DIR]` prints an experiment's runs;
+ * `deno task results merge EXPERIMENT` rebuilds runs.csv (and environment.json, spec.json) from the
+ * per-run records, e.g. after several shards shared the directory.
+ * EXPERIMENT is a name under the results root or a path to a results directory.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { InputError } from "../lib/spec/errors.ts";
+import { closestNames } from "../lib/spec/suggest.ts";
+import { mergeResults, sortedRows } from "../lib/results/merge.ts";
+import { ResultsDir } from "../lib/results/store.ts";
+import { type Format, FORMATS, renderRows } from "../lib/results/table.ts";
+
+const usage = "usage: deno task results [merge] EXPERIMENT [--format table|csv|json] [--results DIR]";
+
+async function experimentDir(root: string, name: string): Promise<ResultsDir> {
+  const path = name.includes("/") ? name : `${root}/${name}`;
+  try {
+    if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path.replace(/\/+$/, ""));
+  } catch { /* not there */ }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(root)) if (e.isDirectory) names.push(e.name);
+  } catch { /* no root */ }
+  const close = closestNames(name, names).map((n) => `"${n}"`);
+  throw new InputError(
+    `no results for experiment "${name}" in ${root}/` +
+      (close.length ? `; did you mean ${close.join(", ")}?` : ""),
+  );
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: "string", default: "table" },
+        results: { type: "string", default: "results" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    throw new InputError(`${(e as Error).message.split("\n")[0]}\n${usage}`);
+  }
+  const { values: v, positionals } = args;
+  if (v.help) {
+    console.log(usage);
+    return 0;
+  }
+  const merge = positionals[0] === "merge";
+  const rest = merge ? positionals.slice(1) : positionals;
+  if (rest.length !== 1) throw new InputError(usage);
+  if (!(FORMATS as readonly string[]).includes(v.format)) {
+    throw new InputError(`--format: expected one of ${FORMATS.join(", ")}, got "${v.format}"`);
+  }
+  const dir = await experimentDir(v.results, rest[0]);
+  if (merge) {
+    const { rows, shards } = await mergeResults(dir);
+    console.log(
+      `${dir.runsCsv}: ${rows.length} runs` + (shards.length ? ` (from shards ${shards.join(", ")})` : ""),
+    );
+    return 0;
+  }
+  const rows = sortedRows(await dir.readAllRecords());
+  console.log(renderRows(rows, v.format as Format));
+  return 0;
+}
+
+try {
+  Deno.exit(await main());
+} catch (e) {
+  if (e instanceof InputError) {
+    console.error(e.message);
+    Deno.exit(2);
+  }
+  throw e;
+}

@@ -1,0 +1,84 @@
+/**
+ * `sweep SPEC --dry-run`: every run with N, tokens, FLOPs, an estimated time from the measured probe,
+ * whether it is already done, totals, and warnings (duplicates, repeated training data).
+ * @module
+ */
+import type { Expansion, PlannedRun } from "./expand.ts";
+import { formatDuration, formatSi, textTable } from "./format.ts";
+import { throughputKey } from "./probe.ts";
+
+/** Inputs of the dry-run report. */
+export interface DryRunInput {
+  expansion: Expansion;
+  /** The runs this invocation owns (shard, --only). */
+  owned: PlannedRun[];
+  /** Status of runs that have a record ("finished", "diverged", "failed"). */
+  status: Map<string, string>;
+  /** Measured tokens/s per throughput key (missing: no estimate). */
+  throughput: Map<string, number>;
+  /** Training tokens in the data source, when known (for the repetition warning). */
+  dataTokens?: number;
+  /** Data source name, for messages. */
+  data: string;
+}
+
+/** Estimated seconds of a run from the probe (NaN when not probed). */
+export function estimateSeconds(run: PlannedRun, throughput: Map<string, number>): number {
+  const tps = throughput.get(throughputKey(run.config));
+  return tps ? run.trainTokens / tps : NaN;
+}
+
+/** The report text. */
+export function dryRunReport(inp: DryRunInput): string {
+  const rows = inp.owned.map((r, i) => {
+    const est = estimateSeconds(r, inp.throughput);
+    return [
+      String(i + 1),
+      r.id,
+      r.scheme,
+      r.model,
+      formatSi(r.nonEmbeddingParams),
+      formatSi(r.trainTokens),
+      (r.trainTokens / r.nonEmbeddingParams).toFixed(1),
+      formatSi(r.flops),
+      formatDuration(est),
+      inp.status.get(r.id) ?? "pending",
+    ];
+  });
+  const table = textTable(
+    ["#", "run_id", "scheme", "model", "N", "tokens", "D/N", "FLOPs", "est.time", "state"],
+    rows,
+    [true, false, false, false, true, true, true, true, true, false],
+  );
+  const pending = inp.owned.filter((r) => {
+    const s = inp.status.get(r.id);
+    return s !== "finished" && s !== "diverged";
+  });
+  const sum = (rs: PlannedRun[], f: (r: PlannedRun) => number) => rs.reduce((s, r) => s + f(r), 0);
+  const estPending = sum(pending, (r) => estimateSeconds(r, inp.throughput));
+  const lines = [
+    table,
+    "",
+    `total: ${inp.owned.length} runs (${pending.length} pending), ` +
+    `${formatSi(sum(inp.owned, (r) => r.trainTokens))} tokens, ${
+      formatSi(sum(inp.owned, (r) => r.flops))
+    } FLOPs; ` +
+    `estimated time of the pending runs ${formatDuration(estPending)}` +
+    (Number.isNaN(estPending) ? " (no throughput probe)" : " (training steps, from the probe)"),
+  ];
+  for (const d of inp.expansion.duplicates) {
+    lines.push(`note: ${d.scheme} × ${d.model} repeats run ${d.id} (same resolved config), listed once`);
+  }
+  if (inp.dataTokens !== undefined) {
+    const over = inp.owned.filter((r) => r.trainTokens > inp.dataTokens!);
+    for (const r of over) {
+      lines.push(
+        `warning: ${r.id} would repeat the training data ${(r.trainTokens / inp.dataTokens).toFixed(1)}× ` +
+          `(${formatSi(r.trainTokens)} tokens; "${inp.data}" has ${
+            formatSi(inp.dataTokens)
+          } training tokens)`,
+      );
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,46 @@
+/**
+ * The dry run's throughput probe: trains each distinct (shape, scheme, batch) of the pending runs for
+ * a few steps and measures tokens/s from the difference of a 1-step and a (1+k)-step run, so start-up
+ * and shader compilation cancel out.
+ * @module
+ */
+import type { TrainConfig } from "../engine/api.ts";
+import { train } from "../engine/train.ts";
+import type { PlannedRun } from "./expand.ts";
+
+/** Key of the configs that share a throughput. */
+export function throughputKey(c: TrainConfig): string {
+  const m = c.model;
+  return `${c.scheme.fwd}/${c.scheme.bwd} L${m.layers} d${m.dModel} h${m.heads} f${m.ffn} c${m.context} b${c.batch}`;
+}
+
+/** Measured tokens/s per throughput key. */
+export async function probeThroughput(
+  runs: PlannedRun[],
+  steps = 4,
+  onProbe?: (key: string, tokensPerSecond: number) => void,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const run of runs) {
+    const key = throughputKey(run.config);
+    if (out.has(key)) continue;
+    const cfg = (n: number): TrainConfig => ({
+      ...run.config,
+      steps: n,
+      evalEvery: 0,
+      evalTokens: Math.min(run.config.evalTokens, run.config.batch * run.config.model.context),
+    });
+    const timed = async (n: number) => {
+      const t = performance.now();
+      const r = await train(cfg(n));
+      return { seconds: (performance.now() - t) / 1000, reported: r.tokensPerSecond };
+    };
+    const one = await timed(1);
+    const more = await timed(1 + steps);
+    const dt = more.seconds - one.seconds;
+    const tps = dt > 0 ? (steps * run.config.batch * run.config.model.context) / dt : more.reported;
+    out.set(key, tps);
+    onProbe?.(key, tps);
+  }
+  return out;
+}

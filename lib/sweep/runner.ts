@@ -1,0 +1,261 @@
+/**
+ * The sweep runner: trains the pending runs of a spec (or of one shard of it) one after another,
+ * resuming interrupted runs from their last checkpoint, skipping finished ones, recording diverged and
+ * failed runs without stopping the sweep.
+ * @module
+ */
+import type { CurvePoint, TrainConfig, TrainResult } from "../engine/api.ts";
+import { train } from "../engine/train.ts";
+import { getGpu } from "../gpu/device.ts";
+import { InputError } from "../spec/errors.ts";
+import type { Experiment } from "../spec/schema.ts";
+import { closestNames } from "../spec/suggest.ts";
+import { writeJsonAtomic } from "../results/atomic.ts";
+import type { RunRow } from "../results/columns.ts";
+import { currentEnvironment } from "../results/environment.ts";
+import { rebuildRunsCsv } from "../results/merge.ts";
+import { ResultsDir, type RunRecord } from "../results/store.ts";
+import { expandExperiment, type PlannedRun } from "./expand.ts";
+import type { RunCoords } from "./filter.ts";
+import { formatSi } from "./format.ts";
+import { type Sink, SweepProgress } from "./progress.ts";
+import { selectShard, type Shard, shardLabel } from "./shard.ts";
+
+/** Options of one sweep invocation. */
+export interface SweepOptions {
+  spec: Experiment;
+  /** Results root; the experiment goes to `<resultsRoot>/<spec.name>`. Default "results". */
+  resultsRoot?: string;
+  shard?: Shard;
+  /** Extra filter (`--only`). */
+  only?: (run: RunCoords) => boolean;
+  /** Run ids to retrain from scratch (`--force`). */
+  force?: string[];
+  /** Progress line sink (default: stderr). */
+  sink?: Sink;
+  /** Abort between steps (Ctrl-C); interrupted runs resume next time. */
+  signal?: AbortSignal;
+}
+
+/** What a sweep did. */
+export interface SweepSummary {
+  /** The experiment's results directory. */
+  dir: string;
+  /** Runs of this shard after filters. */
+  planned: number;
+  /** Already done before this invocation. */
+  skipped: number;
+  finished: number;
+  diverged: number;
+  failed: number;
+  wallSeconds: number;
+}
+
+/** A loss above this many times ln(vocab) (uniform guessing) counts as exploded. */
+const EXPLODE_FACTOR = 3;
+
+/** The runs.csv row of a run. */
+function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult>, commit: string): RunRow {
+  const m = run.config.model;
+  const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
+  return {
+    run_id: run.id,
+    status,
+    scheme: run.scheme,
+    fwd: run.fwd,
+    bwd: run.bwd,
+    fwd_bits: run.schemeInfo.fwdBits,
+    bwd_bits: run.schemeInfo.bwdBits,
+    layers: m.layers,
+    d_model: m.dModel,
+    heads: m.heads,
+    ffn: m.ffn,
+    context: m.context,
+    non_embedding_params: r.nonEmbeddingParams ?? run.nonEmbeddingParams,
+    total_params: r.totalParams ?? run.totalParams,
+    tokens: r.tokens ?? run.trainTokens,
+    flops: 6 * (r.nonEmbeddingParams ?? run.nonEmbeddingParams) * (r.tokens ?? run.trainTokens),
+    final_val_loss: num(r.finalValLoss),
+    final_train_loss: num(r.finalTrainLoss),
+    wall_seconds: num(r.wallSeconds === undefined ? undefined : Number(r.wallSeconds.toFixed(3))),
+    tokens_per_second: num(r.tokensPerSecond === undefined ? undefined : Math.round(r.tokensPerSecond)),
+    adapter: r.adapter ?? null,
+    seed: run.seed,
+    commit,
+  };
+}
+
+/** The resolved spec as written to spec.json: the validated spec plus every run's config. */
+export function resolvedSpec(spec: Experiment, runs: PlannedRun[]): unknown {
+  return {
+    spec,
+    runs: runs.map((r) => ({
+      id: r.id,
+      scheme: r.scheme,
+      model: r.model,
+      tokensPerParam: r.tokensPerParam,
+      tokens: r.tokens,
+      seed: r.seed,
+      nonEmbeddingParams: r.nonEmbeddingParams,
+      trainTokens: r.trainTokens,
+      flops: r.flops,
+      config: r.config,
+    })),
+  };
+}
+
+/** The runs this invocation owns: shard partition first (over the whole spec), then --only. */
+export function ownedRuns(all: PlannedRun[], shard?: Shard, only?: (r: RunCoords) => boolean): PlannedRun[] {
+  const mine = selectShard(all, shard);
+  return only ? mine.filter(only) : mine;
+}
+
+/** Checks --force ids against the expansion; InputError with the closest ids otherwise. */
+function checkForce(all: PlannedRun[], force: string[]): void {
+  const ids = all.map((r) => r.id);
+  for (const f of force) {
+    if (!ids.includes(f)) {
+      const close = closestNames(f, ids);
+      throw new InputError(
+        `--force: no run "${f}" in this spec${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+      );
+    }
+  }
+}
+
+/** True when a record means "done" (failed runs are retried). */
+function isDone(r: RunRecord | undefined): boolean {
+  return r !== undefined && (r.row.status === "finished" || r.row.status === "diverged");
+}
+
+/**
+ * Runs a sweep. Bad input (unknown scheme, bad --force, unwritable results directory) throws
+ * InputError before the first run; an abort throws the signal's reason after the current step.
+ */
+export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
+  const t0 = performance.now();
+  const { spec } = opts;
+  const { runs: all } = await expandExperiment(spec);
+  const force = opts.force ?? [];
+  checkForce(all, force);
+  const mine = ownedRuns(all, opts.shard, opts.only);
+  for (const id of force) if (!mine.some((r) => r.id === id)) mine.push(all.find((r) => r.id === id)!);
+  const dir = ResultsDir.of(opts.resultsRoot ?? "results", spec.name);
+  await dir.ensureWritable();
+  const label = opts.shard && opts.shard.count > 1 ? shardLabel(opts.shard) : "all";
+
+  const gpu = await getGpu();
+  const env = await currentEnvironment(gpu.adapter);
+  await writeJsonAtomic(`${dir.metaDir(label)}/spec.json`, resolvedSpec(spec, all));
+  const envPath = `${dir.metaDir(label)}/environment.json`;
+  await writeJsonAtomic(envPath, { [label]: env });
+
+  for (const id of force) await dir.removeRun(id);
+  const pending: PlannedRun[] = [];
+  let skipped = 0;
+  for (const run of mine) {
+    if (isDone(await dir.readRecord(run.id))) skipped++;
+    else pending.push(run);
+  }
+  const progress = new SweepProgress(pending.length, pending.reduce((s, r) => s + r.flops, 0), opts.sink);
+  if (skipped) {
+    progress.note(`${spec.name}: ${skipped} of ${mine.length} runs already done, ${pending.length} to go`);
+  }
+  const summary: SweepSummary = {
+    dir: dir.dir,
+    planned: mine.length,
+    skipped,
+    finished: 0,
+    diverged: 0,
+    failed: 0,
+    wallSeconds: 0,
+  };
+
+  for (const run of pending) {
+    opts.signal?.throwIfAborted();
+    progress.start(run.id, run.flops);
+    const record = await trainOne(run, dir, spec, env.commit, label, progress, opts.signal);
+    summary[record.row.status as "finished" | "diverged" | "failed"]++;
+    if (label === "all") await rebuildRunsCsv(dir);
+  }
+  if (label === "all") await rebuildRunsCsv(dir);
+  else if (pending.length) {
+    progress.note(`shard ${label} done; when every shard is, run: deno task results merge ${spec.name}`);
+  }
+  summary.wallSeconds = (performance.now() - t0) / 1000;
+  return summary;
+}
+
+/** Trains (or resumes) one run and writes its record and curve. */
+async function trainOne(
+  run: PlannedRun,
+  dir: ResultsDir,
+  spec: Experiment,
+  commit: string,
+  shard: string,
+  progress: SweepProgress,
+  signal?: AbortSignal,
+): Promise<RunRecord> {
+  // Our own controller, so an exploding loss can stop the run; the sweep's signal is forwarded to it.
+  const ctl = new AbortController();
+  const forward = () => ctl.abort(signal?.reason);
+  signal?.addEventListener("abort", forward);
+  const explode = EXPLODE_FACTOR * Math.log(run.config.model.vocab);
+  const seen: CurvePoint[] = [];
+  let exploded = false;
+  const coords = { model: run.model, tokensPerParam: run.tokensPerParam, tokens: run.tokens };
+  const base = { version: 1 as const, config: run.config as TrainConfig, coords, shard };
+  let record: RunRecord;
+  let curve: CurvePoint[];
+  await dir.removeOrphanTemps(run.id);
+  try {
+    const result = await train(run.config, {
+      outDir: dir.ckptDir(run.id),
+      checkpointEvery: spec.checkpointEvery,
+      resume: true,
+      signal: ctl.signal,
+      onProgress: (p) => {
+        progress.update(p);
+        if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
+          seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
+        } else if (!exploded) {
+          exploded = true;
+          ctl.abort(new Error(`loss ${p.trainLoss} at step ${p.step}`));
+        }
+      },
+    });
+    const diverged = result.status === "diverged" || !Number.isFinite(result.finalTrainLoss);
+    record = { ...base, row: rowOf(run, diverged ? "diverged" : "finished", result, commit), endedAt: now() };
+    curve = result.curve;
+    progress.end(
+      `${record.row.status}  val ${fmt(result.finalValLoss)}  train ${fmt(result.finalTrainLoss)}  ` +
+        `${formatSi(result.tokensPerSecond)} tok/s`,
+    );
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    if (exploded) {
+      // The loss blew up: a diverged run, with the last finite loss the engine reported.
+      const last = seen.at(-1);
+      record = {
+        ...base,
+        row: rowOf(run, "diverged", { finalTrainLoss: last?.trainLoss }, commit),
+        error: String((ctl.signal.reason as Error)?.message ?? ctl.signal.reason),
+        endedAt: now(),
+      };
+      curve = seen;
+      progress.end(`diverged (${record.error})`);
+    } else {
+      const message = (e as Error)?.message ?? String(e);
+      record = { ...base, row: rowOf(run, "failed", {}, commit), error: message, endedAt: now() };
+      curve = seen;
+      progress.end(`failed: ${message.split("\n")[0]}`);
+    }
+  } finally {
+    signal?.removeEventListener("abort", forward);
+  }
+  await dir.writeRun(record, curve);
+  return record;
+}
+
+const now = () => new Date().toISOString();
+const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));

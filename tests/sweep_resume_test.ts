@@ -1,0 +1,117 @@
+/**
+ * End-to-end sweeps on real tiny models: SIGKILL at random points then resume must give the same
+ * runs.csv and curves as an uninterrupted sweep; two concurrent shards over one directory must merge
+ * to the same full set; re-running a finished sweep does no work.
+ */
+import assert from "node:assert/strict";
+import { parse } from "csv-parse/sync";
+import { parseExperiment } from "../lib/spec/validate.ts";
+import { runSweep } from "../lib/sweep/runner.ts";
+import { mergeResults } from "../lib/results/merge.ts";
+import { ResultsDir } from "../lib/results/store.ts";
+
+const repo = new URL("..", import.meta.url).pathname;
+const spec = {
+  name: "resume-test",
+  data: "sotu",
+  models: [{ layers: 1, dModel: 32, heads: 2 }],
+  schemes: ["fp32", "bf16"],
+  tokens: { absolute: [16 * 32 * 2, 40 * 32 * 2] },
+  optimizer: { lr: { rule: "constant", value: 3e-3 } },
+  batch: 2,
+  context: 32,
+  evalEvery: 8,
+  evalTokens: 256,
+  checkpointEvery: 3,
+};
+// Columns that depend on timing, not on the computation.
+const timing = new Set(["wall_seconds", "tokens_per_second"]);
+
+async function tidy(
+  root: string,
+): Promise<{ rows: Record<string, string>[]; curves: Record<string, string> }> {
+  const dir = ResultsDir.of(root, spec.name);
+  const rows = (parse(await Deno.readTextFile(dir.runsCsv), { columns: true }) as Record<string, string>[])
+    .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !timing.has(k))));
+  const curves: Record<string, string> = {};
+  for (const r of rows) curves[r.run_id] = await Deno.readTextFile(dir.curvePath(r.run_id));
+  return { rows, curves };
+}
+
+function sweepProcess(specPath: string, root: string, ...extra: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/sweep.ts", specPath, "--results", root, ...extra],
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+let reference: Awaited<ReturnType<typeof tidy>> | undefined;
+let referenceSeconds = 0;
+const tmp = await Deno.makeTempDir({ prefix: "sweep-test-" });
+const specPath = `${tmp}/spec.json`;
+await Deno.writeTextFile(specPath, JSON.stringify(spec));
+
+async function getReference() {
+  if (!reference) {
+    const t = performance.now();
+    const s = await runSweep({ spec: parseExperiment(spec), resultsRoot: `${tmp}/ref`, sink: () => {} });
+    referenceSeconds = (performance.now() - t) / 1000;
+    assert.equal(s.finished, 4);
+    reference = await tidy(`${tmp}/ref`);
+    assert.equal(reference.rows.length, 4);
+    assert.ok(reference.rows.every((r) => r.status === "finished" && Number(r.final_val_loss) > 0));
+    // A finished sweep does no work the second time.
+    const again = await runSweep({ spec: parseExperiment(spec), resultsRoot: `${tmp}/ref`, sink: () => {} });
+    assert.equal(again.skipped, 4);
+    assert.equal(again.finished + again.failed + again.diverged, 0);
+  }
+  return reference;
+}
+
+Deno.test("a sweep killed with SIGKILL at random points resumes to the same runs.csv", async () => {
+  const ref = await getReference();
+  const root = `${tmp}/killed`;
+  const seed = Date.now() % 100000;
+  let state = seed;
+  const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+  const kills: number[] = [];
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const child = sweepProcess(specPath, root);
+    // Process start-up is ~1–2 s; kill somewhere inside the training of the runs.
+    const ms = Math.round(800 + random() * Math.max(1500, referenceSeconds * 1000));
+    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+    const out = await child.output();
+    clearTimeout(timer);
+    if (out.success) break;
+    assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
+    kills.push(ms);
+  }
+  const last = await sweepProcess(specPath, root).output();
+  assert.ok(last.success, new TextDecoder().decode(last.stderr));
+  assert.ok(kills.length >= 1, "the sweep was never interrupted");
+  const got = await tidy(root);
+  assert.deepEqual(got.rows, ref.rows, `seed ${seed}, kills at ${kills.join(", ")} ms`);
+  assert.deepEqual(got.curves, ref.curves, `seed ${seed}, kills at ${kills.join(", ")} ms`);
+});
+
+Deno.test("two shards run concurrently over one directory and merge to the full set", async () => {
+  const ref = await getReference();
+  const root = `${tmp}/shards`;
+  const [a, b] = await Promise.all([
+    sweepProcess(specPath, root, "--shard", "1/2").output(),
+    sweepProcess(specPath, root, "--shard", "2/2").output(),
+  ]);
+  assert.ok(a.success, new TextDecoder().decode(a.stderr));
+  assert.ok(b.success, new TextDecoder().decode(b.stderr));
+  const dir = ResultsDir.of(root, spec.name);
+  const shards = (await dir.readAllRecords()).map((r) => r.shard).sort();
+  assert.deepEqual(shards, ["1of2", "1of2", "2of2", "2of2"]);
+  const merged = await mergeResults(dir);
+  assert.equal(merged.rows.length, 4);
+  const got = await tidy(root);
+  assert.deepEqual(got.rows, ref.rows);
+  assert.deepEqual(got.curves, ref.curves);
+  await Deno.remove(tmp, { recursive: true });
+});
