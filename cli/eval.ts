@@ -1,0 +1,54 @@
+/**
+ * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
+ * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
+ * windows. Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { evaluate, getRuntime } from "../lib/engine/train.ts";
+import { loadModel } from "../lib/engine/checkpoint.ts";
+import { GpuModel } from "../lib/engine/model.ts";
+import { windowBatches } from "../lib/data/batches.ts";
+
+/** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
+export async function evalCheckpoint(
+  dir: string,
+  bytes: Uint8Array,
+): Promise<{ loss: number; tokens: number; windows: number }> {
+  const { cfg, params, scheme } = loadModel(dir);
+  if (bytes.length < 2) throw new Error("the text has no tokens to predict (need at least 2 bytes)");
+  const windows = Math.ceil((bytes.length - 1) / cfg.context);
+  const batch = Math.min(windows, 8);
+  const { rt } = await getRuntime();
+  const model = GpuModel.create(rt, cfg, { batch, scheme: { fwd: scheme.fwd, bwd: "fp32" }, train: false });
+  model.setParams(params);
+  const { batches, tokens } = windowBatches(bytes, cfg.context, batch);
+  return { loss: await evaluate(model, batches), tokens, windows };
+}
+
+if (import.meta.main) {
+  try {
+    const { values: v, positionals } = parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: true,
+      options: { checkpoint: { type: "string" }, text: { type: "string" }, json: { type: "boolean" } },
+    });
+    if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
+    if (!v.checkpoint || !v.text) {
+      throw new Error("usage: deno task eval --checkpoint DIR --text FILE [--json]");
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(v.text);
+    } catch {
+      throw new Error(`cannot read text file ${v.text}`);
+    }
+    const r = await evalCheckpoint(v.checkpoint, bytes);
+    if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, text: v.text, ...r }));
+    else console.log(`loss ${r.loss.toFixed(6)} nats/token over ${r.tokens} tokens (${r.windows} windows)`);
+  } catch (e) {
+    console.error(`eval: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+}

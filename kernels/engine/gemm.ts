@@ -1,0 +1,218 @@
+/**
+ * The one GEMM generator of the engine: C = alpha · op(A) · op(B) (· G) (+ C | + D), batched.
+ *
+ * Design (see /work/shared/notes/webgpu-on-cpu.md): every invocation owns an 8×8 register tile of C,
+ * operands are read as `vec4<f32>` words from storage buffers, there is no workgroup memory and no
+ * barrier. All shapes, strides and the epilogue are compile-time constants, so each call site gets its
+ * own specialised pipeline (cached by `gemmKey`).
+ *
+ * Operand addressing (in floats), for batch index z = zb·H + zh:
+ * - A(m, k): `transA` false → `off + zb·sb + zh·sh + m·ld + k` (k contiguous); true → `… + k·ld + m`.
+ * - B(k, n): `transB` false → `zb·sb + zh·sh + k·ld + n` (n contiguous); true → `… + n·ld + k`.
+ * - C(m, n): `zb·sb + zh·sh + m·ld + n`.
+ * Every stride and base offset must be a multiple of 4; M and N multiples of 8; K a multiple of 4.
+ * @module
+ */
+
+/** Strides of one operand (in floats). */
+export interface OperandLayout {
+  /** Stride of the non-contiguous matrix axis. */
+  ld: number;
+  /** Constant base offset (default 0). */
+  off?: number;
+  /** Stride of the outer batch index zb (default 0). */
+  sb?: number;
+  /** Stride of the inner batch index zh (default 0). */
+  sh?: number;
+}
+
+/** Everything that specialises one GEMM pipeline. */
+export interface GemmSpec {
+  /** Rows of C. */
+  M: number;
+  /** Columns of C. */
+  N: number;
+  /** Reduction length. */
+  K: number;
+  /** Number of batched products Z (default 1). */
+  batch?: number;
+  /** Inner batch count H: z = zb·H + zh (default 1). */
+  heads?: number;
+  /** A is stored k-major (A(m,k) at k·ld + m). */
+  transA: boolean;
+  /** B is stored n-major (B(k,n) at n·ld + k), e.g. a weight W[N,K] for X·Wᵀ. */
+  transB: boolean;
+  /** Layout of A. */
+  a: OperandLayout;
+  /** Layout of B. */
+  b: OperandLayout;
+  /** Layout of C (and of D and G when present). */
+  c: OperandLayout;
+  /** Scale applied to the accumulator (default 1). */
+  alpha?: number;
+  /** Multiply by an elementwise buffer G (same layout as C): gradient-estimator masks. */
+  mul?: boolean;
+  /** "self": C += result; "buf": C = result + D (separate buffer with C's layout); "none". */
+  add?: "none" | "self" | "buf";
+}
+
+/** Tile rows per invocation. */
+export const TILE_M = 8;
+/** Tile columns per invocation. */
+export const TILE_N = 8;
+/** Invocations per workgroup. */
+export const GEMM_WG = 64;
+
+/** Cache key of a spec (identical keys share a pipeline). */
+export function gemmKey(s: GemmSpec): string {
+  return "gemm:" + JSON.stringify([
+    s.M,
+    s.N,
+    s.K,
+    s.batch ?? 1,
+    s.heads ?? 1,
+    s.transA,
+    s.transB,
+    [s.a.ld, s.a.sb ?? 0, s.a.sh ?? 0, s.a.off ?? 0],
+    [s.b.ld, s.b.sb ?? 0, s.b.sh ?? 0, s.b.off ?? 0],
+    [s.c.ld, s.c.sb ?? 0, s.c.sh ?? 0, s.c.off ?? 0],
+    s.alpha ?? 1,
+    !!s.mul,
+    s.add ?? "none",
+  ]);
+}
+
+/** Checks the divisibility rules; throws one line naming the violated rule. */
+export function checkGemm(s: GemmSpec): void {
+  const bad = (msg: string) => {
+    throw new Error(`gemm ${s.M}x${s.N}x${s.K}: ${msg}`);
+  };
+  if (s.M % TILE_M || s.N % TILE_N) bad(`M and N must be multiples of ${TILE_M}`);
+  if (s.K % 4) bad("K must be a multiple of 4");
+  for (const [name, l] of [["a", s.a], ["b", s.b], ["c", s.c]] as const) {
+    if (l.ld % 4 || (l.sb ?? 0) % 4 || (l.sh ?? 0) % 4 || (l.off ?? 0) % 4) {
+      bad(`strides of ${name} must be multiples of 4`);
+    }
+  }
+}
+
+/** Workgroup grid of a spec. */
+export function gemmGrid(s: GemmSpec): [number, number, number] {
+  const tiles = (s.M / TILE_M) * (s.N / TILE_N);
+  return [Math.ceil(tiles / GEMM_WG), s.batch ?? 1, 1];
+}
+
+/** Floating literal for WGSL. */
+function f(x: number): string {
+  const s = String(Math.fround(x));
+  return /[.e]/.test(s) ? s : s + ".0";
+}
+
+/**
+ * WGSL of a spec. Bindings: 0 A (read), 1 B (read), 2 C (read_write), then 3 D when `add` is "buf",
+ * then G when `mul`.
+ */
+export function gemmWgsl(s: GemmSpec): string {
+  checkGemm(s);
+  const H = s.heads ?? 1;
+  const tilesN = s.N / TILE_N;
+  const tiles = (s.M / TILE_M) * tilesN;
+  const KQ = s.K / 4;
+  const alpha = s.alpha ?? 1;
+  const add = s.add ?? "none";
+  const L: string[] = [];
+  L.push(`@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`);
+  L.push(`@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`);
+  L.push(`@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;`);
+  let nb = 3;
+  if (add === "buf") L.push(`@group(0) @binding(${nb++}) var<storage, read> D: array<vec4<f32>>;`);
+  if (s.mul) L.push(`@group(0) @binding(${nb++}) var<storage, read> G: array<vec4<f32>>;`);
+  L.push(`@compute @workgroup_size(${GEMM_WG})`);
+  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {`);
+  L.push(`  let t = gid.x;`);
+  L.push(`  if (t >= ${tiles}u) { return; }`);
+  L.push(`  let m0 = (t / ${tilesN}u) * 8u;`);
+  L.push(`  let n0 = (t % ${tilesN}u) * 8u;`);
+  L.push(`  let zb = wid.y / ${H}u;`);
+  L.push(`  let zh = wid.y % ${H}u;`);
+  const base = (l: OperandLayout) => `(${l.off ?? 0}u + zb * ${l.sb ?? 0}u + zh * ${l.sh ?? 0}u)`;
+  L.push(`  let aB = ${base(s.a)};`);
+  L.push(`  let bB = ${base(s.b)};`);
+  L.push(`  let cB = ${base(s.c)};`);
+  // Row/column base indices (in vec4 units) that do not depend on k.
+  if (!s.transA) {
+    for (let r = 0; r < 8; r++) {
+      L.push(`  let ar${r} = (aB + (m0 + ${r}u) * ${s.a.ld}u) / 4u;`);
+    }
+  } else L.push(`  let ac = (aB + m0) / 4u;`);
+  if (s.transB) {
+    for (let c = 0; c < 8; c++) {
+      L.push(`  let bc${c} = (bB + (n0 + ${c}u) * ${s.b.ld}u) / 4u;`);
+    }
+  } else L.push(`  let br = (bB + n0) / 4u;`);
+  for (let r = 0; r < 8; r++) for (let g = 0; g < 2; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
+  L.push(`  for (var kq = 0u; kq < ${KQ}u; kq++) {`);
+  // Load A as scalars a{r}_{kk}.
+  const aS: string[][] = [];
+  if (!s.transA) {
+    for (let r = 0; r < 8; r++) L.push(`    let av${r} = A[ar${r} + kq];`);
+    for (let r = 0; r < 8; r++) aS.push([0, 1, 2, 3].map((kk) => `av${r}[${kk}]`));
+  } else {
+    const ldq = s.a.ld / 4;
+    for (let kk = 0; kk < 4; kk++) {
+      L.push(`    let ai${kk} = ac + (kq * 4u + ${kk}u) * ${ldq}u;`);
+      L.push(`    let at${kk}_0 = A[ai${kk}];`);
+      L.push(`    let at${kk}_1 = A[ai${kk} + 1u];`);
+    }
+    for (let r = 0; r < 8; r++) aS.push([0, 1, 2, 3].map((kk) => `at${kk}_${r >> 2}[${r & 3}]`));
+  }
+  // Load B as vec4 rows b{kk}_{g} (4 columns each).
+  const bV: string[][] = [];
+  if (!s.transB) {
+    const ldq = s.b.ld / 4;
+    for (let kk = 0; kk < 4; kk++) {
+      L.push(`    let bi${kk} = br + (kq * 4u + ${kk}u) * ${ldq}u;`);
+      L.push(`    let b${kk}_0 = B[bi${kk}];`);
+      L.push(`    let b${kk}_1 = B[bi${kk} + 1u];`);
+      bV.push([`b${kk}_0`, `b${kk}_1`]);
+    }
+  } else {
+    for (let c = 0; c < 8; c++) L.push(`    let bt${c} = B[bc${c} + kq];`);
+    for (let kk = 0; kk < 4; kk++) {
+      const row: string[] = [];
+      for (let g = 0; g < 2; g++) {
+        L.push(
+          `    let b${kk}_${g} = vec4<f32>(bt${4 * g}[${kk}], bt${4 * g + 1}[${kk}], bt${
+            4 * g + 2
+          }[${kk}], bt${4 * g + 3}[${kk}]);`,
+        );
+        row.push(`b${kk}_${g}`);
+      }
+      bV.push(row);
+    }
+  }
+  for (let kk = 0; kk < 4; kk++) {
+    for (let r = 0; r < 8; r++) {
+      for (let g = 0; g < 2; g++) {
+        L.push(`    c${r}_${g} = fma(vec4<f32>(${aS[r][kk]}), ${bV[kk][g]}, c${r}_${g});`);
+      }
+    }
+  }
+  L.push(`  }`);
+  L.push(`  let cr = (cB + n0) / 4u;`);
+  const ldc = s.c.ld / 4;
+  for (let r = 0; r < 8; r++) {
+    for (let g = 0; g < 2; g++) {
+      L.push(`  {`);
+      L.push(`    let i = cr + (m0 + ${r}u) * ${ldc}u + ${g}u;`);
+      let v = alpha === 1 ? `c${r}_${g}` : `c${r}_${g} * ${f(alpha)}`;
+      if (s.mul) v = `(${v}) * G[i]`;
+      if (add === "self") v = `${v} + C[i]`;
+      if (add === "buf") v = `${v} + D[i]`;
+      L.push(`    C[i] = ${v};`);
+      L.push(`  }`);
+    }
+  }
+  L.push(`}`);
+  return L.join("\n");
+}

@@ -1,0 +1,388 @@
+/**
+ * WGSL generators for every non-GEMM op of the engine (forward and backward), one small function each.
+ * Shapes are compile-time constants. Row-wise ops run one invocation per row (no workgroup memory,
+ * no atomics: every reduction has a fixed order, so results are bit-reproducible).
+ * Each has a TypeScript reference in lib/engine/reference.ts and a test in tests/engine_kernels_test.ts.
+ * @module
+ */
+
+/** Invocations per workgroup of every elementwise/row kernel. */
+export const WG = 64;
+
+/** Workgroup grid for `n` invocations, folded into 2-D when it exceeds the per-dimension limit. */
+export function grid1d(n: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(n / WG));
+  if (groups <= 32768) return [groups, 1, 1];
+  const x = 32768;
+  return [x, Math.ceil(groups / x), 1];
+}
+
+/** Floating literal for WGSL. */
+export function flit(x: number): string {
+  const s = String(Math.fround(x));
+  return /[.e]/.test(s) ? s : s + ".0";
+}
+
+const HEAD = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;`;
+
+/** Embedding gather: X[m, :] = E[tok[m], :]. Bindings: 0 batch (u32, tokens first), 1 E, 2 X. */
+export function embedFwd(M: number, D: number): string {
+  const D4 = D / 4;
+  return `@group(0) @binding(0) var<storage, read> tok: array<u32>;
+@group(0) @binding(1) var<storage, read> E: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> X: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${M * D4}u) { return; }
+  let m = i / ${D4}u;
+  let j = i % ${D4}u;
+  X[i] = E[tok[m] * ${D4}u + j];
+}`;
+}
+
+/**
+ * Embedding gradient without atomics: dE[v, :] = Σ dX[p, :] over the positions p of token v, in
+ * ascending order. The batch buffer holds (as u32) tokens[M], targets[M], offsets[V+1] at `offOff`,
+ * positions[M] at `posOff` (CSR built on the CPU). Bindings: 0 batch, 1 dX, 2 dE.
+ */
+export function embedBwd(M: number, D: number, V: number, offOff: number, posOff: number): string {
+  const D4 = D / 4;
+  void M;
+  return `@group(0) @binding(0) var<storage, read> bt: array<u32>;
+@group(0) @binding(1) var<storage, read> dX: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dE: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${V * D4}u) { return; }
+  let v = i / ${D4}u;
+  let j = i % ${D4}u;
+  let a = bt[${offOff}u + v];
+  let b = bt[${offOff}u + v + 1u];
+  var s = vec4<f32>(0.0);
+  for (var q = a; q < b; q++) { s += dX[bt[${posOff}u + q] * ${D4}u + j]; }
+  dE[i] = s;
+}`;
+}
+
+/** RMSNorm forward per row: Y = (X · r) · w, r = 1/sqrt(mean(X²) + eps). Bindings: 0 X, 1 w, 2 Y, 3 rstd. */
+export function rmsFwd(M: number, D: number, eps: number): string {
+  const D4 = D / 4;
+  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> R: array<f32>;
+${HEAD}
+  if (i >= ${M}u) { return; }
+  let o = i * ${D4}u;
+  var ss = 0.0;
+  for (var j = 0u; j < ${D4}u; j++) { let x = X[o + j]; ss += dot(x, x); }
+  let r = inverseSqrt(ss / ${flit(D)} + ${flit(eps)});
+  R[i] = r;
+  for (var j = 0u; j < ${D4}u; j++) { Y[o + j] = (X[o + j] * r) * W[j]; }
+}`;
+}
+
+/**
+ * RMSNorm backward per row: dX = r·(g − x̂·mean(g·x̂)) (+ dRes), g = dY·w, x̂ = X·r.
+ * `residual`: dX is added to the existing contents of the output (the residual-stream gradient).
+ * Bindings: 0 dY, 1 X, 2 w, 3 rstd, 4 dX (read_write).
+ */
+export function rmsBwd(M: number, D: number, residual: boolean): string {
+  const D4 = D / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> R: array<f32>;
+@group(0) @binding(4) var<storage, read_write> DX: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${M}u) { return; }
+  let o = i * ${D4}u;
+  let r = R[i];
+  var s = 0.0;
+  for (var j = 0u; j < ${D4}u; j++) { s += dot(DY[o + j] * W[j], X[o + j] * r); }
+  let c = s / ${flit(D)};
+  for (var j = 0u; j < ${D4}u; j++) {
+    let v = r * (DY[o + j] * W[j] - (X[o + j] * r) * c);
+    DX[o + j] = ${residual ? "DX[o + j] + v" : "v"};
+  }
+}`;
+}
+
+/** RMSNorm weight gradient: dw[j] = Σ_m dY[m, j]·X[m, j]·r[m] (rows in order). Bindings: 0 dY, 1 X, 2 rstd, 3 dw. */
+export function rmsDw(M: number, D: number): string {
+  const D4 = D / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> R: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DW: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${D4}u) { return; }
+  var s = vec4<f32>(0.0);
+  for (var m = 0u; m < ${M}u; m++) { s += DY[m * ${D4}u + i] * (X[m * ${D4}u + i] * R[m]); }
+  DW[i] = s;
+}`;
+}
+
+/**
+ * Rotary embedding (rotate-half convention) applied in place to the q and k parts of a fused qkv
+ * buffer [M, 3D] (heads are contiguous column blocks of `hd`). `inverse` applies the transpose (backward).
+ * Bindings: 0 QKV (read_write), 1 table [T, hd/2] cos then [T, hd/2] sin.
+ */
+export function rope(M: number, T: number, D: number, hd: number, inverse: boolean): string {
+  const half = hd / 2;
+  const H = D / hd;
+  const n = M * 2 * H * half;
+  return `@group(0) @binding(0) var<storage, read_write> Q: array<f32>;
+@group(0) @binding(1) var<storage, read> CS: array<f32>;
+${HEAD}
+  if (i >= ${n}u) { return; }
+  let e = i % ${half}u;
+  let hh = (i / ${half}u) % ${2 * H}u;
+  let m = i / ${2 * H * half}u;
+  let p = m % ${T}u;
+  let c = CS[p * ${half}u + e];
+  let s = CS[${T * half}u + p * ${half}u + e];
+  let o = m * ${3 * D}u + hh * ${hd}u + e;
+  let a = Q[o];
+  let b = Q[o + ${half}u];
+${
+    inverse
+      ? `  Q[o] = a * c + b * s;
+  Q[o + ${half}u] = b * c - a * s;`
+      : `  Q[o] = a * c - b * s;
+  Q[o + ${half}u] = b * c + a * s;`
+  }
+}`;
+}
+
+/** Causal softmax in place over rows of S [Z, T, T] (row i keeps columns j ≤ i, zeroes the rest). Binding: 0 S. */
+export function softmaxCausal(Z: number, T: number): string {
+  const T4 = T / 4;
+  return `@group(0) @binding(0) var<storage, read_write> S: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${Z * T}u) { return; }
+  let row = i % ${T}u;
+  let o = i * ${T4}u;
+  let lim = row / 4u;
+  var mx = -3.0e38;
+  for (var j = 0u; j <= lim; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let v = select(vec4<f32>(-3.0e38), S[o + j], idx <= vec4<u32>(row));
+    mx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
+  }
+  var sum = 0.0;
+  for (var j = 0u; j <= lim; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let e = select(vec4<f32>(0.0), exp(S[o + j] - mx), idx <= vec4<u32>(row));
+    S[o + j] = e;
+    sum += e.x + e.y + e.z + e.w;
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j <= lim; j++) { S[o + j] = S[o + j] * inv; }
+  for (var j = lim + 1u; j < ${T4}u; j++) { S[o + j] = vec4<f32>(0.0); }
+}`;
+}
+
+/** Softmax backward in place: dS = P ⊙ (dP − Σ_j P·dP) per row. Bindings: 0 P, 1 dP (read_write → dS). */
+export function softmaxBwd(Z: number, T: number): string {
+  const T4 = T / 4;
+  return `@group(0) @binding(0) var<storage, read> P: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> G: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${Z * T}u) { return; }
+  let row = i % ${T}u;
+  let o = i * ${T4}u;
+  let lim = row / 4u;
+  var s = 0.0;
+  for (var j = 0u; j <= lim; j++) { s += dot(P[o + j], G[o + j]); }
+  for (var j = 0u; j < ${T4}u; j++) { G[o + j] = P[o + j] * (G[o + j] - s); }
+}`;
+}
+
+/** SwiGLU forward: A[m, j] = silu(GU[m, j]) · GU[m, F + j]. Bindings: 0 GU [M, 2F], 1 A [M, F]. */
+export function swigluFwd(M: number, F: number): string {
+  const F4 = F / 4;
+  return `@group(0) @binding(0) var<storage, read> GU: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${M * F4}u) { return; }
+  let m = i / ${F4}u;
+  let j = i % ${F4}u;
+  let g = GU[m * ${2 * F4}u + j];
+  let u = GU[m * ${2 * F4}u + ${F4}u + j];
+  A[i] = (g / (vec4<f32>(1.0) + exp(-g))) * u;
+}`;
+}
+
+/** SwiGLU backward. Bindings: 0 GU, 1 dA [M, F], 2 dGU [M, 2F]. */
+export function swigluBwd(M: number, F: number): string {
+  const F4 = F / 4;
+  return `@group(0) @binding(0) var<storage, read> GU: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> DGU: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${M * F4}u) { return; }
+  let m = i / ${F4}u;
+  let j = i % ${F4}u;
+  let gi = m * ${2 * F4}u + j;
+  let g = GU[gi];
+  let u = GU[gi + ${F4}u];
+  let d = DA[i];
+  let sg = vec4<f32>(1.0) / (vec4<f32>(1.0) + exp(-g));
+  DGU[gi] = d * u * (sg * (vec4<f32>(1.0) + g * (vec4<f32>(1.0) - sg)));
+  DGU[gi + ${F4}u] = d * (g * sg);
+}`;
+}
+
+/**
+ * Cross-entropy per row over logits [M, V]: loss[m] = logsumexp − logit[target]; targets ≥ V (e.g. 0xffffffff)
+ * are ignored (loss 0, gradient 0). With `grad`, the logits are overwritten by
+ * (softmax − onehot) · gradScale. Bindings: 0 batch (u32; targets at `tgtOff`), 1 logits, 2 loss [M].
+ */
+export function crossEntropy(M: number, V: number, tgtOff: number, grad: boolean, gradScale: number): string {
+  const V4 = V / 4;
+  return `@group(0) @binding(0) var<storage, read> bt: array<u32>;
+@group(0) @binding(1) var<storage, read_write> L: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+${HEAD}
+  if (i >= ${M}u) { return; }
+  let o = i * ${V4}u;
+  let t = bt[${tgtOff}u + i];
+  var mx = -3.0e38;
+  for (var j = 0u; j < ${V4}u; j++) { let v = L[o + j]; mx = max(mx, max(max(v.x, v.y), max(v.z, v.w))); }
+  var s = 0.0;
+  for (var j = 0u; j < ${V4}u; j++) { let e = exp(L[o + j] - mx); s += (e.x + e.y) + (e.z + e.w); }
+  let lse = mx + log(s);
+  if (t >= ${V}u) {
+    loss[i] = 0.0;
+${grad ? `    for (var j = 0u; j < ${V4}u; j++) { L[o + j] = vec4<f32>(0.0); }` : ""}
+    return;
+  }
+  let lt = L[o + t / 4u][t % 4u];
+  loss[i] = lse - lt;
+${
+    grad
+      ? `  for (var j = 0u; j < ${V4}u; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let p = exp(L[o + j] - lse) - select(vec4<f32>(0.0), vec4<f32>(1.0), idx == vec4<u32>(t));
+    L[o + j] = p * ${flit(gradScale)};
+  }`
+      : ""
+  }
+}`;
+}
+
+/**
+ * Sums `n` values in order in one invocation: out[slot] = scale·Σ (or out[slot] += Σ when `accumulate`).
+ * Bindings: 0 values, 1 out.
+ */
+export function sumReduce(n: number, scale: number, slot: number, accumulate: boolean): string {
+  return `@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+${HEAD}
+  if (i >= 1u) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < ${n}u; j++) { s += X[j]; }
+  O[${slot}u] = ${accumulate ? `O[${slot}u] + s` : `s * ${flit(scale)}`};
+}`;
+}
+
+/** Gradient-norm stage 1: part[p] = Σ g² over vec4 chunk p of `chunk` words. Bindings: 0 g, 1 part. */
+export function sumSquaresPartial(n4: number, chunk: number): string {
+  const parts = Math.ceil(n4 / chunk);
+  return `@group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> P: array<f32>;
+${HEAD}
+  if (i >= ${parts}u) { return; }
+  let a = i * ${chunk}u;
+  let b = min(a + ${chunk}u, ${n4}u);
+  var s = 0.0;
+  for (var j = a; j < b; j++) { let g = G[j]; s += dot(g, g); }
+  P[i] = s;
+}`;
+}
+
+/**
+ * Gradient-norm stage 2: norm = sqrt(Σ parts); out[0] = norm, out[1] = clip coefficient
+ * min(1, maxNorm/(norm + 1e-6)) (PyTorch clip_grad_norm_). Bindings: 0 parts, 1 out.
+ */
+export function clipCoef(parts: number, maxNorm: number): string {
+  return `@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+${HEAD}
+  if (i >= 1u) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < ${parts}u; j++) { s += P[j]; }
+  let n = sqrt(s);
+  O[0] = n;
+  O[1] = min(1.0, ${flit(maxNorm)} / (n + 1e-6));
+}`;
+}
+
+/**
+ * AdamW (PyTorch semantics, decoupled decay) over n4 vec4 words. The step uniform holds
+ * (lr, lr/bc1, sqrt(bc2), unused). Bindings: 0 params, 1 grads, 2 m, 3 v, 4 clip (norm, coef), 5 step uniform.
+ */
+export function adamw(n4: number, b1: number, b2: number, eps: number, wd: number): string {
+  return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, pad: f32 };
+@group(0) @binding(0) var<storage, read_write> Pm: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> M1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> M2: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> C: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+${HEAD}
+  if (i >= ${n4}u) { return; }
+  let g = G[i] * C[1];
+  let m = ${flit(b1)} * M1[i] + ${flit(1 - b1)} * g;
+  let v = ${flit(b2)} * M2[i] + ${flit(1 - b2)} * (g * g);
+  M1[i] = m;
+  M2[i] = v;
+  var p = Pm[i];
+${wd !== 0 ? `  p = p * (1.0 - u.lr * ${flit(wd)});` : ""}
+  p = p - u.stepSize * (m / (sqrt(v) / u.sqrtBc2 + vec4<f32>(${flit(eps)})));
+  Pm[i] = p;
+}`;
+}
+
+/**
+ * Operand "prepare" pass of the linear layer (see lib/engine/linear.ts): reads a row-major [R, C] operand,
+ * hands groups of `group` values along the GEMM reduction axis (`axis` 1: along columns, 0: along rows)
+ * to the scheme's WGSL `fn prep(v: ptr<function, array<f32, G>>, g: ptr<function, array<f32, G>>, seed: u32)`,
+ * and writes the prepared operand (and, with `estimator`, the gradient multiplier).
+ * Bindings: 0 src, 1 dst, 2 step uniform (u32 seed at offset 12), then 3 multiplier when `estimator`.
+ */
+export function prepare(
+  R: number,
+  C: number,
+  axis: 0 | 1,
+  group: number,
+  prepWgsl: string,
+  estimator: boolean,
+  salt: number,
+): string {
+  const groups = (R * C) / group;
+  const idx = axis === 1
+    ? `let base = (gi / ${C / group}u) * ${C}u + (gi % ${C / group}u) * ${group}u; let stride = 1u;`
+    : `let base = (gi / ${C}u) * ${group * C}u + (gi % ${C}u); let stride = ${C}u;`;
+  return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
+@group(0) @binding(0) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+${estimator ? "@group(0) @binding(3) var<storage, read_write> GM: array<f32>;" : ""}
+${prepWgsl}
+fn mix32(x: u32) -> u32 {
+  var h = x ^ (x >> 16u); h = h * 0x7feb352du; h = h ^ (h >> 15u); h = h * 0x846ca68bu; return h ^ (h >> 16u);
+}
+${HEAD.replace("let i =", "let gi =")}
+  if (gi >= ${groups}u) { return; }
+  ${idx}
+  var v: array<f32, ${group}>;
+  var g: array<f32, ${group}>;
+  for (var j = 0u; j < ${group}u; j++) { v[j] = S[base + j * stride]; g[j] = 1.0; }
+  prep(&v, &g, mix32(u.seed ^ ${salt >>> 0}u ^ mix32(gi)));
+  for (var j = 0u; j < ${group}u; j++) { O[base + j * stride] = v[j]; }
+${estimator ? `  for (var j = 0u; j < ${group}u; j++) { GM[base + j * stride] = g[j]; }` : ""}
+}`;
+}

@@ -1,0 +1,271 @@
+/**
+ * Checkpoints in Hugging Face Llama layout: `model.safetensors` (F32, HF tensor names) and
+ * `config.json` (HF keys), plus `optimizer.safetensors` (AdamW moments) and `trainer_state.json`
+ * (step = data position, curve) so that a resumed run continues bit-identically.
+ * Every file is written to a temporary name and renamed; `trainer_state.json` is written last.
+ * @module
+ */
+import type { ModelConfig, SchemeChoice, TrainConfig } from "./api.ts";
+import { paramLayout, validateModelConfig } from "./config.ts";
+
+/** One tensor to store. */
+export interface NamedTensor {
+  /** Name. */
+  name: string;
+  /** Shape. */
+  shape: number[];
+  /** Values (F32). */
+  data: Float32Array;
+}
+
+/** Writes `bytes` to `path` atomically (temporary file + rename). */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  if (typeof bytes === "string") Deno.writeTextFileSync(tmp, bytes);
+  else Deno.writeFileSync(tmp, bytes);
+  Deno.renameSync(tmp, path);
+}
+
+/** Serialises F32 tensors as safetensors. */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let off = 0;
+  for (const t of tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) {
+      throw new Error(`safetensors: ${t.name} has ${t.data.length} values for shape ${t.shape}`);
+    }
+    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [off, off + n * 4] };
+    off += n * 4;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + json.length) % 8) json += " ";
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + off);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  let o = 8 + hb.length;
+  for (const t of tensors) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
+    o += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Parses a safetensors file (F32 tensors only); throws one line when it is corrupt. */
+export function decodeSafetensors(bytes: Uint8Array, what = "safetensors"): Map<string, NamedTensor> {
+  const bad = (m: string): never => {
+    throw new Error(`${what}: ${m}`);
+  };
+  if (bytes.length < 8) bad("file too short");
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  if (n <= 0 || 8 + n > bytes.length) bad("bad header length");
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  } catch {
+    return bad("header is not JSON");
+  }
+  const body = bytes.subarray(8 + n);
+  const out = new Map<string, NamedTensor>();
+  for (const [name, h] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    if (h.dtype !== "F32") bad(`${name}: dtype ${h.dtype} (only F32 is supported)`);
+    const [a, b] = h.data_offsets ?? [];
+    const count = (h.shape ?? []).reduce((x: number, y: number) => x * y, 1);
+    if (!(a >= 0 && b <= body.length && b - a === count * 4)) bad(`${name}: data offsets out of range`);
+    const data = new Float32Array(count);
+    new Uint8Array(data.buffer).set(body.subarray(a, b));
+    out.set(name, { name, shape: h.shape, data });
+  }
+  return out;
+}
+
+/** Hugging Face `config.json` of a model (plus an `fp4lab` section with the run's settings). */
+export function hfConfig(c: ModelConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    architectures: ["LlamaForCausalLM"],
+    model_type: "llama",
+    hidden_size: c.dModel,
+    intermediate_size: c.ffn,
+    num_attention_heads: c.heads,
+    num_key_value_heads: c.heads,
+    num_hidden_layers: c.layers,
+    rms_norm_eps: c.rmsEps,
+    rope_theta: c.ropeTheta,
+    vocab_size: c.vocab,
+    max_position_embeddings: c.context,
+    tie_word_embeddings: false,
+    hidden_act: "silu",
+    attention_bias: false,
+    mlp_bias: false,
+    torch_dtype: "float32",
+    fp4lab: extra,
+  };
+}
+
+/** Splits flat parameters into Hugging Face tensors. */
+export function toHfTensors(c: ModelConfig, flat: Float32Array): NamedTensor[] {
+  const out: NamedTensor[] = [];
+  for (const t of paramLayout(c).tensors) {
+    const cols = t.shape[1];
+    let row = 0;
+    for (const [name, rows] of t.hf) {
+      const data = flat.slice(t.offset + row * cols, t.offset + (row + rows) * cols);
+      out.push({ name, shape: rows === 1 && t.shape[0] === 1 ? [cols] : [rows, cols], data });
+      row += rows;
+    }
+  }
+  return out;
+}
+
+/** Rebuilds flat parameters from Hugging Face tensors; throws one line for a missing/mis-shaped tensor. */
+export function fromHfTensors(
+  c: ModelConfig,
+  tensors: Map<string, NamedTensor>,
+  what = "checkpoint",
+): Float32Array {
+  const lay = paramLayout(c);
+  const flat = new Float32Array(lay.totalFloats);
+  for (const t of lay.tensors) {
+    const cols = t.shape[1];
+    let row = 0;
+    for (const [name, rows] of t.hf) {
+      const x = tensors.get(name);
+      if (!x) throw new Error(`${what}: tensor ${name} is missing`);
+      if (x.data.length !== rows * cols) {
+        throw new Error(`${what}: tensor ${name} has shape [${x.shape}], expected ${rows}x${cols}`);
+      }
+      flat.set(x.data, t.offset + row * cols);
+      row += rows;
+    }
+  }
+  return flat;
+}
+
+/** Model config from a Hugging Face config.json object; throws one line when keys are missing or unsupported. */
+export function modelConfigFromHf(j: Record<string, unknown>, what = "config.json"): ModelConfig {
+  const num = (k: string): number => {
+    const v = j[k];
+    if (typeof v !== "number") throw new Error(`${what}: missing numeric key "${k}"`);
+    return v;
+  };
+  if (num("num_key_value_heads") !== num("num_attention_heads")) {
+    throw new Error(`${what}: grouped-query attention is not supported`);
+  }
+  const c: ModelConfig = {
+    layers: num("num_hidden_layers"),
+    dModel: num("hidden_size"),
+    heads: num("num_attention_heads"),
+    ffn: num("intermediate_size"),
+    context: num("max_position_embeddings"),
+    vocab: num("vocab_size"),
+    rmsEps: num("rms_norm_eps"),
+    ropeTheta: typeof j.rope_theta === "number" ? j.rope_theta : 10000,
+  };
+  try {
+    validateModelConfig(c);
+  } catch (e) {
+    throw new Error(`${what}: ${(e as Error).message}`);
+  }
+  return c;
+}
+
+/** What a training checkpoint holds besides the weights. */
+export interface TrainerState {
+  /** Steps completed (= data position: batches are a pure function of seed and step). */
+  step: number;
+  /** The run's config (resume requires an identical one). */
+  config: TrainConfig;
+  /** Curve so far. */
+  curve: import("./api.ts").CurvePoint[];
+  /** Train losses read so far (for the final-loss average). */
+  trainLosses: number[];
+  /** Adapter the state was produced on (bit-identity holds on the same adapter). */
+  adapter: string;
+  /** Training tokens consumed. */
+  tokens: number;
+}
+
+/** Writes a full checkpoint into `dir` (created if needed). */
+export function saveCheckpoint(
+  dir: string,
+  cfg: ModelConfig,
+  params: Float32Array,
+  moments: { m: Float32Array; v: Float32Array } | null,
+  state: TrainerState | null,
+  scheme: SchemeChoice,
+): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(`${dir}/model.safetensors`, encodeSafetensors(toHfTensors(cfg, params), { format: "pt" }));
+  writeFileAtomic(
+    `${dir}/config.json`,
+    JSON.stringify(
+      hfConfig(cfg, { scheme, train: state?.config ?? null, step: state?.step ?? null }),
+      null,
+      2,
+    ) + "\n",
+  );
+  if (moments && state) {
+    writeFileAtomic(
+      `${dir}/optimizer.safetensors`,
+      encodeSafetensors([
+        { name: "exp_avg", shape: [moments.m.length], data: moments.m },
+        { name: "exp_avg_sq", shape: [moments.v.length], data: moments.v },
+      ], { step: String(state.step) }),
+    );
+    writeFileAtomic(`${dir}/trainer_state.json`, JSON.stringify(state) + "\n");
+  }
+}
+
+/** Loaded model weights and settings of a checkpoint directory. */
+export interface LoadedModel {
+  /** Model shape. */
+  cfg: ModelConfig;
+  /** Flat parameters. */
+  params: Float32Array;
+  /** Scheme the model was trained with (fp32:fp32 when absent). */
+  scheme: SchemeChoice;
+}
+
+/** Loads `config.json` + `model.safetensors`; throws one clear line when missing or corrupt. */
+export function loadModel(dir: string): LoadedModel {
+  let cj: Record<string, unknown>;
+  try {
+    cj = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`checkpoint ${dir}: config.json not found`);
+    throw new Error(`checkpoint ${dir}: config.json is not valid JSON`);
+  }
+  const cfg = modelConfigFromHf(cj, `checkpoint ${dir}/config.json`);
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(`${dir}/model.safetensors`);
+  } catch {
+    throw new Error(`checkpoint ${dir}: model.safetensors not found`);
+  }
+  const tensors = decodeSafetensors(bytes, `checkpoint ${dir}/model.safetensors`);
+  const params = fromHfTensors(cfg, tensors, `checkpoint ${dir}/model.safetensors`);
+  const fp = (cj.fp4lab ?? {}) as { scheme?: SchemeChoice };
+  return { cfg, params, scheme: fp.scheme ?? { fwd: "fp32", bwd: "fp32" } };
+}
+
+/** Loads the resumable state of `dir`, or null when there is none. */
+export function loadTrainerState(
+  dir: string,
+): { state: TrainerState; m: Float32Array; v: Float32Array } | null {
+  let state: TrainerState;
+  try {
+    state = JSON.parse(Deno.readTextFileSync(`${dir}/trainer_state.json`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Error(`checkpoint ${dir}: trainer_state.json is corrupt`);
+  }
+  const opt = decodeSafetensors(
+    Deno.readFileSync(`${dir}/optimizer.safetensors`),
+    `checkpoint ${dir}/optimizer.safetensors`,
+  );
+  const m = opt.get("exp_avg")?.data, v = opt.get("exp_avg_sq")?.data;
+  if (!m || !v) throw new Error(`checkpoint ${dir}: optimizer.safetensors lacks exp_avg/exp_avg_sq`);
+  return { state, m, v };
+}

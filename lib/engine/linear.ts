@@ -1,0 +1,219 @@
+/**
+ * The linear layer Y = X·Wᵀ with its three GEMMs and the hooks where quantization schemes plug in.
+ *
+ * ```
+ * forward:   Y  = prep[fwd.x](X)  · prep[fwd.w](W)ᵀ          (+ residual)
+ * backward:  dX = prep[dx.dy](dY) · prep[dx.w](W)      ⊙ Gx   (Gx: estimator multiplier from fwd.x)
+ *            dW = prep[dw.dy](dY)ᵀ· prep[dw.x](X)      ⊙ Gw   (Gw: estimator multiplier from fwd.w)
+ * ```
+ *
+ * A hook left `undefined` is the identity: the GEMM reads the source tensor directly, with no extra
+ * pass, so an all-identity scheme *is* the f32 path, bit for bit.
+ *
+ * A hook is an {@link OperandPrep}: one fused "prepare" kernel per operand (transform / scale / round /
+ * mask) that reads the source operand and writes the operand the GEMM reads. The kernel hands the
+ * scheme's WGSL `prep()` one group of `group` consecutive values **along that GEMM's reduction axis**
+ * (so MX-style block scales and Hadamard blocks line up with the dot products), plus a multiplier
+ * array initialised to 1 and a per-group random seed. When `estimator` is set on the forward X or W
+ * hook, the multipliers are stored and applied elementwise to the gradient reaching that source
+ * operand (dX or dW) in the backward GEMM's epilogue: that is the gradient-estimator hook (trust
+ * masks, DGE multipliers; all-ones = straight-through).
+ * @module
+ */
+import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
+import { grid1d, prepare } from "../../kernels/engine/ops.ts";
+import { type Program, type Runtime, type Slice } from "./runtime.ts";
+
+/**
+ * One operand quantizer: the WGSL body of a prepare pass.
+ *
+ * `wgsl` must define
+ * `fn prep(v: ptr<function, array<f32, G>>, g: ptr<function, array<f32, G>>, seed: u32)`
+ * where G = `group`. It rewrites `v` in place (the values the GEMM will see) and may write `g` (the
+ * gradient multiplier, pre-set to 1). `seed` is a well-mixed u32 that differs per step, call site and
+ * group (for stochastic rounding). Helper functions may be defined alongside.
+ */
+export interface OperandPrep {
+  /** Stable identifier; part of the pipeline cache key. */
+  id: string;
+  /** Values per group along the reduction axis: 1 (elementwise) or a divisor of 32 such as 32 (MX block). */
+  group: number;
+  /** WGSL defining `prep()` (and helpers). */
+  wgsl: string;
+  /** Store `g` and multiply the source operand's gradient by it (only meaningful on fwd.x / fwd.w). */
+  estimator?: boolean;
+}
+
+/** The six operand hooks of one linear layer; `undefined` = identity. */
+export interface LinearScheme {
+  /** Scheme label (e.g. "fp32", "bf16"). */
+  name: string;
+  /** Forward GEMM Y = X·Wᵀ: quantizers of X (groups along in-features) and W (along in-features). */
+  fwd: { x?: OperandPrep; w?: OperandPrep };
+  /**
+   * Backward GEMMs. dX = dY·W reduces over out-features: `dxDy` groups dY along out-features, `dxW` groups
+   * W along out-features (its rows). dW = dYᵀ·X reduces over tokens: `dwDy` and `dwX` group along tokens.
+   */
+  bwd: { dxDy?: OperandPrep; dxW?: OperandPrep; dwDy?: OperandPrep; dwX?: OperandPrep };
+}
+
+/** Shared scratch buffers keyed by role and size (prepared operands are consumed immediately). */
+export class Scratch {
+  #rt: Runtime;
+  #bufs = new Map<string, GPUBuffer>();
+  /** Wraps a runtime. */
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+  }
+  /** A buffer of at least `floats` floats shared by every caller using `key`. */
+  get(key: string, floats: number): GPUBuffer {
+    const k = `${key}:${floats}`;
+    let b = this.#bufs.get(k);
+    if (!b) {
+      b = this.#rt.storage(floats * 4, `scratch ${k}`);
+      this.#bufs.set(k, b);
+    }
+    return b;
+  }
+}
+
+/** Options of one linear layer instance. */
+export interface LinearOptions {
+  /** Name (for labels). */
+  name: string;
+  /** Tokens (rows of X). */
+  M: number;
+  /** In-features (K of the forward GEMM). */
+  inF: number;
+  /** Out-features. */
+  outF: number;
+  /** Operand hooks. */
+  scheme: LinearScheme;
+  /** Distinct per layer: mixed into the random seed of every prepare pass. */
+  salt: number;
+  /** The 16-byte step uniform (lr, stepSize, sqrtBc2, seed: u32). */
+  stepUniform: GPUBuffer;
+  /** Shared scratch pool. */
+  scratch: Scratch;
+}
+
+/** A linear layer Y = X·Wᵀ (W stored [outF, inF], PyTorch layout) with quantizer hooks. */
+export class Linear {
+  /** Options. */
+  readonly o: LinearOptions;
+  #rt: Runtime;
+  #gx?: GPUBuffer;
+  #gw?: GPUBuffer;
+
+  /** Creates the layer; allocates estimator-multiplier buffers when the scheme uses them. */
+  constructor(rt: Runtime, o: LinearOptions) {
+    this.#rt = rt;
+    this.o = o;
+    if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(o.M * o.inF * 4, `${o.name} gx`);
+    if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(o.outF * o.inF * 4, `${o.name} gw`);
+  }
+
+  /** FLOPs of the three GEMMs. */
+  get flops(): { fwd: number; bwd: number } {
+    const f = 2 * this.o.M * this.o.inF * this.o.outF;
+    return { fwd: f, bwd: 2 * f };
+  }
+
+  /** Records a prepare pass of `src` ([R, C] row-major) and returns the slice the GEMM reads. */
+  #prep(
+    prog: Program,
+    role: string,
+    p: OperandPrep | undefined,
+    src: Slice,
+    R: number,
+    C: number,
+    axis: 0 | 1,
+    mult?: GPUBuffer,
+  ): Slice {
+    if (!p) return src;
+    if ((axis === 1 ? C : R) % p.group) {
+      throw new Error(`${this.o.name}: group ${p.group} does not divide ${role}`);
+    }
+    const dst = this.o.scratch.get(`prep.${role}`, R * C);
+    const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
+    const est = !!(p.estimator && mult);
+    const key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${salt}`;
+    const pipe = this.#rt.pipeline(key, () => prepare(R, C, axis, p.group, p.wgsl, est, salt));
+    const slices: (Slice | GPUBuffer)[] = [src, { buffer: dst, size: R * C * 4 }, this.o.stepUniform];
+    if (est) slices.push({ buffer: mult!, size: R * C * 4 });
+    prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d((R * C) / p.group)));
+    return { buffer: dst, size: R * C * 4 };
+  }
+
+  #gemm(prog: Program, label: string, spec: GemmSpec, slices: (Slice | GPUBuffer)[]): void {
+    const pipe = this.#rt.pipeline(gemmKey(spec), () => gemmWgsl(spec));
+    prog.add(this.#rt.dispatch(label, pipe, slices, gemmGrid(spec), 2 * spec.M * spec.N * spec.K));
+  }
+
+  /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout). */
+  forward(prog: Program, x: Slice, w: Slice, y: Slice, residual?: Slice): void {
+    const { M, inF, outF, scheme } = this.o;
+    const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx);
+    const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw);
+    const spec: GemmSpec = {
+      M,
+      N: outF,
+      K: inF,
+      transA: false,
+      transB: true,
+      a: { ld: inF },
+      b: { ld: inF },
+      c: { ld: outF },
+      add: residual ? "buf" : "none",
+    };
+    this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [xq, wq, y, residual] : [xq, wq, y]);
+  }
+
+  /** Records dX = dY·W (skipped when `dx` is null) and dW = dYᵀ·X. */
+  backward(prog: Program, dy: Slice, x: Slice, w: Slice, dx: Slice | null, dw: Slice): void {
+    const { M, inF, outF, scheme } = this.o;
+    if (dx) {
+      const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
+      const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
+      const spec: GemmSpec = {
+        M,
+        N: inF,
+        K: outF,
+        transA: false,
+        transB: false,
+        a: { ld: outF },
+        b: { ld: inF },
+        c: { ld: inF },
+        mul: !!this.#gx,
+      };
+      const sl: (Slice | GPUBuffer)[] = [dyq, wq, dx];
+      if (this.#gx) sl.push(this.#gx);
+      this.#gemm(prog, `${this.o.name} dX`, spec, sl);
+    }
+    const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
+    const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
+    const spec: GemmSpec = {
+      M: outF,
+      N: inF,
+      K: M,
+      transA: true,
+      transB: false,
+      a: { ld: outF },
+      b: { ld: inF },
+      c: { ld: inF },
+      mul: !!this.#gw,
+    };
+    const sl: (Slice | GPUBuffer)[] = [dyq, xq, dw];
+    if (this.#gw) sl.push(this.#gw);
+    this.#gemm(prog, `${this.o.name} dW`, spec, sl);
+  }
+}
+
+const roleSalt: Record<string, number> = {
+  "fwd.x": 0x1111,
+  "fwd.w": 0x2222,
+  "dx.dy": 0x3333,
+  "dx.w": 0x4444,
+  "dw.dy": 0x5555,
+  "dw.x": 0x6666,
+};

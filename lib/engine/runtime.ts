@@ -1,0 +1,212 @@
+/**
+ * A tiny WebGPU runtime for the engine: pipeline cache, buffer helpers and recorded programs.
+ *
+ * A `Program` is a list of dispatches (pipeline + bind group + grid) and copies, built once and
+ * replayed every step into a single command encoder: no bind groups are created in the hot loop and
+ * the whole step is one submit.
+ * @module
+ */
+
+/** A buffer range bound to one binding slot. */
+export interface Slice {
+  /** Buffer. */
+  buffer: GPUBuffer;
+  /** Byte offset (a multiple of the device's storage offset alignment). */
+  offset?: number;
+  /** Byte size (default: rest of the buffer). */
+  size?: number;
+}
+
+/** One recorded compute dispatch. */
+export interface Dispatch {
+  /** Human-readable label (kernel name). */
+  label: string;
+  /** Pipeline. */
+  pipeline: GPUComputePipeline;
+  /** Bind group 0. */
+  bindGroup: GPUBindGroup;
+  /** Workgroup grid. */
+  grid: [number, number, number];
+  /** FLOPs the dispatch performs (GEMMs only; for benchmarks). */
+  flops: number;
+}
+
+/** One recorded buffer copy (ends the current compute pass). */
+export interface Copy {
+  /** Source. */
+  src: GPUBuffer;
+  /** Source byte offset. */
+  srcOffset: number;
+  /** Destination; a function lets the target rotate (read-back rings). */
+  dst: GPUBuffer | (() => GPUBuffer);
+  /** Destination byte offset. */
+  dstOffset: number;
+  /** Bytes. */
+  size: number;
+}
+
+/** Pipeline cache and allocation helpers around one device. */
+export class Runtime {
+  /** The device. */
+  readonly device: GPUDevice;
+  /** Storage-buffer binding offset alignment in bytes. */
+  readonly align: number;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #bytes = 0;
+  #peak = 0;
+
+  /** Wraps a device. */
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.align = device.limits.minStorageBufferOffsetAlignment;
+  }
+
+  /** Bytes currently allocated through this runtime. */
+  get allocatedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Peak bytes allocated through this runtime. */
+  get peakBytes(): number {
+    return this.#peak;
+  }
+
+  /** Number of distinct pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  /** Compiles (or returns the cached) pipeline for WGSL `code` under `key`. */
+  pipeline(key: string, code: () => string): GPUComputePipeline {
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: code(), label: key.slice(0, 60) });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.#pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** A zero-initialised storage buffer of `bytes` (rounded up to 16). */
+  storage(bytes: number, label: string, extraUsage = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    this.#bytes += size;
+    this.#peak = Math.max(this.#peak, this.#bytes);
+    return this.device.createBuffer({
+      size,
+      label,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+  }
+
+  /** A uniform buffer of `bytes`. */
+  uniform(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    this.#bytes += size;
+    this.#peak = Math.max(this.#peak, this.#bytes);
+    return this.device.createBuffer({ size, label, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  /** A MAP_READ staging buffer. */
+  readback(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    return this.device.createBuffer({
+      size,
+      label,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** Releases a buffer allocated here. */
+  free(b: GPUBuffer): void {
+    this.#bytes -= b.size;
+    b.destroy();
+  }
+
+  /** Builds a dispatch: binds `slices` to bindings 0..n-1 of `pipeline`. */
+  dispatch(
+    label: string,
+    pipeline: GPUComputePipeline,
+    slices: (Slice | GPUBuffer)[],
+    grid: [number, number, number],
+    flops = 0,
+  ): Dispatch {
+    const entries: GPUBindGroupEntry[] = slices.map((s, i) => {
+      const sl: Slice = s instanceof GPUBuffer ? { buffer: s } : s;
+      const resource: GPUBufferBinding = { buffer: sl.buffer, offset: sl.offset ?? 0 };
+      if (sl.size !== undefined) resource.size = sl.size;
+      return { binding: i, resource };
+    });
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label });
+    return { label, pipeline, bindGroup, grid, flops };
+  }
+
+  /** Reads `bytes` of `src` (awaits the queue: use outside the hot loop). */
+  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    const rb = this.readback(bytes, "read");
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, offset, rb, 0, Math.ceil(bytes / 4) * 4);
+    this.device.queue.submit([enc.finish()]);
+    await rb.mapAsync(GPUMapMode.READ);
+    const out = rb.getMappedRange().slice(0, bytes);
+    rb.unmap();
+    rb.destroy();
+    return out;
+  }
+}
+
+/** A recorded sequence of dispatches and copies, replayed as one submit. */
+export class Program {
+  /** Recorded items, in order. */
+  readonly items: (Dispatch | Copy)[] = [];
+
+  /** Appends a dispatch. */
+  add(d: Dispatch): void {
+    this.items.push(d);
+  }
+
+  /** Appends a copy. */
+  copy(c: Copy): void {
+    this.items.push(c);
+  }
+
+  /** Total GEMM FLOPs of one replay. */
+  get flops(): number {
+    let s = 0;
+    for (const it of this.items) if ("flops" in it) s += it.flops;
+    return s;
+  }
+
+  /** Number of dispatches. */
+  get dispatchCount(): number {
+    return this.items.filter((it) => "pipeline" in it).length;
+  }
+
+  /** Encodes the program into `enc`. */
+  encode(enc: GPUCommandEncoder): void {
+    let pass: GPUComputePassEncoder | undefined;
+    for (const it of this.items) {
+      if ("pipeline" in it) {
+        pass ??= enc.beginComputePass();
+        pass.setPipeline(it.pipeline);
+        pass.setBindGroup(0, it.bindGroup);
+        pass.dispatchWorkgroups(it.grid[0], it.grid[1], it.grid[2]);
+      } else {
+        if (pass) {
+          pass.end();
+          pass = undefined;
+        }
+        const dst = typeof it.dst === "function" ? it.dst() : it.dst;
+        enc.copyBufferToBuffer(it.src, it.srcOffset, dst, it.dstOffset, it.size);
+      }
+    }
+    pass?.end();
+  }
+
+  /** Encodes and submits the program. */
+  submit(device: GPUDevice): void {
+    const enc = device.createCommandEncoder();
+    this.encode(enc);
+    device.queue.submit([enc.finish()]);
+  }
+}

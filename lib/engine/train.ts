@@ -1,0 +1,244 @@
+/**
+ * `train(config, hooks)`: the engine's entry point (contract in ./api.ts).
+ *
+ * The loop never awaits the GPU per step: each step is one submit, and the step's mean loss is copied
+ * into a ring of MAP_READ buffers that is read `RING` steps later. Evaluations and checkpoints drain
+ * the ring. A run is a pure function of its config (and the adapter).
+ * @module
+ */
+import type { CurvePoint, ModelConfig, TrainConfig, TrainHooks, TrainResult } from "./api.ts";
+import { initParams, paramCounts, validateModelConfig } from "./config.ts";
+import { GpuModel, OPT, packBatch } from "./model.ts";
+import { Runtime } from "./runtime.ts";
+import { resolveScheme } from "./schemes.ts";
+import { getGpu } from "../gpu/device.ts";
+import { loadSource } from "../data/sources.ts";
+import { BatchSampler, validationBatches } from "../data/batches.ts";
+import { loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
+import type { Batch } from "../data/batches.ts";
+
+/** Loss read-back lag in steps (ring size). */
+export const RING = 6;
+
+let runtime: { device: GPUDevice; rt: Runtime; adapter: string } | undefined;
+
+/** The engine's shared runtime (pipeline cache) on the process's device. */
+export async function getRuntime(): Promise<{ rt: Runtime; adapter: string }> {
+  const gpu = await getGpu();
+  if (!runtime || runtime.device !== gpu.device) {
+    runtime = { device: gpu.device, rt: new Runtime(gpu.device), adapter: gpu.adapter };
+  }
+  return runtime;
+}
+
+/** Learning rate at step s (0-based): 10 % linear warmup from peak/100, cosine decay to peak/10. */
+export function lrAt(s: number, steps: number, peak: number): number {
+  const warm = Math.max(1, Math.round(0.1 * steps));
+  if (s < warm) return peak / 100 + (peak - peak / 100) * (s / warm);
+  const span = Math.max(1, steps - 1 - warm);
+  const p = Math.min(1, (s - warm) / span);
+  return peak / 10 + (peak - peak / 10) * 0.5 * (1 + Math.cos(Math.PI * p));
+}
+
+/** Step-uniform values of step s (0-based): lr, lr/bc1, sqrt(bc2). */
+export function adamScalars(s: number, steps: number, peak: number): [number, number, number] {
+  const lr = lrAt(s, steps, peak);
+  const t = s + 1;
+  return [lr, lr / (1 - Math.pow(OPT.beta1, t)), Math.sqrt(1 - Math.pow(OPT.beta2, t))];
+}
+
+/** Seed of the stochastic parts (rounding) of step s. */
+export function stepSeed(seed: number, s: number): number {
+  let h = Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(s + 1, 0x165667b1);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca77);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+/** Validates a training config; throws one clear line. */
+export function validateTrainConfig(c: TrainConfig): void {
+  validateModelConfig(c.model);
+  const posInt = (n: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`train: ${n} must be a positive integer (got ${v})`);
+  };
+  posInt("batch", c.batch);
+  posInt("steps", c.steps);
+  if (!(c.lr > 0 && Number.isFinite(c.lr))) {
+    throw new Error(`train: lr must be a positive number (got ${c.lr})`);
+  }
+  if (!Number.isInteger(c.seed)) throw new Error(`train: seed must be an integer (got ${c.seed})`);
+  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) throw new Error(`train: evalEvery must be ≥ 0`);
+  if (!Number.isInteger(c.evalTokens) || c.evalTokens < 1) throw new Error(`train: evalTokens must be ≥ 1`);
+  resolveScheme(c.scheme ?? { fwd: "fp32", bwd: "fp32" });
+}
+
+/** Mean next-token loss of `batches` (forward only, one await at the end). */
+export async function evaluate(model: GpuModel, batches: Batch[]): Promise<number> {
+  const V = model.cfg.vocab;
+  model.resetEvalSum();
+  let count = 0;
+  for (const b of batches) {
+    for (const t of b.targets) if (t >= 0) count++;
+    model.writeBatch(packBatch(b.inputs, b.targets, V));
+    model.evalProgram.submit(model.rt.device);
+  }
+  const s = await model.readFloats(model.scalars, 4);
+  return count ? s[1] / count : NaN;
+}
+
+/** Trains a model; see ./api.ts for the contract. */
+export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const cfg: TrainConfig = { ...config, scheme: config.scheme ?? { fwd: "fp32", bwd: "fp32" } };
+  validateTrainConfig(cfg);
+  const mc: ModelConfig = cfg.model;
+  const { rt, adapter } = await getRuntime();
+  const data = loadSource(cfg.data);
+  const T = mc.context, B = cfg.batch, tokPerStep = B * T;
+  const sampler = new BatchSampler(data.train, T, B, cfg.seed);
+  if (cfg.steps * B > sampler.windows) {
+    console.warn(
+      `warning: ${
+        cfg.steps * tokPerStep
+      } training tokens requested but "${data.name}" has ${sampler.availableTokens} ` +
+        `(${(cfg.steps * B / sampler.windows).toFixed(2)} epochs): data will repeat`,
+    );
+  }
+  const val = validationBatches(data.val, T, B, cfg.evalTokens);
+  if (val.tokens < 1) throw new Error(`data: "${data.name}" has no validation tokens`);
+  const model = GpuModel.create(rt, mc, { batch: B, scheme: cfg.scheme, train: true });
+  const counts = paramCounts(mc);
+
+  // ---- initial or resumed state ----
+  let start = 0;
+  const curve: CurvePoint[] = [];
+  const trainLosses: number[] = [];
+  const resumed = hooks.resume && hooks.outDir ? loadTrainerState(hooks.outDir) : null;
+  if (resumed) {
+    if (JSON.stringify(resumed.state.config) !== JSON.stringify(cfg)) {
+      throw new Error(`checkpoint ${hooks.outDir} was written by a different config; refusing to resume`);
+    }
+    const { loadModel } = await import("./checkpoint.ts");
+    model.setParams(loadModel(hooks.outDir!).params);
+    model.setMoments(resumed.m, resumed.v);
+    start = resumed.state.step;
+    curve.push(...resumed.state.curve);
+    trainLosses.push(...resumed.state.trainLosses);
+  } else {
+    model.setParams(initParams(mc, cfg.seed));
+  }
+
+  // ---- loss ring ----
+  const ring = Array.from({ length: RING }, (_, i) => rt.readback(16, `loss ring ${i}`));
+  const pending: { step: number; slot: number; p: Promise<void> }[] = [];
+  let diverged = false;
+  let trainSeconds = 0, loopStart = performance.now(), stepsRun = 0;
+  const settle = async (upTo: number) => {
+    while (pending.length && pending[0].step <= upTo) {
+      const e = pending.shift()!;
+      await e.p;
+      const loss = new Float32Array(ring[e.slot].getMappedRange(0, 4))[0];
+      ring[e.slot].unmap();
+      if (diverged) continue;
+      if (!Number.isFinite(loss)) {
+        diverged = true;
+        continue;
+      }
+      trainLosses.push(loss);
+      const step = e.step + 1;
+      curve.push({ step, tokens: step * tokPerStep, lr: lrAt(e.step, cfg.steps, cfg.lr), trainLoss: loss });
+      if (hooks.onProgress) {
+        const el = trainSeconds + (performance.now() - loopStart) / 1000;
+        const tps = ((step - start) * tokPerStep) / Math.max(el, 1e-9);
+        hooks.onProgress({
+          step,
+          steps: cfg.steps,
+          tokens: step * tokPerStep,
+          lr: lrAt(e.step, cfg.steps, cfg.lr),
+          trainLoss: loss,
+          tokensPerSecond: tps,
+          etaSeconds: ((cfg.steps - step) * tokPerStep) / Math.max(tps, 1e-9),
+        });
+      }
+    }
+  };
+  const pause = () => (trainSeconds += (performance.now() - loopStart) / 1000);
+  const resume = () => (loopStart = performance.now());
+
+  const runEval = async (step: number) => {
+    await settle(Infinity);
+    pause();
+    const v = await evaluate(model, val.batches);
+    const pt = curve.findLast((c) => c.step === step);
+    if (pt) pt.valLoss = v;
+    else {curve.push({
+        step,
+        tokens: step * tokPerStep,
+        lr: lrAt(Math.max(0, step - 1), cfg.steps, cfg.lr),
+        trainLoss: NaN,
+        valLoss: v,
+      });}
+    hooks.onEval?.({ step, tokens: step * tokPerStep, valLoss: v });
+    resume();
+    return v;
+  };
+  const save = async (step: number) => {
+    if (!hooks.outDir) return;
+    await settle(Infinity);
+    pause();
+    const [p, m, v] = [
+      await model.readFloats(model.params),
+      await model.readFloats(model.m1),
+      await model.readFloats(model.m2),
+    ];
+    const state: TrainerState = { step, config: cfg, curve, trainLosses, adapter, tokens: step * tokPerStep };
+    saveCheckpoint(hooks.outDir, mc, p, { m, v }, state, cfg.scheme);
+    resume();
+  };
+
+  // ---- the loop ----
+  for (let s = start; s < cfg.steps; s++) {
+    if (hooks.signal?.aborted) {
+      await settle(Infinity);
+      throw new Error("training aborted");
+    }
+    const slot = s % RING;
+    if (pending.length >= RING) await settle(pending[0].step);
+    if (diverged) break;
+    const b = sampler.at(s);
+    model.writeBatch(packBatch(b.inputs, b.targets, mc.vocab));
+    const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr);
+    model.writeStep(lr, stepSize, sqrtBc2, stepSeed(cfg.seed, s));
+    const enc = rt.device.createCommandEncoder();
+    model.trainProgram.encode(enc);
+    enc.copyBufferToBuffer(model.scalars, 0, ring[slot], 0, 16);
+    rt.device.queue.submit([enc.finish()]);
+    pending.push({ step: s, slot, p: ring[slot].mapAsync(GPUMapMode.READ) });
+    stepsRun++;
+    const done = s + 1;
+    if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0 && done < cfg.steps) await runEval(done);
+    if (hooks.checkpointEvery && done % hooks.checkpointEvery === 0 && done < cfg.steps) await save(done);
+  }
+  await settle(Infinity);
+  pause();
+  const trainLoopSeconds = trainSeconds;
+  resume();
+  const lastStep = diverged ? (curve.at(-1)?.step ?? 0) : cfg.steps;
+  const finalValLoss = diverged ? NaN : await runEval(lastStep);
+  if (!diverged) await save(cfg.steps);
+  for (const r of ring) r.destroy();
+  const k = Math.max(1, Math.min(20, Math.ceil(cfg.steps * 0.05)));
+  const tail = trainLosses.slice(-k);
+  return {
+    status: diverged ? "diverged" : "finished",
+    nonEmbeddingParams: counts.nonEmbedding,
+    totalParams: counts.total,
+    tokens: lastStep * tokPerStep,
+    steps: lastStep,
+    finalValLoss,
+    finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN,
+    tokensPerSecond: stepsRun ? (stepsRun * tokPerStep) / Math.max(trainLoopSeconds, 1e-9) : 0,
+    wallSeconds: (performance.now() - t0) / 1000,
+    adapter,
+    curve,
+  };
+}
