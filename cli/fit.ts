@@ -47,14 +47,14 @@ async function main(args: string[]) {
       },
     });
   } catch (e) {
-    fail(`${(e as Error).message.split("\n")[0]}\n${USAGE}`);
+    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
   }
   const v = parsed.values;
   if (v.help) {
     console.log(USAGE);
     return;
   }
-  if (parsed.positionals.length !== 1) fail(`expected one INPUT (results directory or CSV)\n${USAGE}`);
+  if (parsed.positionals.length !== 1) fail("expected one INPUT (results directory or CSV); see --help");
   const form = v.form as FormName;
   if (!["chinchilla", "quartet", "kumar"].includes(form)) {
     fail(`unknown --form '${v.form}' (chinchilla|quartet|kumar)`);

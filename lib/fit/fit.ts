@@ -394,3 +394,42 @@ export function predictLoss(fit: FitResult, N: number, D: number, q: SchemeQuery
   const eff = q.bits && q.bits.length ? kumarEff(fit, q.bits) : 1;
   return E + A / (N * eff) ** alpha + B / D ** beta;
 }
+
+/**
+ * A law from known constants (no data), e.g. the paper's Table 6, for frontiers and region maps.
+ * `params` uses the public names (E, A, B, alpha, beta, gamma).
+ */
+export function lawFromParams(
+  form: FormName,
+  params: Record<string, number>,
+  o: {
+    effN?: Record<string, number>;
+    effD?: Record<string, number>;
+    baseline?: string;
+    bitsColumns?: string[];
+  } = {},
+): FitResult {
+  const theta = [Math.log(params.A), params.alpha, Math.log(params.B), params.beta, Math.log(params.E)];
+  if (form === "quartet") theta.push(params.gamma);
+  const bitsColumns = form === "kumar" ? o.bitsColumns ?? ["fwd_bits"] : [];
+  if (form === "kumar") {
+    for (const c of bitsColumns) {
+      theta.push(Math.log(params[bitsColumns.length === 1 ? "gamma" : `gamma_${c}`]));
+    }
+  }
+  return {
+    form,
+    baseline: o.baseline ?? "bf16",
+    delta: defaultDelta(form),
+    params: { ...params },
+    effN: { ...o.effN },
+    effD: { ...o.effD },
+    objective: NaN,
+    objectives: {},
+    points: 0,
+    theta,
+    bitsColumns,
+    schemes: [],
+    predictions: [],
+  };
+}

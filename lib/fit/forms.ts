@@ -95,6 +95,7 @@ export const quartet: LawForm = {
 export function kumar(precisions: number): LawForm {
   const names = ["a", "alpha", "b", "beta", "e"];
   for (let k = 0; k < precisions; k++) names.push(`lnGamma${k}`);
+  const gu = new Float64Array(precisions); // per-call scratch: no allocation in the inner loop
   return {
     name: "kumar",
     names,
@@ -103,7 +104,10 @@ export function kumar(precisions: number): LawForm {
       const alpha = t[1];
       for (let k = 0; k < precisions; k++) {
         const u = d.bits[k][i] * Math.exp(-t[5 + k]);
-        lnNeff += Math.log(-Math.expm1(-u));
+        const em = Math.expm1(-u); // e^(−u) − 1, exact for small u
+        lnNeff += Math.log(-em);
+        // d ln(1 − e^(−u)) / d ln γ = −u·e^(−u)/(1 − e^(−u)); kept for the gradient below.
+        gu[k] = (u * (1 + em)) / -em;
       }
       const lnD = d.lnD[i];
       const u0 = t[4], u1 = t[0] - alpha * lnNeff, u2 = t[2] - t[3] * lnD;
@@ -117,12 +121,7 @@ export function kumar(precisions: number): LawForm {
         g[2] = w2;
         g[3] = -w2 * lnD;
         g[4] = w0;
-        for (let k = 0; k < precisions; k++) {
-          const u = d.bits[k][i] * Math.exp(-t[5 + k]);
-          // d ln(1 − e^(−u)) / d ln γ = −u / (e^u − 1); ln L̂ carries it with factor −α·w1.
-          const r = u > 700 ? 0 : u / Math.expm1(u);
-          g[5 + k] = w1 * alpha * r;
-        }
+        for (let k = 0; k < precisions; k++) g[5 + k] = w1 * alpha * gu[k]; // ln L̂ carries −α·w1·(−gu)
       }
       return m + Math.log(s);
     },

@@ -28,6 +28,7 @@ export {
   executeFit,
   fitRuns,
   kumarEff,
+  lawFromParams,
   planFit,
   predictLoss,
   schemeName,
@@ -92,4 +93,15 @@ export {
 } from "./synthetic.ts";
 export type { SyntheticModel, SyntheticOptions, SyntheticScheme } from "./synthetic.ts";
 export { makeRng } from "./random.ts";
+export {
+  fitOutputPaths,
+  fitSummary,
+  fitTableRows,
+  fitText,
+  fmt,
+  predictionsCsv,
+  textTable,
+  writeAtomic,
+  writeFit,
+} from "./report.ts";
 export type { Rng } from "./random.ts";

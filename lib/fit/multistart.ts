@@ -97,8 +97,11 @@ export function quartetGrid(): number[][] {
   return grid([0, 5, 10], [0, 0.5, 1], [0, 5, 10], [0, 0.5, 1], [0, 0.5], [0, 0.5, 1]);
 }
 
-/** A Chinchilla-like grid times ln γ ∈ {0, 1, 2} per precision column (5,184 starts for one column). */
+/**
+ * A coarser Chinchilla-like grid times ln γ ∈ {0, 1, 2} per precision column: a, b ∈ {0, 10, 20},
+ * α, β ∈ {0, 0.5, 1}, e ∈ {−1, 0, 1} (729 starts for one column; Kumar data sets have many more points).
+ */
 export function kumarGrid(precisions: number): number[][] {
   const g = Array.from({ length: precisions }, () => [0, 1, 2]);
-  return grid(range(0, 25, 5), [0, 0.5, 1, 1.5], range(0, 25, 5), [0, 0.5, 1, 1.5], [-1, 0, 1], ...g);
+  return grid([0, 10, 20], [0, 0.5, 1], [0, 10, 20], [0, 0.5, 1], [-1, 0, 1], ...g);
 }

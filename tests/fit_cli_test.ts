@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { writeSyntheticResults } from "../lib/fit/synthetic.ts";
+
+const cli = new URL("../cli/fit.ts", import.meta.url).pathname;
+
+async function run(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+async function csv(text: string) {
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+function oneLineExit2(r: { code: number; stderr: string }, pattern: RegExp) {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], pattern);
+}
+
+Deno.test("fit CLI: quartet --json on a results directory; writes fit.json and fit.csv there", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeSyntheticResults(dir, { noise: 0 });
+  const r = await run(dir, "--form", "quartet", "--json", "--bootstrap", "5");
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.form, "quartet");
+  assert.deepEqual(Object.keys(j.params).sort(), ["A", "B", "E", "alpha", "beta", "gamma"]);
+  assert.ok(Math.abs(j.effN.quest / 0.65 - 1) < 1e-4 && Math.abs(j.effD.sr / 0.9 - 1) < 1e-4);
+  assert.equal(j.points, 125); // the diverged run is not fitted
+  assert.ok(typeof j.objective === "number" && j.ci.samples === 5 && j.ci.effN.quest.length === 2);
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/fit.json`)).params, j.params);
+  const lines = (await Deno.readTextFile(`${dir}/fit.csv`)).trim().split("\n");
+  assert.equal(lines.length, 126);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("fit CLI: bad input is one line on stderr and exit 2", async () => {
+  const ok = "n,d,loss\n" + [1, 2, 3, 4, 5, 6].map((k) => `${k}e6,${k}e8,${3 - 0.1 * k}`).join("\n");
+  oneLineExit2(
+    await run(await csv(ok), "--form", "chinchilla", "--n-col", "params"),
+    /column 'params' not found/,
+  );
+  oneLineExit2(
+    await run(
+      await csv(ok.replace("2.9", "-2.9")),
+      "--form",
+      "chinchilla",
+      "--n-col",
+      "n",
+      "--d-col",
+      "d",
+      "--loss-col",
+      "loss",
+    ),
+    /loss 'loss' must be a positive number/,
+  );
+  oneLineExit2(
+    await run(
+      await csv(ok.split("\n").slice(0, 4).join("\n")),
+      "--form",
+      "chinchilla",
+      "--n-col",
+      "n",
+      "--d-col",
+      "d",
+      "--loss-col",
+      "loss",
+    ),
+    /5 parameters but only 3 runs/,
+  );
+  const labelled = "n,d,loss,fwd,bwd\n" + [1, 2, 3, 4, 5, 6].map((k) => `${k}e6,${k}e8,3,fp8,fp8`).join("\n");
+  oneLineExit2(
+    await run(await csv(labelled), "--form", "quartet", "--n-col", "n", "--d-col", "d", "--loss-col", "loss"),
+    /no baseline runs \(fwd = bwd = 'bf16'\).*fp8:fp8/,
+  );
+  oneLineExit2(await run("/nonexistent/dir", "--form", "quartet"), /does not exist/);
+  oneLineExit2(await run(await csv(ok), "--form", "cubic"), /unknown --form/);
+  oneLineExit2(await run(await csv(ok), "--frm", "chinchilla"), /Unknown option '--frm'/);
+  oneLineExit2(await run(await csv(ok), "--form", "chinchilla", "--delta=-1"), /--delta/);
+});
