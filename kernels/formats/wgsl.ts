@@ -147,7 +147,14 @@ export function wgslElementEncoder(fmt: ElementFormat, name = `encode_${wgslIden
 }
 `;
   }
-  if (p.path === "f32trunc") return `fn ${name}(q: f32) -> u32 { return bitcast<u32>(q) >> ${23 - m}u; }\n`;
+  if (p.path === "f32trunc") {
+    const nan = (0xff << m) | (1 << (m - 1));
+    return `fn ${name}(q: f32) -> u32 {
+  if (fp4_is_nan(q)) { return ${u(nan)}; }
+  return bitcast<u32>(q) >> ${23 - m}u;
+}
+`;
+  }
   const expAll = (1 << fmt.expBits) - 1;
   const nanCode = !fmt.hasNaN ? NAN_CODE : fmt.hasInf ? (expAll << m) | (1 << (m - 1)) : (1 << (n - 1)) - 1;
   const requant = p.c === 1 ? "" : `
