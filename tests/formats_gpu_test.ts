@@ -7,7 +7,7 @@ import { ELEMENTS, minifloat } from "../lib/formats/elements.ts";
 import { formatNames, specFor, withClip } from "../lib/formats/presets.ts";
 import { quantizeTensor, type QuantSpec, type TensorOptions } from "../lib/formats/scaling.ts";
 import { quantizeGpu } from "../kernels/formats/run.ts";
-import { bitDiffs, mixedValues } from "./formats_testdata.ts";
+import { bitDiffs, mixedValues } from "../lib/formats/testdata.ts";
 
 const MILLION = 1 << 20;
 

@@ -1,12 +1,12 @@
 /**
- * Deterministic test inputs for the format tests (not a test file itself: no `_test` suffix).
+ * Deterministic inputs for the format tests, the showcase and the benchmark.
  * @module
  */
-import type { ElementFormat } from "../lib/formats/elements.ts";
-import { decodeElement } from "../lib/formats/quantize.ts";
-import { enumerateGrid } from "../lib/formats/elements.ts";
-import { f32FromBits } from "../lib/formats/f32.ts";
-import { rngU32, rngUniform } from "../lib/formats/rng.ts";
+import type { ElementFormat } from "./elements.ts";
+import { decodeElement } from "./quantize.ts";
+import { enumerateGrid } from "./elements.ts";
+import { f32FromBits } from "./f32.ts";
+import { rngU32, rngUniform } from "./rng.ts";
 
 /** Edge cases: ±0, f32 subnormals, ±Inf, NaN, f32 max, and around the format's max and min subnormal. */
 export function edgeCases(fmt?: ElementFormat): number[] {
