@@ -55,5 +55,14 @@ Deno.test("sweep CLI: invalid spec, unknown scheme, bad flags and unwritable res
   r = await sweep(`${dir}/good.json`, "--dry-run", "--no-probe", "--results", `${dir}/res`);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /total: 1 runs \(1 pending\)/);
+
+  // More tokens than the data source holds: the dry run says the training data would repeat.
+  await Deno.writeTextFile(
+    `${dir}/long.json`,
+    JSON.stringify({ ...good, tokens: { absolute: [30_000_000] } }),
+  );
+  r = await sweep(`${dir}/long.json`, "--dry-run", "--no-probe", "--results", `${dir}/res`);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /would repeat the training data 2\.\d× /);
   await Deno.remove(dir, { recursive: true });
 });

@@ -22,10 +22,10 @@ const spec = {
   context: 32,
   evalEvery: 8,
   evalTokens: 256,
-  checkpointEvery: 3,
+  checkpointEvery: 4,
 };
-// Columns that depend on timing, not on the computation.
-const timing = new Set(["wall_seconds", "tokens_per_second"]);
+// Columns that depend on timing (and on commits others push meanwhile), not on the computation.
+const timing = new Set(["wall_seconds", "tokens_per_second", "commit"]);
 
 async function tidy(
   root: string,
@@ -70,30 +70,56 @@ async function getReference() {
   return reference;
 }
 
+/** Names and mtimes of the checkpoints and records under root: changes whenever training progresses. */
+async function progressMark(root: string): Promise<string> {
+  const runs = `${root}/${spec.name}/runs`;
+  const marks: string[] = [];
+  try {
+    for await (const e of Deno.readDir(runs)) {
+      for (const f of [`${e.name}/ckpt/trainer_state.json`, `${e.name}/record.json`]) {
+        const st = await Deno.stat(`${runs}/${f}`).catch(() => undefined);
+        if (st) marks.push(`${f}@${st.mtime?.getTime()}`);
+      }
+    }
+  } catch { /* nothing yet */ }
+  return marks.sort().join(",");
+}
+
 Deno.test("a sweep killed with SIGKILL at random points resumes to the same runs.csv", async () => {
   const ref = await getReference();
   const root = `${tmp}/killed`;
   const seed = Date.now() % 100000;
-  let state = seed;
+  let state = seed + 1;
   const random = () => ((state = (state * 48271) % 2147483647) / 2147483647);
   const kills: number[] = [];
-  for (let attempt = 0; attempt < 12; attempt++) {
+  // Each attempt waits until training has made progress (a new checkpoint or record), then kills
+  // after a further random delay: between checkpoints, inside one, or while a record is written.
+  for (let attempt = 0; attempt < 4; attempt++) {
     const child = sweepProcess(specPath, root);
-    // Process start-up is ~1–2 s; kill somewhere inside the training of the runs.
-    const ms = Math.round(800 + random() * Math.max(1500, referenceSeconds * 1000));
-    const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+    const status = child.status;
+    let exited = false;
+    status.then(() => (exited = true));
+    const before = await progressMark(root);
+    const t0 = performance.now();
+    while (!exited && (await progressMark(root)) === before) await new Promise((r) => setTimeout(r, 20));
+    if (!exited) {
+      await new Promise((r) => setTimeout(r, random() * 300));
+      if (!exited) {
+        child.kill("SIGKILL");
+        kills.push(Math.round(performance.now() - t0));
+      }
+    }
     const out = await child.output();
-    clearTimeout(timer);
     if (out.success) break;
     assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
-    kills.push(ms);
   }
   const last = await sweepProcess(specPath, root).output();
   assert.ok(last.success, new TextDecoder().decode(last.stderr));
-  assert.ok(kills.length >= 1, "the sweep was never interrupted");
+  assert.ok(kills.length >= 2, `the sweep was interrupted only ${kills.length} times`);
   const got = await tidy(root);
-  assert.deepEqual(got.rows, ref.rows, `seed ${seed}, kills at ${kills.join(", ")} ms`);
-  assert.deepEqual(got.curves, ref.curves, `seed ${seed}, kills at ${kills.join(", ")} ms`);
+  const why = `seed ${seed}, kills at ${kills.join(", ")} ms after start`;
+  assert.deepEqual(got.rows, ref.rows, why);
+  assert.deepEqual(got.curves, ref.curves, why);
 });
 
 Deno.test("two shards run concurrently over one directory and merge to the full set", async () => {

@@ -47,7 +47,11 @@ export const RUN_COLUMNS = [
     doc: "validation loss (nats/token) at the end; last finite if diverged",
   },
   { name: "final_train_loss", type: "number", doc: "train loss at the last step; last finite if diverged" },
-  { name: "wall_seconds", type: "number", doc: "training wall time, summed over resumed segments" },
+  {
+    name: "wall_seconds",
+    type: "number",
+    doc: "wall time of the train() call that completed the run (after a resume: the resumed part only)",
+  },
   { name: "tokens_per_second", type: "number", doc: "training throughput reported by the engine" },
   { name: "adapter", type: "string", doc: "WebGPU adapter the run trained on" },
   { name: "seed", type: "int", doc: "seed for init, batches and stochastic rounding" },
