@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { train } from "../lib/engine/train.ts";
+import { train, validateTrainConfig } from "../lib/engine/train.ts";
 import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 
@@ -91,6 +91,7 @@ export function configFromArgs(args: string[]): {
     evalEvery: int("eval-every", v["eval-every"], 0)!,
     evalTokens: int("eval-tokens", v["eval-tokens"], 32768)!,
   };
+  validateTrainConfig(config);
   if ((v.resume || v["checkpoint-every"]) && !v.out) {
     throw new Error("--resume and --checkpoint-every need --out DIR");
   }
