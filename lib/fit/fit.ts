@@ -8,7 +8,9 @@
 import type { Run } from "./data.ts";
 import { FitInputError } from "./data.ts";
 import { formFor, type FormName, type LawData, lawData } from "./forms.ts";
+import { withDisplay } from "./display.ts";
 import { chinchillaGrid, kumarGrid, multiStart, quartetGrid } from "./multistart.ts";
+import { fitBundle } from "./report.ts";
 
 /** What to fit. */
 export interface FitOptions {
@@ -306,7 +308,7 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
       };
     })
   );
-  return fit;
+  return withDisplay(fit, fitBundle);
 }
 
 /** Plans and executes in one call. */
@@ -417,7 +419,7 @@ export function lawFromParams(
       theta.push(Math.log(params[bitsColumns.length === 1 ? "gamma" : `gamma_${c}`]));
     }
   }
-  return {
+  return withDisplay({
     form,
     baseline: o.baseline ?? "bf16",
     delta: defaultDelta(form),
@@ -431,5 +433,5 @@ export function lawFromParams(
     bitsColumns,
     schemes: [],
     predictions: [],
-  };
+  }, fitBundle);
 }

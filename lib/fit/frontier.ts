@@ -5,7 +5,9 @@
  * @module
  */
 import { type CostModel, type CostScheme, trainingCompute } from "./cost.ts";
+import { tableBundle, withDisplay } from "./display.ts";
 import { efficiencies, type FitResult, predictLoss, type SchemeInfo } from "./fit.ts";
+import { fmt, textTable } from "./report.ts";
 
 /** A compute-optimal allocation. */
 export interface Optimum {
@@ -233,4 +235,78 @@ export function regionMap(fit: FitResult, cost: CostModel, o: RegionOptions = {}
     }
   }
   return cells;
+}
+
+/** Everything the compute charts need, from one fit and one cost model. */
+export interface Frontier {
+  /** Cost model name. */
+  cost: string;
+  /** Law form of the fit. */
+  form: string;
+  /** Compute range of the curves (FLOPs). */
+  computeRange: [number, number];
+  /** Compute-optimal curves per scheme. */
+  curves: CurvePoint[];
+  /** Observed runs on the compute axis. */
+  observed: ComputePoint[];
+  /** Pareto frontier of the observed runs. */
+  pareto: ComputePoint[];
+  /** Compute-optimal N*, D*, loss per scheme at each decade of compute in the range. */
+  optima: CurvePoint[];
+  /** Optimal-precision region map (Quartet form only). */
+  regions?: RegionCell[];
+  /** The region map's candidates. */
+  regionCandidates?: string[];
+}
+
+/** Frontier settings. */
+export interface FrontierOptions {
+  /** Compute range (default: observed runs' range, widened 10× upwards). */
+  computeRange?: [number, number];
+  /** Points per curve (default 40). */
+  points?: number;
+  /** Region map settings; false to skip (default: computed for Quartet fits). */
+  regions?: RegionOptions | false;
+}
+
+/** Builds curves, Pareto frontier, optima table and (Quartet) region map; renders itself in Jupyter. */
+export function frontier(fit: FitResult, cost: CostModel, o: FrontierOptions = {}): Frontier {
+  const observed = observedCompute(fit, cost);
+  const cs = observed.map((p) => p.compute);
+  const range: [number, number] = o.computeRange ??
+    (cs.length ? [Math.min(...cs) / 2, Math.max(...cs) * 10] : [1e15, 1e21]);
+  const curves = lossComputeCurves(fit, cost, range, predictableSchemes(fit), o.points ?? 40);
+  const decades: number[] = [];
+  for (let e = Math.ceil(Math.log10(range[0])); e <= Math.floor(Math.log10(range[1])); e++) {
+    decades.push(10 ** e);
+  }
+  const optima = predictableSchemes(fit).flatMap((s) =>
+    decades.map((C) => ({ scheme: s.name, ...computeOptimum(fit, s, C, cost) }))
+  );
+  const f: Frontier = {
+    cost: cost.name,
+    form: fit.form,
+    computeRange: range,
+    curves,
+    observed,
+    pareto: paretoFrontier(observed),
+    optima,
+  };
+  if (fit.form === "quartet" && o.regions !== false) {
+    const cands = (o.regions && o.regions.candidates) || regionCandidates(fit);
+    f.regions = regionMap(fit, cost, { ...(o.regions || {}), candidates: cands });
+    f.regionCandidates = cands.map((c) => c.name);
+  }
+  return withDisplay(f, frontierBundle);
+}
+
+/** Rows [scheme, C, N*, D*, D*:N*, loss] of the optima table. */
+export function optimaRows(f: Frontier): string[][] {
+  return f.optima.map((o) => [o.scheme, fmt(o.compute), fmt(o.N), fmt(o.D), fmt(o.D / o.N), fmt(o.loss)]);
+}
+
+function frontierBundle(f: Frontier) {
+  const header = ["scheme", "compute C", "N*", "D*", "D*/N*", "loss"];
+  const caption = `Compute-optimal allocations (${f.form} law, ${f.cost} cost model)`;
+  return tableBundle(header, optimaRows(f), `${caption}\n${textTable(header, optimaRows(f))}`, caption);
 }

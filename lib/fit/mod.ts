@@ -65,10 +65,12 @@ export type { CostModel, CostScheme, Speedups } from "./cost.ts";
 export {
   chinchillaOptimum,
   computeOptimum,
+  frontier,
   logspace,
   lossComputeCurves,
   numericOptimum,
   observedCompute,
+  optimaRows,
   paretoFrontier,
   predictableSchemes,
   regionCandidates,
@@ -77,6 +79,8 @@ export {
 export type {
   ComputePoint,
   CurvePoint,
+  Frontier,
+  FrontierOptions,
   FrontierScheme,
   Optimum,
   RegionCandidate,
@@ -93,6 +97,8 @@ export {
 } from "./synthetic.ts";
 export type { SyntheticModel, SyntheticOptions, SyntheticScheme } from "./synthetic.ts";
 export { makeRng } from "./random.ts";
+export { htmlTable, JUPYTER_DISPLAY, markdownTable, tableBundle, withDisplay } from "./display.ts";
+export type { MimeBundle } from "./display.ts";
 export {
   fitOutputPaths,
   fitSummary,

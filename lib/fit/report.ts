@@ -4,6 +4,7 @@
  * @module
  */
 import { stringify } from "csv-stringify/sync";
+import { type MimeBundle, tableBundle } from "./display.ts";
 import type { FitResult } from "./fit.ts";
 
 /** The documented JSON shape: {form, params, effN, effD, objective, points, ci?} plus context. */
@@ -106,4 +107,15 @@ export function fitText(fit: FitResult): string {
   const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
   return `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline})\n` +
     textTable(["kind", "name", "value", level, "high"], fitTableRows(fit));
+}
+
+/** The Jupyter bundle of a fit: its parameter table as HTML, Markdown and text. */
+export function fitBundle(fit: FitResult): MimeBundle {
+  const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
+  return tableBundle(
+    ["kind", "name", "value", level, "high"],
+    fitTableRows(fit),
+    fitText(fit),
+    `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline}, ${fit.points} points)`,
+  );
 }
