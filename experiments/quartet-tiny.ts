@@ -13,7 +13,7 @@ export default defineExperiment({
   models: [
     { name: "xs", layers: 1, dModel: 32 },
     { name: "s", layers: 2, dModel: 32 },
-    { name: "m", layers: 2, dModel: 64 },
+    { name: "m", layers: 1, dModel: 64 },
   ],
   schemes: ["bf16", "fp32"],
   tokens: { perParam: [2, 4, 8] },
@@ -22,7 +22,7 @@ export default defineExperiment({
   optimizer: { lr: { rule: "inverse-params", base: 4e-3, baseParams: 1e5, max: 1e-2 } },
   batch: 8,
   context: 64,
-  evalEvery: 0,
+  evalEvery: 50,
   evalTokens: 4096,
   checkpointEvery: 25,
   cost: { model: "bops", baselineBits: 8 },

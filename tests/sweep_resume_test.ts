@@ -134,8 +134,24 @@ Deno.test("two shards run concurrently over one directory and merge to the full 
   const dir = ResultsDir.of(root, spec.name);
   const shards = (await dir.readAllRecords()).map((r) => r.shard).sort();
   assert.deepEqual(shards, ["1of2", "1of2", "2of2", "2of2"]);
-  const merged = await mergeResults(dir);
-  assert.equal(merged.rows.length, 4);
+  // `deno task results merge` rebuilds runs.csv; `deno task results --format csv` prints it.
+  const cli = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/results.ts", ...args, "--results", root],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const merge = await cli("merge", spec.name);
+  assert.ok(merge.success, new TextDecoder().decode(merge.stderr));
+  assert.match(new TextDecoder().decode(merge.stdout), /4 runs \(from shards 1of2, 2of2\)/);
+  const printed = await cli(spec.name, "--format", "csv");
+  assert.equal(new TextDecoder().decode(printed.stdout), await Deno.readTextFile(dir.runsCsv));
+  const bad = await cli(spec.name.slice(0, -1), "--format", "csv");
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /did you mean "resume-test"/);
+  // Merging again changes nothing: every run appears exactly once.
+  assert.equal((await mergeResults(dir)).rows.length, 4);
   const got = await tidy(root);
   assert.deepEqual(got.rows, ref.rows);
   assert.deepEqual(got.curves, ref.curves);

@@ -25,19 +25,29 @@ export function stderrSink(): Sink {
   };
 }
 
+/** What the progress display needs to know about each run it will train. */
+export interface ProgressRun {
+  id: string;
+  /** Runs with the same key train at the same tokens/s (see probe.ts throughputKey). */
+  key: string;
+  tokens: number;
+  flops: number;
+  /** Non-embedding parameters, to borrow the pace of the nearest-size finished run. */
+  params: number;
+}
+
 /** Tracks sweep position and throughput and renders progress lines. */
 export class SweepProgress {
-  #done = 0;
-  #doneFlops = 0;
-  #doneSeconds = 0;
-  #current?: { id: string; flops: number; pos: number; started: number };
+  #pos = 0;
+  #tps = new Map<string, number>();
+  #flopRate: { params: number; rate: number }[] = [];
+  #current?: { run: ProgressRun; started: number };
 
   /**
-   * @param total runs this process will train
-   * @param remainingFlops 6·N·D of all of them, for the sweep ETA
+   * @param runs the runs this process will train, in order
    * @param sink where lines go
    */
-  constructor(readonly total: number, private remainingFlops: number, private sink: Sink = stderrSink()) {}
+  constructor(private runs: ProgressRun[], private sink: Sink = stderrSink()) {}
 
   /** A plain message line (skips, notes). */
   note(text: string): void {
@@ -45,41 +55,58 @@ export class SweepProgress {
   }
 
   /** A run starts. */
-  start(id: string, flops: number): void {
-    this.#current = { id, flops, pos: this.#done + 1, started: performance.now() };
+  start(id: string): void {
+    const run = this.runs.find((r) => r.id === id);
+    if (!run) return;
+    this.#pos = this.runs.indexOf(run) + 1;
+    this.#current = { run, started: performance.now() };
+  }
+
+  /** Estimated seconds of a pending run: its shape's measured tokens/s, else the nearest size's FLOP rate. */
+  #estimate(r: ProgressRun): number {
+    const tps = this.#tps.get(r.key);
+    if (tps) return r.tokens / tps;
+    let best: { params: number; rate: number } | undefined;
+    for (const f of this.#flopRate) {
+      if (!best || Math.abs(Math.log(f.params / r.params)) < Math.abs(Math.log(best.params / r.params))) {
+        best = f;
+      }
+    }
+    return best ? r.flops / best.rate : NaN;
   }
 
   /** Engine progress of the current run. */
   update(p: TrainProgress): void {
     const c = this.#current;
     if (!c) return;
-    const frac = p.steps > 0 ? p.step / p.steps : 0;
-    const elapsed = (performance.now() - c.started) / 1000;
-    // FLOP rate: finished runs of this sweep if any, else the current run's own pace.
-    const rate = this.#doneSeconds > 0
-      ? this.#doneFlops / this.#doneSeconds
-      : frac > 0
-      ? (c.flops * frac) / elapsed
-      : NaN;
-    const sweepEta = p.etaSeconds + (this.remainingFlops - c.flops) / rate;
+    if (p.tokensPerSecond > 0 && !this.#tps.has(c.run.key)) {
+      this.#flopRate.push({ params: c.run.params, rate: (p.tokensPerSecond * c.run.flops) / c.run.tokens });
+    }
+    const rest = this.runs.slice(this.#pos).reduce((s, r) => s + this.#estimate(r), 0);
+    if (!this.#tps.has(c.run.key)) this.#flopRate.pop();
     this.sink(
-      `[${c.pos}/${this.total}] ${c.id}  step ${p.step}/${p.steps}  ${formatSi(p.tokensPerSecond)} tok/s  ` +
+      `[${this.#pos}/${this.runs.length}] ${c.run.id}  step ${p.step}/${p.steps}  ${
+        formatSi(p.tokensPerSecond)
+      } tok/s  ` +
         `loss ${Number.isFinite(p.trainLoss) ? p.trainLoss.toFixed(3) : p.trainLoss}  ` +
-        `run ETA ${formatDuration(p.etaSeconds)}  sweep ETA ${formatDuration(sweepEta)}`,
+        `run ETA ${formatDuration(p.etaSeconds)}  sweep ETA ${formatDuration(p.etaSeconds + rest)}`,
       true,
     );
   }
 
   /** The current run ended (any outcome); `summary` is printed after its id. */
-  end(summary: string): void {
+  end(summary: string, tokensPerSecond?: number): void {
     const c = this.#current;
     if (!c) return;
     const seconds = (performance.now() - c.started) / 1000;
-    this.#done++;
-    this.#doneFlops += c.flops;
-    this.#doneSeconds += seconds;
-    this.remainingFlops -= c.flops;
-    this.sink(`[${c.pos}/${this.total}] ${c.id}  ${summary}  (${formatDuration(seconds)})`, false);
+    if (tokensPerSecond && tokensPerSecond > 0) {
+      this.#tps.set(c.run.key, tokensPerSecond);
+      this.#flopRate.push({ params: c.run.params, rate: (tokensPerSecond * c.run.flops) / c.run.tokens });
+    }
+    this.sink(
+      `[${this.#pos}/${this.runs.length}] ${c.run.id}  ${summary}  (${formatDuration(seconds)})`,
+      false,
+    );
     this.#current = undefined;
   }
 }

@@ -19,6 +19,7 @@ import { expandExperiment, type PlannedRun } from "./expand.ts";
 import type { RunCoords } from "./filter.ts";
 import { formatSi } from "./format.ts";
 import { type Sink, SweepProgress } from "./progress.ts";
+import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
 
 /** Options of one sweep invocation. */
@@ -157,7 +158,16 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     if (isDone(await dir.readRecord(run.id))) skipped++;
     else pending.push(run);
   }
-  const progress = new SweepProgress(pending.length, pending.reduce((s, r) => s + r.flops, 0), opts.sink);
+  const progress = new SweepProgress(
+    pending.map((r) => ({
+      id: r.id,
+      key: throughputKey(r.config),
+      tokens: r.trainTokens,
+      flops: r.flops,
+      params: r.nonEmbeddingParams,
+    })),
+    opts.sink,
+  );
   if (skipped) {
     progress.note(`${spec.name}: ${skipped} of ${mine.length} runs already done, ${pending.length} to go`);
   }
@@ -173,7 +183,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
 
   for (const run of pending) {
     opts.signal?.throwIfAborted();
-    progress.start(run.id, run.flops);
+    progress.start(run.id);
     const record = await trainOne(run, dir, spec, env.commit, label, progress, opts.signal);
     summary[record.row.status as "finished" | "diverged" | "failed"]++;
     if (label === "all") await rebuildRunsCsv(dir);
@@ -215,6 +225,7 @@ async function trainOne(
       resume: true,
       signal: ctl.signal,
       onProgress: (p) => {
+        if (exploded) return; // the engine drains its loss ring after the abort
         progress.update(p);
         if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
           seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
@@ -230,6 +241,7 @@ async function trainOne(
     progress.end(
       `${record.row.status}  val ${fmt(result.finalValLoss)}  train ${fmt(result.finalTrainLoss)}  ` +
         `${formatSi(result.tokensPerSecond)} tok/s`,
+      result.tokensPerSecond,
     );
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;
