@@ -48,16 +48,13 @@ function sweepProcess(specPath: string, root: string, ...extra: string[]): Deno.
 }
 
 let reference: Awaited<ReturnType<typeof tidy>> | undefined;
-let referenceSeconds = 0;
 const tmp = await Deno.makeTempDir({ prefix: "sweep-test-" });
 const specPath = `${tmp}/spec.json`;
 await Deno.writeTextFile(specPath, JSON.stringify(spec));
 
 async function getReference() {
   if (!reference) {
-    const t = performance.now();
     const s = await runSweep({ spec: parseExperiment(spec), resultsRoot: `${tmp}/ref`, sink: () => {} });
-    referenceSeconds = (performance.now() - t) / 1000;
     assert.equal(s.finished, 4);
     reference = await tidy(`${tmp}/ref`);
     assert.equal(reference.rows.length, 4);
