@@ -14,7 +14,8 @@ import {
   type TensorOptions,
   validateSpec,
 } from "../../lib/formats/scaling.ts";
-import { wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
+import { hadamardSigns } from "../../lib/formats/hadamard.ts";
+import { wgslHadamardStatements, wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
 
 const WG = 64;
 const PARTIAL = 1024;
@@ -36,7 +37,12 @@ function dims(threads: number): [number, number] {
 }
 
 /** WGSL of the multi-pass pipeline for one (spec, shape). Exposed for inspection and tests. */
-export function pipelineSource(spec: QuantSpec, rows: number, cols: number): string {
+export function pipelineSource(
+  spec: QuantSpec,
+  rows: number,
+  cols: number,
+  outputs: GpuOutputs = { codes: true, mask: true },
+): string {
   validateSpec(spec);
   const n = rows * cols;
   const grp = groupsOf(spec.scale, rows, cols);
@@ -44,7 +50,9 @@ export function pipelineSource(spec: QuantSpec, rows: number, cols: number): str
   const { scale, round } = lib.scaleAndRound(spec, "op", grp.len);
   lib.rng();
   const hs = spec.hadamard?.size ?? 0;
-  if (hs) lib.hadamard(hs, "had", spec.hadamard!.signSeed);
+  const signs = hs && spec.hadamard!.signSeed !== undefined
+    ? hadamardSigns(hs, spec.hadamard!.signSeed)
+    : undefined;
   const enc = `encode_${wgslIdent(spec.element.name)}`;
   const src = hs ? "T" : "X";
   const g = spec.scale.granularity;
@@ -90,10 +98,8 @@ fn tid(g: vec3u) -> u32 { return g.x + g.y * ${ROW}u; }
     hs
       ? `let t = tid(gid);
   if (t >= ${n / hs}u) { return; }
-  var v: array<f32, ${hs}>;
-  for (var j = 0u; j < ${hs}u; j = j + 1u) { v[j] = X[t * ${hs}u + j]; }
-  had_fwd(&v);
-  for (var j = 0u; j < ${hs}u; j = j + 1u) { T[t * ${hs}u + j] = v[j]; }`
+  let base = t * ${hs}u;
+${wgslHadamardStatements(hs, (j) => `X[base + ${j}u]`, (j, e) => `T[base + ${j}u] = ${e};`, { signs })}`
       : ""
   }
 }
@@ -102,10 +108,13 @@ fn tid(g: vec3u) -> u32 { return g.x + g.y * ${ROW}u; }
     hs
       ? `let t = tid(gid);
   if (t >= ${n / hs}u) { return; }
-  var v: array<f32, ${hs}>;
-  for (var j = 0u; j < ${hs}u; j = j + 1u) { v[j] = O[t * ${hs}u + j]; }
-  had_inv(&v);
-  for (var j = 0u; j < ${hs}u; j = j + 1u) { O[t * ${hs}u + j] = v[j]; }`
+  let base = t * ${hs}u;
+${
+        wgslHadamardStatements(hs, (j) => `O[base + ${j}u]`, (j, e) => `O[base + ${j}u] = ${e};`, {
+          signs,
+          inverse: true,
+        })
+      }`
       : ""
   }
 }
@@ -139,9 +148,9 @@ ${
   let i = tid(gid);
   if (i >= ${n}u) { return; }
   let r = ${round}(${src}[i], S[${groupOf}], ${sr ? "fp4_rng_uniform(prm.seed, prm.ctr_off + i)" : "-1.0"});
-  O[i] = r.deq;
-  C[i] = ${enc}(r.q);
-  M[i] = select(0u, 1u, r.keep);
+  O[i] = r.deq;${outputs.codes ? `\n  C[i] = ${enc}(r.q);` : ""}${
+    outputs.mask ? "\n  M[i] = select(0u, 1u, r.keep);" : ""
+  }
 }
 `;
 }
@@ -158,15 +167,19 @@ export class GpuQuantizer {
   private count: number;
   private np: number;
 
-  private constructor(device: GPUDevice, spec: QuantSpec, rows: number, cols: number) {
+  /** Which extra outputs the round pass writes (codes, mask). */
+  readonly outputs: GpuOutputs;
+
+  private constructor(device: GPUDevice, spec: QuantSpec, rows: number, cols: number, outputs: GpuOutputs) {
     this.device = device;
+    this.outputs = outputs;
     this.spec = spec;
     this.rows = rows;
     this.cols = cols;
     const n = rows * cols;
     this.count = groupsOf(spec.scale, rows, cols).count;
     this.np = Math.max(1, Math.ceil(n / PARTIAL));
-    const module = device.createShaderModule({ code: pipelineSource(spec, rows, cols) });
+    const module = device.createShaderModule({ code: pipelineSource(spec, rows, cols, outputs) });
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (let b = 0; b < 8; b++) {
       entries.push({
@@ -191,8 +204,8 @@ export class GpuQuantizer {
       T: mk(spec.hadamard ? n * 4 : 16),
       S: mk(this.count * 8),
       O: mk(n * 4),
-      C: mk(n * 4),
-      M: mk(n * 4),
+      C: mk(outputs.codes ? n * 4 : 16),
+      M: mk(outputs.mask ? n * 4 : 16),
       P: mk((this.np + 1) * 4),
       U: mk(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
     };
@@ -203,10 +216,18 @@ export class GpuQuantizer {
     });
   }
 
-  /** Compiles the pipelines for a spec and shape on the shared device. */
-  static async create(spec: QuantSpec, rows: number, cols: number): Promise<GpuQuantizer> {
+  /**
+   * Compiles the pipelines for a spec and shape on the shared device. `outputs` selects the extra
+   * per-element outputs the round pass writes (default: codes and mask; a pure fake-quant run wants none).
+   */
+  static async create(
+    spec: QuantSpec,
+    rows: number,
+    cols: number,
+    outputs: GpuOutputs = { codes: true, mask: true },
+  ): Promise<GpuQuantizer> {
     const { device } = await getGpu();
-    return new GpuQuantizer(device, spec, rows, cols);
+    return new GpuQuantizer(device, spec, rows, cols, outputs);
   }
 
   /** The input buffer (n f32); write values with `queue.writeBuffer` or `upload`. */
@@ -265,6 +286,10 @@ export class GpuQuantizer {
     const enc = this.device.createCommandEncoder();
     this.encode(enc);
     const want: [string, number][] = [["O", n * 4], ["S", this.count * 8], ["P", (this.np + 1) * 4]];
+    if (outputs.codes && !this.outputs.codes) {
+      throw new Error("GpuQuantizer: created without the codes output");
+    }
+    if (outputs.mask && !this.outputs.mask) throw new Error("GpuQuantizer: created without the mask output");
     if (outputs.codes) want.push(["C", n * 4]);
     if (outputs.mask) want.push(["M", n * 4]);
     const total = want.reduce((a, [, b]) => a + b, 0);
@@ -328,7 +353,7 @@ export async function quantizeGpu(
   if (spec.hadamard && cols % spec.hadamard.size !== 0) {
     throw new Error(`row length ${cols} is not a multiple of the hadamard block ${spec.hadamard.size}`);
   }
-  const q = await GpuQuantizer.create(spec, rows, cols);
+  const q = await GpuQuantizer.create(spec, rows, cols, { codes: opts.codes, mask: opts.mask });
   q.rotateBack = opts.rotateBack ?? true;
   try {
     return await q.run(x, opts);

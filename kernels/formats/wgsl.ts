@@ -188,42 +188,109 @@ export function wgslBf16(): string {
 }
 
 /**
+ * Straight-line WGSL statements for one n-point block Hadamard (no arrays, no loops: on llvmpipe a
+ * function-space array with dynamic indices is spilled and gathered per lane, which made H128 30× slower).
+ * `load(j)` gives the expression of input j, `store(j, e)` the statement that writes output j.
+ * Forward: signs, butterflies, ·1/√n; inverse: butterflies, ·1/√n, signs (same f32 operations as TS).
+ */
+export function wgslHadamardStatements(
+  n: number,
+  load: (j: number) => string,
+  store: (j: number, expr: string) => string,
+  opts: { signs?: Float32Array; inverse?: boolean; tag?: string } = {},
+): string {
+  const t = opts.tag ?? "h";
+  const out: string[] = [];
+  let cur: string[] = [];
+  for (let j = 0; j < n; j++) {
+    const neg = !opts.inverse && opts.signs && opts.signs[j] < 0;
+    out.push(`let ${t}0_${j} = ${neg ? `-(${load(j)})` : load(j)};`);
+    cur.push(`${t}0_${j}`);
+  }
+  let stage = 0;
+  for (let h = 1; h < n; h *= 2) {
+    stage++;
+    const next = cur.slice();
+    for (let i = 0; i < n; i += 2 * h) {
+      for (let j = i; j < i + h; j++) {
+        out.push(`let ${t}${stage}_${j} = ${cur[j]} + ${cur[j + h]};`);
+        out.push(`let ${t}${stage}_${j + h} = ${cur[j]} - ${cur[j + h]};`);
+        next[j] = `${t}${stage}_${j}`;
+        next[j + h] = `${t}${stage}_${j + h}`;
+      }
+    }
+    cur = next;
+  }
+  const norm = wgslF32(hadamardNorm(n));
+  for (let j = 0; j < n; j++) {
+    const neg = opts.inverse && opts.signs && opts.signs[j] < 0;
+    out.push(store(j, neg ? `-(${cur[j]} * ${norm})` : `${cur[j]} * ${norm}`));
+  }
+  return out.map((l) => `    ${l}`).join("\n");
+}
+
+/**
  * In-place block Hadamard on a function-space array: `fn <p>_fwd(v: ptr<function, array<f32, L>>)`
  * and `fn <p>_inv(...)`, rotating each of the L/n sub-blocks of n values (L = `len`, default n).
- * Signs: literal ±1 table from `signSeed` (same as hadamardSigns), applied before H (fwd) / after H (inv).
+ * Signs from `signSeed` (same as hadamardSigns) are baked in: applied before H (fwd) / after H (inv).
+ * `unroll` (default n ≤ 64) emits straight-line butterflies: much faster on llvmpipe, but the compile
+ * time of straight-line code on a private array grows steeply (n = 256: tens of seconds), so larger
+ * sizes use loops.
  */
-export function wgslHadamard(n: number, prefix: string, signSeed?: number, len = n): string {
-  const norm = wgslF32(hadamardNorm(n));
+export function wgslHadamard(
+  n: number,
+  prefix: string,
+  signSeed?: number,
+  len = n,
+  unroll = n <= 64,
+): string {
   const signs = signSeed === undefined ? undefined : hadamardSigns(n, signSeed);
+  if (!unroll) return wgslHadamardLoops(n, prefix, signs, len);
+  const fn = (inverse: boolean) => {
+    const body = wgslHadamardStatements(
+      n,
+      (j) => `(*v)[o + ${j}u]`,
+      (j, e) => `(*v)[o + ${j}u] = ${e};`,
+      { signs, inverse },
+    );
+    return `fn ${prefix}_${inverse ? "inv" : "fwd"}(v: ptr<function, array<f32, ${len}>>) {
+  for (var o = 0u; o < ${len}u; o = o + ${n}u) {
+${body}
+  }
+}
+`;
+  };
+  return fn(false) + fn(true);
+}
+
+function wgslHadamardLoops(n: number, prefix: string, signs: Float32Array | undefined, len: number): string {
+  const norm = wgslF32(hadamardNorm(n));
   const signTable = signs
     ? `const ${prefix}_signs = array<f32, ${n}>(${
       [...signs].map((s) => (s < 0 ? "-1.0" : "1.0")).join(", ")
     });\n`
     : "";
   const body = `
-  for (var h = 1u; h < ${n}u; h = h * 2u) {
-    for (var i = 0u; i < ${n}u; i = i + 2u * h) {
-      for (var j = i; j < i + h; j = j + 1u) {
-        let a = (*v)[o + j];
-        let b = (*v)[o + j + h];
-        (*v)[o + j] = a + b;
-        (*v)[o + j + h] = a - b;
+    for (var h = 1u; h < ${n}u; h = h * 2u) {
+      for (var i = 0u; i < ${n}u; i = i + 2u * h) {
+        for (var j = i; j < i + h; j = j + 1u) {
+          let a = (*v)[o + j];
+          let b = (*v)[o + j + h];
+          (*v)[o + j] = a + b;
+          (*v)[o + j + h] = a - b;
+        }
       }
-    }
-  }`;
+    }`;
   const sgn = signs
-    ? `for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${prefix}_signs[j]; }`
+    ? `\n    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${prefix}_signs[j]; }`
     : "";
+  const nrm = `\n    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${norm}; }`;
   return `${signTable}fn ${prefix}_fwd(v: ptr<function, array<f32, ${len}>>) {
-  for (var o = 0u; o < ${len}u; o = o + ${n}u) {
-    ${sgn}${body}
-    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${norm}; }
+  for (var o = 0u; o < ${len}u; o = o + ${n}u) {${sgn}${body}${nrm}
   }
 }
 fn ${prefix}_inv(v: ptr<function, array<f32, ${len}>>) {
-  for (var o = 0u; o < ${len}u; o = o + ${n}u) {${body}
-    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${norm}; }
-    ${sgn}
+  for (var o = 0u; o < ${len}u; o = o + ${n}u) {${body}${nrm}${sgn}
   }
 }
 `;

@@ -44,7 +44,7 @@ function fwht(v: Float32Array, off: number, n: number): void {
  * Rotates every contiguous block of n values (returns a new array): y = (1/√n)·H·(D·x).
  * `signs` from hadamardSigns (omit for the plain transform).
  */
-export function hadamardForward(x: Float32Array, n: number, signs?: Float32Array): Float32Array {
+export function hadamardForward(x: Float32Array, n: number, signs?: Float32Array): Float32Array<ArrayBuffer> {
   check(n, x.length);
   const v = Float32Array.from(x);
   const norm = hadamardNorm(n);
@@ -57,7 +57,7 @@ export function hadamardForward(x: Float32Array, n: number, signs?: Float32Array
 }
 
 /** Inverse of hadamardForward: x = D·(H·y). */
-export function hadamardInverse(y: Float32Array, n: number, signs?: Float32Array): Float32Array {
+export function hadamardInverse(y: Float32Array, n: number, signs?: Float32Array): Float32Array<ArrayBuffer> {
   check(n, y.length);
   const v = Float32Array.from(y);
   const norm = hadamardNorm(n);
