@@ -51,8 +51,17 @@ export class Chart {
   }
 }
 
-/** Shows a bundle (or anything with a display method) in the running notebook; no-op outside Jupyter. */
-export async function show(x: Chart | MimeBundle | { [JUPYTER_DISPLAY](): MimeBundle }): Promise<void> {
+/**
+ * Shows a Chart, a bundle, or anything with a display method in the running notebook; no-op outside
+ * Jupyter. Then waits `flushMs` (default 300): Deno's kernel forwards display messages through a queue
+ * and can report the cell idle before the queue drains, and nbclient then drops the late output
+ * (seen with Deno 2.9.6 under load). Ending a cell with `await show(x)` instead of the bare value `x`
+ * (whose execute_result can be dropped the same way) makes headless runs keep every output.
+ */
+export async function show(
+  x: Chart | MimeBundle | { [JUPYTER_DISPLAY](): MimeBundle },
+  flushMs = 300,
+): Promise<void> {
   const j =
     (Deno as unknown as { jupyter?: { display(b: MimeBundle, o: { raw: boolean }): Promise<void> } }).jupyter;
   if (!j) return;
@@ -60,4 +69,5 @@ export async function show(x: Chart | MimeBundle | { [JUPYTER_DISPLAY](): MimeBu
     ? (x as { [JUPYTER_DISPLAY](): MimeBundle })[JUPYTER_DISPLAY]()
     : x as MimeBundle;
   await j.display(b, { raw: true });
+  if (flushMs > 0) await new Promise((r) => setTimeout(r, flushMs));
 }

@@ -21,6 +21,7 @@ export {
   sizeLabel,
   THEME,
   VL_SCHEMA,
+  withTitlePrefix,
 } from "./specs.ts";
 export type { VlSpec } from "./specs.ts";
 export { compile, svgToPng, toHtml, toPng, toSvg, writeChart } from "./render.ts";

@@ -58,6 +58,13 @@ const lossAxis = (title = "validation loss") => ({
   axis: { title, format: ".2~f" },
 });
 
+/** Prefixes a spec's title (e.g. "SYNTHETIC DATA: "), keeping its subtitle. */
+export function withTitlePrefix(spec: VlSpec, prefix: string): VlSpec {
+  const t = spec.title as string | { text: string; subtitle?: string } | undefined;
+  const title = typeof t === "string" ? prefix + t : t ? { ...t, text: prefix + t.text } : prefix.trim();
+  return { ...spec, title };
+}
+
 /** SI-style size label ("1.8M") for the N legend. */
 export function sizeLabel(n: number): string {
   const units: [number, string][] = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
@@ -232,7 +239,13 @@ export const REFERENCE_MODELS: { name: string; N: number; D: number }[] = [
 /** Quartet's optimal-precision regions over (N_max, D_max/N_max), with reference models in range. */
 export function regionMapSpec(
   f: Frontier,
-  o: { width?: number; height?: number; references?: { name: string; N: number; D: number }[] } = {},
+  o: {
+    width?: number;
+    height?: number;
+    references?: { name: string; N: number; D: number }[];
+    /** Replaces the default title. */
+    title?: string;
+  } = {},
 ): VlSpec {
   const cells = f.regions ?? [];
   const xs = [...new Set(cells.map((c) => c.nMax))].sort((a, b) => a - b);
@@ -298,7 +311,10 @@ export function regionMapSpec(
     );
   }
   return {
-    ...base(`Optimal precision (${f.form} law, ${f.cost} cost)`, "lowest predicted loss under both budgets"),
+    ...base(
+      o.title ?? `Optimal precision (${f.form} law, ${f.cost} cost)`,
+      "lowest predicted loss under both budgets",
+    ),
     width: o.width ?? 440,
     height: o.height ?? 300,
     layer: layers,

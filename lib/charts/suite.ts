@@ -19,10 +19,15 @@ import {
   regionMapSpec,
   residualSpec,
   type VlSpec,
+  withTitlePrefix,
 } from "./specs.ts";
 
 /** Every chart that applies to the fit: efficiencies need efficiencies, the region map a Quartet fit. */
-export function chartSpecs(fit: FitResult, f: Frontier): Record<string, VlSpec> {
+export function chartSpecs(
+  fit: FitResult,
+  f: Frontier,
+  o: { titlePrefix?: string } = {},
+): Record<string, VlSpec> {
   const out: Record<string, VlSpec> = {
     loss_vs_tokens: lossVsTokensSpec(fit),
     loss_vs_compute: lossVsComputeSpec(f),
@@ -30,6 +35,7 @@ export function chartSpecs(fit: FitResult, f: Frontier): Record<string, VlSpec> 
   if (Object.keys(fit.effN).length + Object.keys(fit.effD).length > 0) out.efficiency = efficiencySpec(fit);
   if (f.regions?.length) out.regions = regionMapSpec(f);
   out.residuals = residualSpec(fit);
+  if (o.titlePrefix) { for (const k of Object.keys(out)) out[k] = withTitlePrefix(out[k], o.titlePrefix); }
   return out;
 }
 
@@ -79,7 +85,12 @@ export async function plotExperiment(resultsDir: string, o: PlotOptions = {}): P
   const f = frontier(fit, o.cost ?? bopsModel(plan.baseline), o.frontier);
   const dir = o.out ?? `${table.dir ?? resultsDir}/charts`;
   await Deno.mkdir(dir, { recursive: true });
-  const files = await writeCharts(dir, chartSpecs(fit, f));
+  // Results written by lib/fit/synthetic.ts carry a SYNTHETIC marker: say so on every chart.
+  const synthetic = await Deno.stat(`${table.dir ?? resultsDir}/SYNTHETIC`).then(() => true, () => false);
+  const files = await writeCharts(
+    dir,
+    chartSpecs(fit, f, { titlePrefix: synthetic ? "SYNTHETIC DATA: " : undefined }),
+  );
   await writeAtomic(`${dir}/fit.json`, JSON.stringify(fitSummary(fit), null, 2) + "\n");
   await writeAtomic(
     `${dir}/frontier.json`,
