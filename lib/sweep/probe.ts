@@ -1,7 +1,7 @@
 /**
  * The dry run's throughput probe: trains each distinct (shape, scheme, batch) of the pending runs for
- * a few steps and measures tokens/s from the difference of a 1-step and a (1+k)-step run, so start-up
- * and shader compilation cancel out.
+ * a few steps and measures tokens/s from the difference of a 1-step and a (1+k)-step run (after a
+ * warm-up run that compiles the shaders), so start-up, data loading and evaluation cancel out.
  * @module
  */
 import type { TrainConfig } from "../engine/api.ts";
@@ -35,6 +35,7 @@ export async function probeThroughput(
       const r = await train(cfg(n));
       return { seconds: (performance.now() - t) / 1000, reported: r.tokensPerSecond };
     };
+    await timed(1); // compiles this shape's pipelines, so both timed runs below start warm
     const one = await timed(1);
     const more = await timed(1 + steps);
     const dt = more.seconds - one.seconds;

@@ -148,8 +148,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const gpu = await getGpu();
   const env = await currentEnvironment(gpu.adapter);
   await writeJsonAtomic(`${dir.metaDir(label)}/spec.json`, resolvedSpec(spec, all));
+  // Keyed by writer: an unsharded sweep keeps the shard entries a merge put at the top level.
   const envPath = `${dir.metaDir(label)}/environment.json`;
-  await writeJsonAtomic(envPath, { [label]: env });
+  const previous = await Deno.readTextFile(envPath).then(JSON.parse, () => ({}));
+  await writeJsonAtomic(envPath, { ...previous, [label]: env });
 
   for (const id of force) await dir.removeRun(id);
   const pending: PlannedRun[] = [];
