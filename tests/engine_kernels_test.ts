@@ -136,7 +136,7 @@ Deno.test("gemm: all transposes, batch/heads strides, alpha and epilogues", asyn
       }
     }
   }
-  assert.throws(() => gemmWgsl({ ...s, M: 12 }), /multiples of 8/);
+  assert.throws(() => gemmWgsl({ ...s, M: 12 }), /multiple of 8/);
 });
 
 Deno.test("rmsnorm forward, backward (with residual) and weight gradient", async () => {

@@ -1,9 +1,9 @@
 /**
  * The one GEMM generator of the engine: C = alpha · op(A) · op(B) (· G) (+ C | + D), batched.
  *
- * Design (see /work/shared/notes/webgpu-on-cpu.md): every invocation owns an 8×8 register tile of C,
- * operands are read as `vec4<f32>` words from storage buffers, there is no workgroup memory and no
- * barrier. All shapes, strides and the epilogue are compile-time constants, so each call site gets its
+ * Design (see /work/shared/notes/webgpu-on-cpu.md): every invocation owns an 8×8 or 16×8 register tile
+ * of C, operands are read as `vec4<f32>` words from storage buffers or as texels of rgba32float
+ * textures (cheaper per value on llvmpipe), there is no workgroup memory and no barrier. All shapes, strides and the epilogue are compile-time constants, so each call site gets its
  * own specialised pipeline (cached by `gemmKey`).
  *
  * Operand addressing (in floats), for batch index z = zb·H + zh:
@@ -54,13 +54,20 @@ export interface GemmSpec {
   mul?: boolean;
   /** "self": C += result; "buf": C = result + D (separate buffer with C's layout); "none". */
   add?: "none" | "self" | "buf";
+  /** Rows of the register tile per invocation: 8 (default) or 16 (M must then be a multiple of 16). */
+  tm?: 8 | 16;
+  /**
+   * Read A and B from rgba32float textures instead of storage buffers. The texture of an operand is its
+   * buffer viewed as [rows, ld] (texel (x, y) = floats y·ld + 4x … +3), so the layouts above still apply.
+   */
+  tex?: boolean;
+  /** Invocations per workgroup (default 64). */
+  wg?: number;
 }
 
-/** Tile rows per invocation. */
-export const TILE_M = 8;
 /** Tile columns per invocation. */
 export const TILE_N = 8;
-/** Invocations per workgroup. */
+/** Default invocations per workgroup. */
 export const GEMM_WG = 64;
 
 /** Cache key of a spec (identical keys share a pipeline). */
@@ -79,6 +86,9 @@ export function gemmKey(s: GemmSpec): string {
     s.alpha ?? 1,
     !!s.mul,
     s.add ?? "none",
+    s.tm ?? 8,
+    !!s.tex,
+    s.wg ?? GEMM_WG,
   ]);
 }
 
@@ -87,7 +97,8 @@ export function checkGemm(s: GemmSpec): void {
   const bad = (msg: string) => {
     throw new Error(`gemm ${s.M}x${s.N}x${s.K}: ${msg}`);
   };
-  if (s.M % TILE_M || s.N % TILE_N) bad(`M and N must be multiples of ${TILE_M}`);
+  const tm = s.tm ?? 8;
+  if (s.M % tm || s.N % TILE_N) bad(`M must be a multiple of ${tm} and N of ${TILE_N}`);
   if (s.K % 4) bad("K must be a multiple of 4");
   for (const [name, l] of [["a", s.a], ["b", s.b], ["c", s.c]] as const) {
     if (l.ld % 4 || (l.sb ?? 0) % 4 || (l.sh ?? 0) % 4 || (l.off ?? 0) % 4) {
@@ -98,8 +109,8 @@ export function checkGemm(s: GemmSpec): void {
 
 /** Workgroup grid of a spec. */
 export function gemmGrid(s: GemmSpec): [number, number, number] {
-  const tiles = (s.M / TILE_M) * (s.N / TILE_N);
-  return [Math.ceil(tiles / GEMM_WG), s.batch ?? 1, 1];
+  const tiles = (s.M / (s.tm ?? 8)) * (s.N / TILE_N);
+  return [Math.ceil(tiles / (s.wg ?? GEMM_WG)), s.batch ?? 1, 1];
 }
 
 /** Floating literal for WGSL. */
@@ -109,29 +120,34 @@ function f(x: number): string {
 }
 
 /**
- * WGSL of a spec. Bindings: 0 A (read), 1 B (read), 2 C (read_write), then 3 D when `add` is "buf",
- * then G when `mul`.
+ * WGSL of a spec. Bindings: 0 A, 1 B (storage buffers, or `texture_2d<f32>` with `tex`), 2 C (read_write),
+ * then 3 D when `add` is "buf", then G when `mul`.
  */
 export function gemmWgsl(s: GemmSpec): string {
   checkGemm(s);
-  const H = s.heads ?? 1;
+  const H = s.heads ?? 1, TM = s.tm ?? 8, WG = s.wg ?? GEMM_WG;
   const tilesN = s.N / TILE_N;
-  const tiles = (s.M / TILE_M) * tilesN;
+  const tiles = (s.M / TM) * tilesN;
   const KQ = s.K / 4;
   const alpha = s.alpha ?? 1;
   const add = s.add ?? "none";
   const L: string[] = [];
-  L.push(`@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`);
+  if (s.tex) {
+    L.push(`@group(0) @binding(0) var A: texture_2d<f32>;`);
+    L.push(`@group(0) @binding(1) var B: texture_2d<f32>;`);
+  } else {
+    L.push(`@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`);
+    L.push(`@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`);
+  }
   L.push(`@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;`);
   let nb = 3;
   if (add === "buf") L.push(`@group(0) @binding(${nb++}) var<storage, read> D: array<vec4<f32>>;`);
   if (s.mul) L.push(`@group(0) @binding(${nb++}) var<storage, read> G: array<vec4<f32>>;`);
-  L.push(`@compute @workgroup_size(${GEMM_WG})`);
+  L.push(`@compute @workgroup_size(${WG})`);
   L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {`);
   L.push(`  let t = gid.x;`);
   L.push(`  if (t >= ${tiles}u) { return; }`);
-  L.push(`  let m0 = (t / ${tilesN}u) * 8u;`);
+  L.push(`  let m0 = (t / ${tilesN}u) * ${TM}u;`);
   L.push(`  let n0 = (t % ${tilesN}u) * 8u;`);
   L.push(`  let zb = wid.y / ${H}u;`);
   L.push(`  let zh = wid.y % ${H}u;`);
@@ -139,60 +155,57 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  let aB = ${base(s.a)};`);
   L.push(`  let bB = ${base(s.b)};`);
   L.push(`  let cB = ${base(s.c)};`);
-  // Row/column base indices (in vec4 units) that do not depend on k.
-  if (!s.transA) {
-    for (let r = 0; r < 8; r++) {
-      L.push(`  let ar${r} = (aB + (m0 + ${r}u) * ${s.a.ld}u) / 4u;`);
-    }
-  } else L.push(`  let ac = (aB + m0) / 4u;`);
-  if (s.transB) {
-    for (let c = 0; c < 8; c++) {
-      L.push(`  let bc${c} = (bB + (n0 + ${c}u) * ${s.b.ld}u) / 4u;`);
-    }
-  } else L.push(`  let br = (bB + n0) / 4u;`);
-  for (let r = 0; r < 8; r++) for (let g = 0; g < 2; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
+  // load(op, row, colq): the vec4 at row `row`, float column 4·colq, of an operand viewed as [rows, ld].
+  const load = (op: "A" | "B", l: OperandLayout, row: string, colq: string) =>
+    s.tex
+      ? `textureLoad(${op}, vec2<i32>(i32(${op.toLowerCase()}x + ${colq}), i32(${op.toLowerCase()}y + ${row})), 0)`
+      : `${op}[${op.toLowerCase()}B4 + (${row}) * ${l.ld / 4}u + ${colq}]`;
+  for (const [op, l] of [["A", s.a], ["B", s.b]] as const) {
+    const v = op.toLowerCase();
+    if (s.tex) {
+      L.push(`  let ${v}y = ${v}B / ${l.ld}u;`);
+      L.push(`  let ${v}x = (${v}B % ${l.ld}u) / 4u;`);
+    } else L.push(`  let ${v}B4 = ${v}B / 4u;`);
+  }
+  const G4 = TM / 4;
+  for (let r = 0; r < TM; r++) for (let g = 0; g < 2; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
   L.push(`  for (var kq = 0u; kq < ${KQ}u; kq++) {`);
-  // Load A as scalars a{r}_{kk}.
+  // A as scalars aS[r][kk]
   const aS: string[][] = [];
   if (!s.transA) {
-    for (let r = 0; r < 8; r++) L.push(`    let av${r} = A[ar${r} + kq];`);
-    for (let r = 0; r < 8; r++) aS.push([0, 1, 2, 3].map((kk) => `av${r}[${kk}]`));
+    for (let r = 0; r < TM; r++) L.push(`    let av${r} = ${load("A", s.a, `m0 + ${r}u`, "kq")};`);
+    for (let r = 0; r < TM; r++) aS.push([0, 1, 2, 3].map((kk) => `av${r}[${kk}]`));
   } else {
-    const ldq = s.a.ld / 4;
     for (let kk = 0; kk < 4; kk++) {
-      L.push(`    let ai${kk} = ac + (kq * 4u + ${kk}u) * ${ldq}u;`);
-      L.push(`    let at${kk}_0 = A[ai${kk}];`);
-      L.push(`    let at${kk}_1 = A[ai${kk} + 1u];`);
+      for (let g = 0; g < G4; g++) {
+        L.push(`    let at${kk}_${g} = ${load("A", s.a, `kq * 4u + ${kk}u`, `m0 / 4u + ${g}u`)};`);
+      }
     }
-    for (let r = 0; r < 8; r++) aS.push([0, 1, 2, 3].map((kk) => `at${kk}_${r >> 2}[${r & 3}]`));
+    for (let r = 0; r < TM; r++) aS.push([0, 1, 2, 3].map((kk) => `at${kk}_${r >> 2}[${r & 3}]`));
   }
-  // Load B as vec4 rows b{kk}_{g} (4 columns each).
+  // B as vec4 rows bV[kk][g] (4 columns each)
   const bV: string[][] = [];
   if (!s.transB) {
-    const ldq = s.b.ld / 4;
     for (let kk = 0; kk < 4; kk++) {
-      L.push(`    let bi${kk} = br + (kq * 4u + ${kk}u) * ${ldq}u;`);
-      L.push(`    let b${kk}_0 = B[bi${kk}];`);
-      L.push(`    let b${kk}_1 = B[bi${kk} + 1u];`);
+      for (let g = 0; g < 2; g++) {
+        L.push(`    let b${kk}_${g} = ${load("B", s.b, `kq * 4u + ${kk}u`, `n0 / 4u + ${g}u`)};`);
+      }
       bV.push([`b${kk}_0`, `b${kk}_1`]);
     }
   } else {
-    for (let c = 0; c < 8; c++) L.push(`    let bt${c} = B[bc${c} + kq];`);
+    for (let c = 0; c < 8; c++) L.push(`    let bt${c} = ${load("B", s.b, `n0 + ${c}u`, "kq")};`);
     for (let kk = 0; kk < 4; kk++) {
       const row: string[] = [];
       for (let g = 0; g < 2; g++) {
-        L.push(
-          `    let b${kk}_${g} = vec4<f32>(bt${4 * g}[${kk}], bt${4 * g + 1}[${kk}], bt${
-            4 * g + 2
-          }[${kk}], bt${4 * g + 3}[${kk}]);`,
-        );
+        const comps = [0, 1, 2, 3].map((j) => `bt${4 * g + j}[${kk}]`).join(", ");
+        L.push(`    let b${kk}_${g} = vec4<f32>(${comps});`);
         row.push(`b${kk}_${g}`);
       }
       bV.push(row);
     }
   }
   for (let kk = 0; kk < 4; kk++) {
-    for (let r = 0; r < 8; r++) {
+    for (let r = 0; r < TM; r++) {
       for (let g = 0; g < 2; g++) {
         L.push(`    c${r}_${g} = fma(vec4<f32>(${aS[r][kk]}), ${bV[kk][g]}, c${r}_${g});`);
       }
@@ -201,7 +214,7 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  }`);
   L.push(`  let cr = (cB + n0) / 4u;`);
   const ldc = s.c.ld / 4;
-  for (let r = 0; r < 8; r++) {
+  for (let r = 0; r < TM; r++) {
     for (let g = 0; g < 2; g++) {
       L.push(`  {`);
       L.push(`    let i = cr + (m0 + ${r}u) * ${ldc}u + ${g}u;`);

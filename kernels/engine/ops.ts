@@ -386,3 +386,16 @@ ${HEAD.replace("let i =", "let gi =")}
 ${estimator ? `  for (var j = 0u; j < ${group}u; j++) { GM[base + j * stride] = g[j]; }` : ""}
 }`;
 }
+
+/**
+ * Copies a row-major [rows, 4·width] f32 buffer into an rgba32float storage texture of width × rows
+ * (for operands whose row pitch is not a multiple of 256 bytes). Bindings: 0 src, 1 dst texture.
+ */
+export function toTexture(rows: number, width: number): string {
+  return `@group(0) @binding(0) var<storage, read> S: array<vec4<f32>>;
+@group(0) @binding(1) var D: texture_storage_2d<rgba32float, write>;
+${HEAD}
+  if (i >= ${rows * width}u) { return; }
+  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[i]);
+}`;
+}

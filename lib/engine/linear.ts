@@ -21,8 +21,9 @@
  * @module
  */
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
-import { grid1d, prepare } from "../../kernels/engine/ops.ts";
-import { type Program, type Runtime, type Slice } from "./runtime.ts";
+import { grid1d, prepare, toTexture } from "../../kernels/engine/ops.ts";
+import { postKernel } from "../../kernels/schemes/prep.ts";
+import { type Binding, type Program, type Runtime, type Slice } from "./runtime.ts";
 
 /**
  * One operand quantizer: the WGSL body of a prepare pass.
@@ -42,6 +43,25 @@ export interface OperandPrep {
   wgsl: string;
   /** Store `g` and multiply the source operand's gradient by it (only meaningful on fwd.x / fwd.w). */
   estimator?: boolean;
+  /** Specialises the hook for a reduction length (row-wise groups, Hadamard size); used when present. */
+  forLength?: (len: number) => OperandPrep;
+}
+
+/** Forward hooks of a linear layer (see {@link LinearScheme}). */
+export interface ForwardOps {
+  x?: OperandPrep;
+  w?: OperandPrep;
+  /**
+   * Backward GEMMs read the forward-prepared operands (X_q, W_q, kept per layer) instead of the sources,
+   * as quantization-aware autograd does (dX = dY·W_q, dW = dYᵀ·X_q).
+   */
+  keep?: boolean;
+  /**
+   * Gradient post-passes (in place, groups along in-features): `x` on dX, `w` on dW. The WGSL `prep(v, g,
+   * seed)` receives the stored estimator multiplier in `g` (then the GEMM epilogue does not apply it),
+   * e.g. trust mask then inverse forward Hadamard.
+   */
+  post?: { x?: OperandPrep; w?: OperandPrep };
 }
 
 /** The six operand hooks of one linear layer; `undefined` = identity. */
@@ -49,12 +69,14 @@ export interface LinearScheme {
   /** Scheme label (e.g. "fp32", "bf16"). */
   name: string;
   /** Forward GEMM Y = X·Wᵀ: quantizers of X (groups along in-features) and W (along in-features). */
-  fwd: { x?: OperandPrep; w?: OperandPrep };
+  fwd: ForwardOps;
   /**
    * Backward GEMMs. dX = dY·W reduces over out-features: `dxDy` groups dY along out-features, `dxW` groups
    * W along out-features (its rows). dW = dYᵀ·X reduces over tokens: `dwDy` and `dwX` group along tokens.
    */
   bwd: { dxDy?: OperandPrep; dxW?: OperandPrep; dwDy?: OperandPrep; dwX?: OperandPrep };
+  /** Per-module overrides by module name (qkv, o, gate_up, down): module-wise precision. */
+  modules?: Record<string, LinearScheme>;
 }
 
 /** Shared scratch buffers keyed by role and size (prepared operands are consumed immediately). */
@@ -75,6 +97,34 @@ export class Scratch {
     }
     return b;
   }
+  #texs = new Map<string, TexOperand>();
+  /** An rgba32float texture of [rows, cols] floats shared by every caller using `key`. */
+  tex(key: string, rows: number, cols: number): TexOperand {
+    const k = `${key}:${rows}x${cols}`;
+    let t = this.#texs.get(k);
+    if (!t) {
+      t = newTexOperand(this.#rt, rows, cols, `scratch ${k}`);
+      this.#texs.set(k, t);
+    }
+    return t;
+  }
+}
+
+/** A GEMM operand held in a texture (the buffer [rows, cols] viewed as cols/4 texels per row). */
+export interface TexOperand {
+  /** Texture. */
+  tex: GPUTexture;
+  /** View for sampling (GEMM input) and storage writes (copy kernel). */
+  view: GPUTextureView;
+  /** Rows. */
+  rows: number;
+  /** Columns in floats. */
+  cols: number;
+}
+
+function newTexOperand(rt: Runtime, rows: number, cols: number, label: string): TexOperand {
+  const tex = rt.texture(cols / 4, rows, label);
+  return { tex, view: tex.createView(), rows, cols };
 }
 
 /** Options of one linear layer instance. */
@@ -95,6 +145,8 @@ export interface LinearOptions {
   stepUniform: GPUBuffer;
   /** Shared scratch pool. */
   scratch: Scratch;
+  /** Read GEMM operands through textures when the shapes fit (default true; faster on llvmpipe). */
+  textures?: boolean;
 }
 
 /** A linear layer Y = X·Wᵀ (W stored [outF, inF], PyTorch layout) with quantizer hooks. */
@@ -104,6 +156,12 @@ export class Linear {
   #rt: Runtime;
   #gx?: GPUBuffer;
   #gw?: GPUBuffer;
+  #xq?: GPUBuffer;
+  #wq?: GPUBuffer;
+  /** Texture mode: the forward X operand, kept for the dW GEMM. */
+  #tx?: TexOperand;
+  /** Whether #tx holds exactly the X the dW GEMM needs before its own prep. */
+  #txIsBwdX = false;
 
   /** Creates the layer; allocates estimator-multiplier buffers when the scheme uses them. */
   constructor(rt: Runtime, o: LinearOptions) {
@@ -111,6 +169,52 @@ export class Linear {
     this.o = o;
     if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(o.M * o.inF * 4, `${o.name} gx`);
     if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(o.outF * o.inF * 4, `${o.name} gw`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(o.M * o.inF * 4, `${o.name} xq`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(o.outF * o.inF * 4, `${o.name} wq`);
+    const side = rt.maxTextureSide;
+    if ((o.textures ?? true) && o.M <= side && o.inF / 4 <= side && o.outF / 4 <= side && o.outF <= side) {
+      this.#tx = newTexOperand(rt, o.M, o.inF, `${o.name} x`);
+      this.#txIsBwdX = !o.scheme.fwd.x || !!o.scheme.fwd.keep;
+    }
+  }
+
+  /** True when the GEMMs read their operands from textures. */
+  get usesTextures(): boolean {
+    return !!this.#tx;
+  }
+
+  /** Records the copy of `src` ([rows, cols] row-major) into texture operand `t`; returns its view. */
+  #toTex(prog: Program, src: Slice, t: TexOperand): GPUTextureView {
+    const off = src.offset ?? 0;
+    if ((t.cols * 4) % 256 === 0 && off % 16 === 0) {
+      prog.copy({
+        src: src.buffer,
+        srcOffset: off,
+        bytesPerRow: t.cols * 4,
+        dst: t.tex,
+        width: t.cols / 4,
+        height: t.rows,
+      });
+    } else {
+      const n = (t.rows * t.cols) / 4;
+      const pipe = this.#rt.pipeline(`totex:${t.rows}:${t.cols / 4}`, () => toTexture(t.rows, t.cols / 4));
+      prog.add(
+        this.#rt.dispatch(
+          `${this.o.name} to texture`,
+          pipe,
+          [{ ...src, size: t.rows * t.cols * 4 }, t.view],
+          grid1d(n),
+        ),
+      );
+    }
+    return t.view;
+  }
+
+  /** Tile shape of a GEMM with M rows and `tiles` tiles. */
+  #tile(M: number, N: number): { tm: 8 | 16; wg: number; tex: boolean } {
+    const tm = M % 16 === 0 ? 16 : 8;
+    const tiles = (M / tm) * (N / 8);
+    return { tm, wg: tiles >= 1024 ? 64 : 16, tex: !!this.#tx };
   }
 
   /** FLOPs of the three GEMMs. */
@@ -129,12 +233,14 @@ export class Linear {
     C: number,
     axis: 0 | 1,
     mult?: GPUBuffer,
+    keep?: GPUBuffer,
   ): Slice {
     if (!p) return src;
+    if (p.forLength) p = p.forLength(axis === 1 ? C : R);
     if ((axis === 1 ? C : R) % p.group) {
       throw new Error(`${this.o.name}: group ${p.group} does not divide ${role}`);
     }
-    const dst = this.o.scratch.get(`prep.${role}`, R * C);
+    const dst = keep ?? this.o.scratch.get(`prep.${role}`, R * C);
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
     const key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${salt}`;
@@ -145,7 +251,7 @@ export class Linear {
     return { buffer: dst, size: R * C * 4 };
   }
 
-  #gemm(prog: Program, label: string, spec: GemmSpec, slices: (Slice | GPUBuffer)[]): void {
+  #gemm(prog: Program, label: string, spec: GemmSpec, slices: Binding[]): void {
     const pipe = this.#rt.pipeline(gemmKey(spec), () => gemmWgsl(spec));
     prog.add(this.#rt.dispatch(label, pipe, slices, gemmGrid(spec), 2 * spec.M * spec.N * spec.K));
   }
@@ -153,8 +259,8 @@ export class Linear {
   /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout). */
   forward(prog: Program, x: Slice, w: Slice, y: Slice, residual?: Slice): void {
     const { M, inF, outF, scheme } = this.o;
-    const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx);
-    const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw);
+    const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
+    const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
     const spec: GemmSpec = {
       M,
       N: outF,
@@ -165,13 +271,24 @@ export class Linear {
       b: { ld: inF },
       c: { ld: outF },
       add: residual ? "buf" : "none",
+      ...this.#tile(M, outF),
     };
-    this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [xq, wq, y, residual] : [xq, wq, y]);
+    let a: Binding = xq, b: Binding = wq;
+    if (this.#tx) {
+      a = this.#toTex(prog, xq, this.#tx);
+      b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
+    }
+    this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
   }
 
   /** Records dX = dY·W (skipped when `dx` is null) and dW = dYᵀ·X. */
   backward(prog: Program, dy: Slice, x: Slice, w: Slice, dx: Slice | null, dw: Slice): void {
     const { M, inF, outF, scheme } = this.o;
+    if (this.#xq) x = { buffer: this.#xq, size: M * inF * 4 };
+    if (this.#wq) w = { buffer: this.#wq, size: outF * inF * 4 };
+    const post = scheme.fwd.post;
+    const tx = this.#tx;
+    let tDy: GPUTextureView | undefined;
     if (dx) {
       const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
       const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
@@ -184,11 +301,19 @@ export class Linear {
         a: { ld: outF },
         b: { ld: inF },
         c: { ld: inF },
-        mul: !!this.#gx,
+        mul: !!this.#gx && !post?.x,
+        ...this.#tile(M, inF),
       };
-      const sl: (Slice | GPUBuffer)[] = [dyq, wq, dx];
-      if (this.#gx) sl.push(this.#gx);
+      let a: Binding = dyq, b: Binding = wq;
+      if (tx) {
+        a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+        if (!scheme.bwd.dxDy && !scheme.bwd.dwDy) tDy = a;
+        b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
+      }
+      const sl: Binding[] = [a, b, dx];
+      if (spec.mul) sl.push(this.#gx!);
       this.#gemm(prog, `${this.o.name} dX`, spec, sl);
+      if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
     }
     const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
     const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
@@ -201,11 +326,32 @@ export class Linear {
       a: { ld: outF },
       b: { ld: inF },
       c: { ld: inF },
-      mul: !!this.#gw,
+      mul: !!this.#gw && !post?.w,
+      ...this.#tile(outF, inF),
     };
-    const sl: (Slice | GPUBuffer)[] = [dyq, xq, dw];
-    if (this.#gw) sl.push(this.#gw);
+    let a: Binding = dyq, b: Binding = xq;
+    if (tx) {
+      a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+      b = !scheme.bwd.dwX && this.#txIsBwdX
+        ? tx.view
+        : this.#toTex(prog, xq, this.o.scratch.tex("x", M, inF));
+    }
+    const sl: Binding[] = [a, b, dw];
+    if (spec.mul) sl.push(this.#gw!);
     this.#gemm(prog, `${this.o.name} dW`, spec, sl);
+    if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+  }
+
+  /** Records an in-place gradient post-pass on `d` ([R, C], groups along C) with multiplier `mult`. */
+  #post(prog: Program, role: string, p: OperandPrep, d: Slice, R: number, C: number, mult?: GPUBuffer): void {
+    if (p.forLength) p = p.forLength(C);
+    if (C % p.group) throw new Error(`${this.o.name}: group ${p.group} does not divide ${role} post`);
+    const m = !!mult;
+    const key = `post:${p.id}:${R}:${C}:${p.group}:${m}`;
+    const pipe = this.#rt.pipeline(key, () => postKernel(R, C, p.group, p.wgsl, m));
+    const slices: (Slice | GPUBuffer)[] = [d, this.o.stepUniform];
+    if (m) slices.push(mult!);
+    prog.add(this.#rt.dispatch(`${this.o.name} post ${role}`, pipe, slices, grid1d((R * C) / p.group)));
   }
 }
 

@@ -18,6 +18,7 @@ import * as K from "../../kernels/engine/ops.ts";
 import { Linear, Scratch } from "./linear.ts";
 import { Program, Runtime, type Slice } from "./runtime.ts";
 import { resolveScheme } from "./schemes.ts";
+import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
 
 /** AdamW and clipping constants (Quartet §2.2). */
 export const OPT = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1.0 } as const;
@@ -123,6 +124,7 @@ export class GpuModel {
   readonly batchLayout: BatchLayout;
 
   #lin: Linear[][] = [];
+  #head!: Linear;
   #scratch: Scratch;
 
   private constructor(rt: Runtime, cfg: ModelConfig, o: GpuModelOptions) {
@@ -178,7 +180,7 @@ export class GpuModel {
           M,
           inF,
           outF,
-          scheme,
+          scheme: scheme.modules?.[name] ?? scheme, // module-wise precision (lib/schemes)
           salt: l * 16 + salt,
           stepUniform: this.stepUniform,
           scratch: this.#scratch,
@@ -191,6 +193,18 @@ export class GpuModel {
       ]);
     }
 
+    // lm_head: the same linear layer, always full precision
+    this.#head = new Linear(rt, {
+      name: "lm_head",
+      M,
+      inF: d,
+      outF: V,
+      scheme: { name: "fp32:fp32", fwd: {}, bwd: {} },
+      salt: 0xffff,
+      stepUniform: this.stepUniform,
+      scratch: this.#scratch,
+    });
+
     // ---- helpers ----
     const k = (
       prog: Program,
@@ -200,10 +214,18 @@ export class GpuModel {
       sl: (Slice | GPUBuffer)[],
       n: number,
     ) => prog.add(rt.dispatch(label, rt.pipeline(key, code), sl, K.grid1d(n)));
-    const gemm = (prog: Program, label: string, s: GemmSpec, sl: (Slice | GPUBuffer)[]) =>
+    const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer)[]) => {
+      const s: GemmSpec = { tm: s0.M % 16 === 0 ? 16 : 8, ...s0 };
       prog.add(
-        rt.dispatch(label, rt.pipeline(gemmKey(s), () => gemmWgsl(s)), sl, gemmGrid(s), 2 * s.M * s.N * s.K),
+        rt.dispatch(
+          label,
+          rt.pipeline(gemmKey(s), () => gemmWgsl(s)),
+          sl,
+          gemmGrid(s),
+          2 * s.M * s.N * s.K * (s.batch ?? 1),
+        ),
       );
+    };
     const BH = o.batch * H;
     const qkvL = (part: number) => ({ ld: 3 * d, sb: T * 3 * d, sh: hd, off: part * d });
     const attL = { ld: d, sb: T * d, sh: hd };
@@ -280,16 +302,7 @@ export class GpuModel {
       hf,
       rf,
     ], M);
-    gemm(fwd, "lm_head", {
-      M,
-      N: V,
-      K: d,
-      transA: false,
-      transB: true,
-      a: { ld: d },
-      b: { ld: d },
-      c: { ld: V },
-    }, [hf, P("lm_head.weight"), logits]);
+    this.#head.forward(fwd, { buffer: hf }, P("lm_head.weight"), { buffer: logits });
 
     // ---- eval: loss sum accumulated into scalars[1] ----
     this.evalProgram = new Program();
@@ -330,26 +343,14 @@ export class GpuModel {
       dp = buf(BH * T * T, "dp");
     const datt = buf(M * d, "datt"), dgu = buf(M * 2 * f, "dgu"), da = buf(M * f, "da");
     const dlogits = logits; // the CE kernel overwrote logits with their gradient
-    gemm(bwd, "lm_head dX", {
-      M,
-      N: d,
-      K: V,
-      transA: false,
-      transB: false,
-      a: { ld: V },
-      b: { ld: d },
-      c: { ld: d },
-    }, [dlogits, P("lm_head.weight"), dh]);
-    gemm(bwd, "lm_head dW", {
-      M: V,
-      N: d,
-      K: M,
-      transA: true,
-      transB: false,
-      a: { ld: V },
-      b: { ld: d },
-      c: { ld: d },
-    }, [dlogits, hf, G("lm_head.weight")]);
+    this.#head.backward(
+      bwd,
+      { buffer: dlogits },
+      { buffer: hf },
+      P("lm_head.weight"),
+      { buffer: dh },
+      G("lm_head.weight"),
+    );
     const rmsBack = (
       label: string,
       dy: GPUBuffer,

@@ -17,6 +17,9 @@ export interface Slice {
   size?: number;
 }
 
+/** Anything bindable: a whole buffer, a buffer range, or a texture view. */
+export type Binding = Slice | GPUBuffer | GPUTextureView;
+
 /** One recorded compute dispatch. */
 export interface Dispatch {
   /** Human-readable label (kernel name). */
@@ -43,6 +46,22 @@ export interface Copy {
   dstOffset: number;
   /** Bytes. */
   size: number;
+}
+
+/** One recorded buffer-to-texture copy (rows of `bytesPerRow`, a multiple of 256). */
+export interface TexCopy {
+  /** Source buffer. */
+  src: GPUBuffer;
+  /** Source byte offset (multiple of 16). */
+  srcOffset: number;
+  /** Bytes per row. */
+  bytesPerRow: number;
+  /** Destination texture. */
+  dst: GPUTexture;
+  /** Texels per row. */
+  width: number;
+  /** Rows. */
+  height: number;
 }
 
 /** Pipeline cache and allocation helpers around one device. */
@@ -123,15 +142,33 @@ export class Runtime {
     b.destroy();
   }
 
-  /** Builds a dispatch: binds `slices` to bindings 0..n-1 of `pipeline`. */
+  /** An rgba32float texture of `width` texels × `height` rows (sampled, storage-writable, copy target). */
+  texture(width: number, height: number, label: string): GPUTexture {
+    this.#bytes += width * height * 16;
+    this.#peak = Math.max(this.#peak, this.#bytes);
+    return this.device.createTexture({
+      size: [width, height],
+      format: "rgba32float",
+      label,
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+  }
+
+  /** Largest 2-D texture side the device allows. */
+  get maxTextureSide(): number {
+    return this.device.limits.maxTextureDimension2D;
+  }
+
+  /** Builds a dispatch: binds `slices` (buffers, buffer ranges or texture views) to bindings 0..n-1. */
   dispatch(
     label: string,
     pipeline: GPUComputePipeline,
-    slices: (Slice | GPUBuffer)[],
+    slices: Binding[],
     grid: [number, number, number],
     flops = 0,
   ): Dispatch {
     const entries: GPUBindGroupEntry[] = slices.map((s, i) => {
+      if (s instanceof GPUTextureView) return { binding: i, resource: s };
       const sl: Slice = s instanceof GPUBuffer ? { buffer: s } : s;
       const resource: GPUBufferBinding = { buffer: sl.buffer, offset: sl.offset ?? 0 };
       if (sl.size !== undefined) resource.size = sl.size;
@@ -158,7 +195,7 @@ export class Runtime {
 /** A recorded sequence of dispatches and copies, replayed as one submit. */
 export class Program {
   /** Recorded items, in order. */
-  readonly items: (Dispatch | Copy)[] = [];
+  readonly items: (Dispatch | Copy | TexCopy)[] = [];
 
   /** Appends a dispatch. */
   add(d: Dispatch): void {
@@ -166,7 +203,7 @@ export class Program {
   }
 
   /** Appends a copy. */
-  copy(c: Copy): void {
+  copy(c: Copy | TexCopy): void {
     this.items.push(c);
   }
 
@@ -195,6 +232,14 @@ export class Program {
         if (pass) {
           pass.end();
           pass = undefined;
+        }
+        if ("bytesPerRow" in it) {
+          enc.copyBufferToTexture(
+            { buffer: it.src, offset: it.srcOffset, bytesPerRow: it.bytesPerRow, rowsPerImage: it.height },
+            { texture: it.dst },
+            [it.width, it.height],
+          );
+          continue;
         }
         const dst = typeof it.dst === "function" ? it.dst() : it.dst;
         enc.copyBufferToBuffer(it.src, it.srcOffset, dst, it.dstOffset, it.size);

@@ -37,8 +37,8 @@ fn prep(v: ptr<function, array<f32, 1>>, g: ptr<function, array<f32, 1>>, seed: 
 }`,
 };
 
-/** Forward hooks of a label. */
-export type ForwardHooks = LinearScheme["fwd"];
+/** Forward hooks of a label; `modules` overrides them per module name (qkv, o, gate_up, down). */
+export type ForwardHooks = LinearScheme["fwd"] & { modules?: Record<string, LinearScheme["fwd"]> };
 /** Backward hooks of a label. */
 export type BackwardHooks = LinearScheme["bwd"];
 
@@ -76,5 +76,9 @@ export function resolveScheme(choice: SchemeChoice): LinearScheme {
   if (!b) {
     throw new Error(`unknown backward scheme "${choice.bwd}" (known: ${[...backward.keys()].join(", ")})`);
   }
-  return { name: `${choice.fwd}:${choice.bwd}`, fwd: f, bwd: b };
+  const name = `${choice.fwd}:${choice.bwd}`;
+  const { modules, ...fwd } = f;
+  if (!modules) return { name, fwd, bwd: b };
+  const per = Object.fromEntries(Object.entries(modules).map(([m, h]) => [m, { name, fwd: h, bwd: b }]));
+  return { name, fwd, bwd: b, modules: per };
 }

@@ -11,6 +11,7 @@ import { initParams, paramCounts, validateModelConfig } from "./config.ts";
 import { GpuModel, OPT, packBatch } from "./model.ts";
 import { Runtime } from "./runtime.ts";
 import { resolveScheme } from "./schemes.ts";
+import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
 import { getGpu } from "../gpu/device.ts";
 import { loadSource } from "../data/sources.ts";
 import { BatchSampler, validationBatches } from "../data/batches.ts";
