@@ -297,6 +297,22 @@ fn ${prefix}_inv(v: ptr<function, array<f32, ${len}>>) {
 }
 
 /**
+ * Packing helpers (same layout as lib/formats/packing.ts): `fn fp4_pack8(c: array<u32, 8>) -> u32` puts
+ * code i in bits 4i..4i+3; `fn fp4_nibble(w: u32, i: u32) -> u32` reads code i back;
+ * `fn fp4_e8m0_byte(sc: Fp4Scale) -> u32` is the stored E8M0 byte of a power-of-two scale.
+ */
+export function wgslPacking(): string {
+  return `fn fp4_pack8(c: array<u32, 8>) -> u32 {
+  var w = 0u;
+  for (var i = 0u; i < 8u; i = i + 1u) { w = w | ((c[i] & 0xfu) << (4u * i)); }
+  return w;
+}
+fn fp4_nibble(w: u32, i: u32) -> u32 { return (w >> (4u * i)) & 0xfu; }
+fn fp4_e8m0_byte(sc: Fp4Scale) -> u32 { return sc.code & 0xffu; }
+`;
+}
+
+/**
  * Statements that accumulate group statistics (`amax`, `sum`, `sumsq`, f32, same order as groupStats)
  * over `count` values read by the expression `load(j)` (j: u32 loop variable named `j`).
  */
@@ -452,6 +468,12 @@ export class WgslLib {
     this.add(`q_${id}`, wgslElementQuantizer(fmt));
     this.add(`enc_${id}`, wgslElementEncoder(fmt));
     return `quantize_${id}`;
+  }
+
+  /** Packing helpers `fp4_pack8`, `fp4_nibble`, `fp4_e8m0_byte` (needs the Fp4Scale struct). */
+  packing(): void {
+    this.add("scale_struct", WGSL_SCALE_STRUCT);
+    this.add("packing", wgslPacking());
   }
 
   /** `round_bf16(x)` and `round_bf16_sr(x, u)`. */
