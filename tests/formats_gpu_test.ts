@@ -77,6 +77,16 @@ Deno.test("gpu = ts: scaling modes (tensor/row/col/block axis 0, f32/e4m3/e8m0 s
       scale: { granularity: "tensor", type: "f32", rule: "absmax" },
       rounding: "nearest",
     }],
+    ["tensor/e8m0-ocp (parallel amax)", {
+      element: e2m1,
+      scale: { granularity: "tensor", type: "e8m0", rule: "ocp" },
+      rounding: "nearest",
+    }],
+    ["tensor/quest (sequential sums)", {
+      element: e2m1,
+      scale: { granularity: "tensor", type: "e8m0", rule: "quest" },
+      rounding: "nearest",
+    }],
     ["row/f32/int8", {
       element: ELEMENTS.int8,
       scale: { granularity: "row", type: "f32", rule: "absmax" },

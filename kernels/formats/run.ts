@@ -79,7 +79,10 @@ export function pipelineSource(
     : `((gi / ${cols}u) * ${b}u + j) * ${cols}u + (gi % ${cols}u)`;
   const np = Math.max(1, Math.ceil(n / PARTIAL));
   const sr = spec.rounding === "stochastic";
-  const tsExpr = spec.scale.tensorScale ? "P[" + np + "]" : "1.0";
+  const tsExpr = spec.scale.tensorScale ? `P[${np + 1}u]` : "1.0";
+  // Per-tensor amax is order-independent, so it runs as a parallel reduction; σ-based rules need the
+  // sequential f32 sums of the TS reference and keep the single-invocation loop.
+  const parallelAmax = g === "tensor" && spec.scale.rule !== "quest" && spec.scale.rule !== "quest-round";
   return `${lib.source()}
 struct Params { seed: u32, ctr_off: u32 }
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -131,7 +134,8 @@ ${
 @compute @workgroup_size(1) fn amax_final() {
   var amax = 0.0;
   for (var t = 0u; t < ${np}u; t = t + 1u) { amax = max(amax, P[t]); }
-  P[${np}u] = amax / ${wgslF32(Math.fround(448 * spec.element.max))};
+  P[${np}u] = amax;
+  P[${np + 1}u] = amax / ${wgslF32(Math.fround(448 * spec.element.max))};
 }
 @compute @workgroup_size(${WG}) fn scales(@builtin(global_invocation_id) gid: vec3u) {
   let gi = tid(gid);
@@ -139,6 +143,8 @@ ${
 ${
     g === "none"
       ? "  S[gi] = Fp4Scale(1.0, 0x3f800000u);"
+      : parallelAmax
+      ? `  S[gi] = ${scale}(P[${np}u], 0.0, 0.0, ${tsExpr});`
       : `${
         wgslStatsLoop(`${grp.len}u`, `${src}[${indexOf}]`)
       }  S[gi] = ${scale}(amax, sum, sumsq, ${tsExpr});`
@@ -166,6 +172,7 @@ export class GpuQuantizer {
   private bind: GPUBindGroup;
   private count: number;
   private np: number;
+  private amaxPasses: boolean;
 
   /** Which extra outputs the round pass writes (codes, mask). */
   readonly outputs: GpuOutputs;
@@ -179,6 +186,9 @@ export class GpuQuantizer {
     const n = rows * cols;
     this.count = groupsOf(spec.scale, rows, cols).count;
     this.np = Math.max(1, Math.ceil(n / PARTIAL));
+    const rule = spec.scale.rule;
+    this.amaxPasses = !!spec.scale.tensorScale ||
+      (spec.scale.granularity === "tensor" && rule !== "quest" && rule !== "quest-round");
     const module = device.createShaderModule({ code: pipelineSource(spec, rows, cols, outputs) });
     const entries: GPUBindGroupLayoutEntry[] = [];
     for (let b = 0; b < 8; b++) {
@@ -193,7 +203,7 @@ export class GpuQuantizer {
     this.pipes = {};
     const names = ["scales", "quant"];
     if (spec.hadamard) names.push("rotate", "unrotate");
-    if (spec.scale.tensorScale) names.push("amax_partial", "amax_final");
+    if (this.amaxPasses) names.push("amax_partial", "amax_final");
     for (const e of names) {
       this.pipes[e] = device.createComputePipeline({ layout, compute: { module, entryPoint: e } });
     }
@@ -206,7 +216,7 @@ export class GpuQuantizer {
       O: mk(n * 4),
       C: mk(outputs.codes ? n * 4 : 16),
       M: mk(outputs.mask ? n * 4 : 16),
-      P: mk((this.np + 1) * 4),
+      P: mk((this.np + 2) * 4),
       U: mk(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
     };
     const order = ["X", "T", "S", "O", "C", "M", "P", "U"];
@@ -265,7 +275,7 @@ export class GpuQuantizer {
     };
     const hs = this.spec.hadamard?.size;
     if (hs) run("rotate", n / hs);
-    if (this.spec.scale.tensorScale) {
+    if (this.amaxPasses) {
       run("amax_partial", this.np);
       pass.setPipeline(this.pipes.amax_final);
       pass.dispatchWorkgroups(1);
@@ -285,7 +295,7 @@ export class GpuQuantizer {
     const n = this.rows * this.cols;
     const enc = this.device.createCommandEncoder();
     this.encode(enc);
-    const want: [string, number][] = [["O", n * 4], ["S", this.count * 8], ["P", (this.np + 1) * 4]];
+    const want: [string, number][] = [["O", n * 4], ["S", this.count * 8], ["P", (this.np + 2) * 4]];
     if (outputs.codes && !this.outputs.codes) {
       throw new Error("GpuQuantizer: created without the codes output");
     }
@@ -322,7 +332,7 @@ export class GpuQuantizer {
       codes: outputs.codes ? new Uint32Array(all, offs.C, n).slice() : new Uint32Array(0),
       scales,
       scaleCodes,
-      tensorScale: this.spec.scale.tensorScale ? new Float32Array(all, offs.P, this.np + 1)[this.np] : 1,
+      tensorScale: this.spec.scale.tensorScale ? new Float32Array(all, offs.P, this.np + 2)[this.np + 1] : 1,
       mask: m ? Uint8Array.from(m) : new Uint8Array(0),
     };
   }
