@@ -10,7 +10,11 @@ const benches: Record<string, string> = {
 
 const [name, ...rest] = Deno.args;
 if (!name || !(name in benches)) {
-  console.error(`bench: unknown benchmark ${JSON.stringify(name ?? "")}; choose one of: ${Object.keys(benches).join(", ")}`);
+  console.error(
+    `bench: unknown benchmark ${JSON.stringify(name ?? "")}; choose one of: ${
+      Object.keys(benches).join(", ")
+    }`,
+  );
   Deno.exit(2);
 }
 const mod = await import(benches[name]) as { main(args: string[]): Promise<void> };
