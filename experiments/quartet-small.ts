@@ -17,7 +17,9 @@ export default defineExperiment({
     { name: "n120k", params: 1.2e5 },
   ],
   shapeRule: { aspect: 32, headDim: 32 },
-  schemes: ["bf16", "fp32"],
+  // BF16 baseline (the paper's FP8 stand-in); forward-only QuEST (effN); backward-only MXFP4 RTN with
+  // BF16 forward (effD); Quartet = both (paper v4: RTN backward).
+  schemes: ["bf16", "quest", "rtn-bwd", "quartet"],
   tokens: { perParam: [25, 50, 100, 200] },
   seeds: [0],
   optimizer: { lr: { rule: "inverse-params", base: 4e-3, baseParams: 1e5, max: 1e-2 } },

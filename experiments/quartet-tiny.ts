@@ -15,7 +15,7 @@ export default defineExperiment({
     { name: "s", layers: 2, dModel: 32 },
     { name: "m", layers: 1, dModel: 64 },
   ],
-  schemes: ["bf16", "fp32"],
+  schemes: ["bf16", "quest", "quartet"],
   tokens: { perParam: [2, 4, 8] },
   seeds: [0],
   // Quartet's rule: a base rate tuned on a small model, scaled inversely with N.

@@ -68,7 +68,7 @@ Deno.test("unknown schemes suggest the closest names", () => {
   assert.throws(
     () => resolveSchemes(["bf61", { fwd: "quartett", bwd: "quartet" }], labels),
     (e: Error) => {
-      assert.match(e.message, /unknown forward scheme "bf61"; did you mean "bf16"/);
+      assert.match(e.message, /unknown scheme "bf61"; did you mean "bf16"/);
       assert.match(e.message, /→ at schemes\[0\]/);
       assert.match(e.message, /unknown forward scheme "quartett"; did you mean "quartet"/);
       assert.match(e.message, /unknown backward scheme "quartet"; did you mean "quartet-sr"/);
@@ -77,6 +77,21 @@ Deno.test("unknown schemes suggest the closest names", () => {
     },
   );
   assert.deepEqual(closestNames("mxfp", ["mxfp4-rtn", "fp32", "nvfp4"]).slice(0, 1), ["mxfp4-rtn"]);
+});
+
+Deno.test("scheme names resolve through the catalogue's presets, with element bits", () => {
+  const [quartet, quest, fp32, bf16, pair] = resolveSchemes([
+    "quartet",
+    "quest",
+    "fp32",
+    "bf16",
+    { fwd: "rtn-mxfp4", bwd: "e5m2-grad" },
+  ]);
+  assert.deepEqual(quartet, { name: "quartet", fwd: "quest", bwd: "rtn-bwd", fwdBits: 4, bwdBits: 4 });
+  assert.deepEqual([quest.fwd, quest.bwd, quest.fwdBits, quest.bwdBits], ["quest", "bf16", 4, 16]);
+  assert.deepEqual([fp32.fwdBits, fp32.bwdBits, bf16.fwdBits, bf16.bwdBits], [32, 32, 16, 16]);
+  assert.deepEqual([pair.name, pair.fwdBits, pair.bwdBits], ["rtn-mxfp4+e5m2-grad", 4, 8]);
+  assert.throws(() => resolveSchemes(["quartett"]), /unknown scheme "quartett"; did you mean "quartet"/);
 });
 
 Deno.test("loadSpec reads JSON and TypeScript specs; a missing file is an input error", async () => {

@@ -40,7 +40,7 @@ Deno.test("sweep CLI: invalid spec, unknown scheme, bad flags and unwritable res
   await Deno.writeTextFile(`${dir}/scheme.json`, JSON.stringify({ ...good, schemes: ["bf61"] }));
   r = await sweep(`${dir}/scheme.json`, "--dry-run", "--no-probe");
   assert.equal(r.code, 2);
-  assert.match(r.err, /unknown forward scheme "bf61"; did you mean "bf16"/);
+  assert.match(r.err, /unknown scheme "bf61"; did you mean "bf16"/);
 
   await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(good));
   r = await sweep(`${dir}/good.json`, "--shard", "3/2");

@@ -1,12 +1,20 @@
 /**
- * Resolves spec scheme entries against the engine's scheme registry (separate forward and backward
- * labels), with "closest names" suggestions for unknown labels.
+ * Resolves spec scheme entries against the scheme catalogue (lib/schemes) and the engine's label
+ * registry, with "closest names" suggestions for unknown names.
  *
- * Bits rule (the registry does not expose bits): an entry's explicit `fwdBits`/`bwdBits` win; else
- * fp32 → 32, bf16/fp16 → 16; else the number after fp/int/mxfp/nvfp in the label (mxfp4 → 4,
- * int8 → 8); else 4, since every other label of this lab is an FP4 recipe.
+ * A string entry is resolved like `--scheme NAME` (lib/schemes `schemePair`): a preset pair
+ * ("quartet" = quest + rtn-bwd), a label of both halves on both, or a one-sided label with BF16 on the
+ * other side. `{fwd, bwd}` entries name the two halves directly.
+ *
+ * Bits rule: an entry's explicit `fwdBits`/`bwdBits` win; else the element bits of the half's
+ * quantized operands (the widest, as the GEMM runs at its widest operand; per-module overrides
+ * ignored); a half that quantizes nothing is 32 (fp32).
  * @module
  */
+import "../schemes/mod.ts"; // registers the catalogue's labels in the engine registry
+import { BACKWARD, FORWARD, NAMED, schemePair } from "../schemes/catalog.ts";
+import type { OperandQuant } from "../schemes/types.ts";
+import { ELEMENTS } from "../formats/elements.ts";
 import { schemeLabels } from "../engine/schemes.ts";
 import { InputError } from "./errors.ts";
 import type { SchemeEntry } from "./schema.ts";
@@ -23,43 +31,73 @@ export interface ResolvedScheme {
   bwdBits: number;
 }
 
-/** The labels the engine accepts, per direction. */
+/** The labels the engine accepts, per direction, and the preset names. */
 export interface SchemeLabels {
   fwd: string[];
   bwd: string[];
+  /** Preset pairs by name. */
+  presets?: Record<string, { fwd: string; bwd: string }>;
 }
 
-/** The engine's current labels (including any registered by scheme modules loaded so far). */
+/** The engine's current labels plus the catalogue's presets. */
 export function knownLabels(): SchemeLabels {
-  return schemeLabels();
+  const presets = Object.fromEntries(Object.values(NAMED).map((n) => [n.name, { fwd: n.fwd, bwd: n.bwd }]));
+  return { ...schemeLabels(), presets };
 }
 
-/** Element bits of a label by the rule in the module doc. */
-export function labelBits(label: string): number {
-  const l = label.toLowerCase();
-  if (l === "fp32") return 32;
-  if (l === "bf16" || l === "fp16") return 16;
-  const m = /(?:fp|int|mxfp|nvfp)(\d+)/.exec(l);
-  return m ? Number(m[1]) : 4;
+/** Element bits of one operand. */
+function operandBits(op: OperandQuant): number {
+  if (op.centred) return op.centred.bits;
+  const known = ELEMENTS[op.element]?.bits;
+  if (known) return known;
+  const m = /(\d+)$/.exec(op.element);
+  return m ? Number(m[1]) : 32;
 }
 
-/** Resolves every entry; unknown labels are collected into one InputError with suggestions. */
+/** Element bits of a forward or backward label by the rule in the module doc. */
+export function labelBits(label: string, dir: "fwd" | "bwd"): number {
+  const half = dir === "fwd" ? FORWARD[label] : BACKWARD[label];
+  const ops = half
+    ? (dir === "fwd"
+      ? [FORWARD[label].x, FORWARD[label].w]
+      : [BACKWARD[label].dxDy, BACKWARD[label].dxW, BACKWARD[label].dwDy, BACKWARD[label].dwX])
+    : [];
+  const bits = ops.filter((o): o is OperandQuant => o !== undefined).map(operandBits);
+  return bits.length ? Math.max(...bits) : 32;
+}
+
+/** Resolves every entry; unknown names are collected into one InputError with suggestions. */
 export function resolveSchemes(
   entries: SchemeEntry[],
   labels: SchemeLabels = knownLabels(),
 ): ResolvedScheme[] {
   const problems: string[] = [];
+  const presets = labels.presets ?? {};
   const check = (label: string, dir: "fwd" | "bwd", where: string) => {
     if (!labels[dir].includes(label)) {
       const kind = dir === "fwd" ? "forward scheme" : "backward scheme";
       problems.push(`${unknownNameMessage(kind, label, labels[dir])}\n  → at ${where}`);
     }
   };
+  const pairOf = (name: string): { fwd: string; bwd: string } | undefined => {
+    if (presets[name]) return presets[name];
+    const f = labels.fwd.includes(name), b = labels.bwd.includes(name);
+    if (f || b) {
+      return labels.presets ? schemePair(name) ?? { fwd: name, bwd: name } : { fwd: name, bwd: name };
+    }
+    return undefined;
+  };
   const out = entries.map((e, i): ResolvedScheme => {
     if (typeof e === "string") {
-      check(e, "fwd", `schemes[${i}]`);
-      if (labels.fwd.includes(e)) check(e, "bwd", `schemes[${i}]`);
-      return { name: e, fwd: e, bwd: e, fwdBits: labelBits(e), bwdBits: labelBits(e) };
+      const pair = pairOf(e);
+      if (!pair) {
+        const names = [...new Set([...Object.keys(presets), ...labels.fwd, ...labels.bwd])];
+        problems.push(`${unknownNameMessage("scheme", e, names)}\n  → at schemes[${i}]`);
+        return { name: e, fwd: e, bwd: e, fwdBits: NaN, bwdBits: NaN };
+      }
+      check(pair.fwd, "fwd", `schemes[${i}]`);
+      check(pair.bwd, "bwd", `schemes[${i}]`);
+      return { name: e, ...pair, fwdBits: labelBits(pair.fwd, "fwd"), bwdBits: labelBits(pair.bwd, "bwd") };
     }
     check(e.fwd, "fwd", `schemes[${i}].fwd`);
     check(e.bwd, "bwd", `schemes[${i}].bwd`);
@@ -67,8 +105,8 @@ export function resolveSchemes(
       name: e.name ?? (e.fwd === e.bwd ? e.fwd : `${e.fwd}+${e.bwd}`),
       fwd: e.fwd,
       bwd: e.bwd,
-      fwdBits: e.fwdBits ?? labelBits(e.fwd),
-      bwdBits: e.bwdBits ?? labelBits(e.bwd),
+      fwdBits: e.fwdBits ?? labelBits(e.fwd, "fwd"),
+      bwdBits: e.bwdBits ?? labelBits(e.bwd, "bwd"),
     };
   });
   const seen = new Set<string>();
