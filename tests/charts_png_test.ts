@@ -62,7 +62,7 @@ function inked(
 }
 
 Deno.test("PNG render contains text: axis-title region has ink; an SVG without text leaves it blank", async () => {
-  const fit = fitRuns(syntheticRuns({ noise: 0.005 }), { form: "chinchilla" });
+  const fit = fitRuns(syntheticRuns({ noise: 0.005 }), { form: "quartet" });
   const spec = residualSpec(fit);
   const img = await decodePng(await toPng(spec));
   assert.ok(img.width > 800 && img.height > 400, `${img.width}×${img.height}`);

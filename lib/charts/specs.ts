@@ -227,12 +227,12 @@ export function efficiencySpec(fit: FitResult, o: { width?: number; height?: num
 }
 
 /** Public reference models for the region map (parameters, training tokens), from quartet.md §3.1. */
-export const REFERENCE_MODELS: { name: string; N: number; D: number }[] = [
+export const REFERENCE_MODELS: { name: string; N: number; D: number; labelLeft?: boolean }[] = [
   { name: "Llama-3 70B", N: 70e9, D: 15e12 },
   { name: "Qwen-2.5 72B", N: 72e9, D: 18e12 },
   { name: "Gemma-3 27B", N: 27e9, D: 14e12 },
   { name: "Gemma-3 12B", N: 12e9, D: 12e12 },
-  { name: "Gemma-3 4B", N: 4e9, D: 4e12 },
+  { name: "Gemma-3 4B", N: 4e9, D: 4e12, labelLeft: true }, // its label would run into 12B's
   { name: "Gemma-3 1B", N: 1e9, D: 2e12 },
 ];
 
@@ -242,7 +242,7 @@ export function regionMapSpec(
   o: {
     width?: number;
     height?: number;
-    references?: { name: string; N: number; D: number }[];
+    references?: { name: string; N: number; D: number; labelLeft?: boolean }[];
     /** Replaces the default title. */
     title?: string;
   } = {},
@@ -251,25 +251,24 @@ export function regionMapSpec(
   const xs = [...new Set(cells.map((c) => c.nMax))].sort((a, b) => a - b);
   const ys = [...new Set(cells.map((c) => c.ratio))].sort((a, b) => a - b);
   // Cell edges at geometric midpoints, so the rects tile the log-log plane.
-  const edges = (v: number[]) => {
-    const r = v.length > 1 ? Math.sqrt(v[1] / v[0]) : 1.1;
-    return new Map(v.map((x) => [x, [x / r, x * r]]));
-  };
-  const ex = edges(xs), ey = edges(ys);
+  // Each rect is widened by 2% of a cell on both sides so anti-aliased edges do not show as seams;
+  // the axis domain stops at the unpadded outer edges.
+  const half = (v: number[]) => (v.length > 1 ? Math.sqrt(v[1] / v[0]) : 1.1);
+  const hx = half(xs), hy = half(ys), px = hx ** 0.04, py = hy ** 0.04;
   const rows = cells.map((c) => ({
     best: c.best,
-    x0: ex.get(c.nMax)![0],
-    x1: ex.get(c.nMax)![1],
-    y0: ey.get(c.ratio)![0],
-    y1: ey.get(c.ratio)![1],
+    x0: c.nMax / hx / px,
+    x1: c.nMax * hx * px,
+    y0: c.ratio / hy / py,
+    y1: c.ratio * hy * py,
     loss: c.loss,
   }));
   const [xlo, xhi] = [xs[0] ?? 1, xs[xs.length - 1] ?? 1], [ylo, yhi] = [ys[0] ?? 1, ys[ys.length - 1] ?? 1];
   const refs = (o.references ?? REFERENCE_MODELS)
-    .map((r) => ({ name: r.name, nMax: r.N, ratio: r.D / r.N }))
+    .map((r) => ({ name: r.name, nMax: r.N, ratio: r.D / r.N, left: r.labelLeft ?? false }))
     .filter((r) => r.nMax >= xlo && r.nMax <= xhi && r.ratio >= ylo && r.ratio <= yhi);
-  const domainX = [ex.get(xlo)?.[0] ?? xlo, ex.get(xhi)?.[1] ?? xhi];
-  const domainY = [ey.get(ylo)?.[0] ?? ylo, ey.get(yhi)?.[1] ?? yhi];
+  const domainX = [xlo / hx, xhi * hx];
+  const domainY = [ylo / hy, yhi * hy];
   const x = logAxis("x0", "inference budget N_max (parameters)", {
     scale: { domain: domainX, nice: false },
     billions: true,
@@ -278,7 +277,7 @@ export function regionMapSpec(
   const layers: Record<string, unknown>[] = [
     {
       data: { values: rows },
-      mark: { type: "rect", strokeWidth: 0 },
+      mark: { type: "rect", strokeWidth: 0, clip: true },
       encoding: {
         x,
         x2: { field: "x1" },
@@ -304,8 +303,13 @@ export function regionMapSpec(
         encoding: { x: rx, y: ry },
       },
       {
-        data: { values: refs },
+        data: { values: refs.filter((r) => !r.left) },
         mark: { type: "text", align: "left", dx: 5, dy: -5, fontSize: 10 },
+        encoding: { x: rx, y: ry, text: { field: "name" } },
+      },
+      {
+        data: { values: refs.filter((r) => r.left) },
+        mark: { type: "text", align: "right", dx: -5, dy: -5, fontSize: 10 },
         encoding: { x: rx, y: ry, text: { field: "name" } },
       },
     );
