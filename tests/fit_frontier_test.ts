@@ -112,3 +112,27 @@ Deno.test("loss-vs-compute curves decrease with compute; Pareto frontier keeps t
   }];
   assert.deepEqual(paretoFrontier(pts).map((p) => p.compute), [1, 3]);
 });
+
+Deno.test("region candidates include jointly fitted pairs when no backward-only fit exists", () => {
+  const law = lawFromParams("quartet", {
+    A: 1.52e5,
+    alpha: 0.589,
+    B: 5.25e5,
+    beta: 0.544,
+    E: 1.35,
+    gamma: 0.274,
+  }, {
+    effN: { quest: 0.65, "quest:rtn-bwd": 0.64 },
+    effD: { "quest:rtn-bwd": 0.93 },
+  });
+  const c = regionCandidates(law);
+  assert.deepEqual(c.map((x) => [x.name, x.joint ?? false]), [
+    ["bf16:bf16", false],
+    ["quest:bf16", false],
+    ["quest:rtn-bwd", true],
+  ]);
+  // A law without runs has no bits columns: give the FP4 sides their bits for the BOPS model.
+  for (const x of c) x.fwdBits = x.fwd === "quest" ? 4 : 16, x.bwdBits = x.bwd === "rtn-bwd" ? 4 : 16;
+  const cells = regionMap(law, bopsModel("bf16"), { steps: 4, candidates: c });
+  assert.ok(cells.some((x) => x.best === "quest:rtn-bwd"));
+});

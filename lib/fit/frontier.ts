@@ -153,6 +153,8 @@ export interface RegionCandidate extends FrontierScheme {
   /** Explicit Quartet efficiencies (default: from the fit's labels, separate fits). */
   effN?: number;
   effD?: number;
+  /** Use the joint (effN, effD) fit of this fwd:bwd pair instead of the separate ones. */
+  joint?: boolean;
 }
 
 /** One cell of the region map. */
@@ -169,7 +171,8 @@ export interface RegionCell {
 
 /**
  * The paper's four configurations: baseline, the best forward-only label, the best backward-only label and
- * their combination with the separately fitted efficiencies (as in the authors' notebook).
+ * their combination with the separately fitted efficiencies (as in the authors' notebook); plus every
+ * jointly fitted pair not already formed that way.
  */
 export function regionCandidates(fit: FitResult): RegionCandidate[] {
   const b = fit.baseline;
@@ -191,6 +194,19 @@ export function regionCandidates(fit: FitResult): RegionCandidate[] {
       bwd: bwdOnly[0],
       fwdBits: bits(fwdOnly[0], "fwdBits"),
       bwdBits: bits(bwdOnly[0], "bwdBits"),
+    });
+  }
+  // Jointly fitted pairs compete too when the separate fits cannot form them (e.g. no backward-only runs).
+  for (const [pair] of Object.entries(fit.effN).filter(([k]) => k.includes(":") && k in fit.effD)) {
+    if (out.some((c) => c.name === pair)) continue;
+    const [fwd, bwd] = pair.split(":");
+    out.push({
+      name: pair,
+      fwd,
+      bwd,
+      fwdBits: bits(fwd, "fwdBits"),
+      bwdBits: bits(bwd, "bwdBits"),
+      joint: true,
     });
   }
   return out;
@@ -227,7 +243,7 @@ export function regionMap(fit: FitResult, cost: CostModel, o: RegionOptions = {}
           bits: c.bits,
           effN: c.effN,
           effD: c.effD,
-          separate: true,
+          separate: !c.joint,
         });
         if (l < loss) loss = l, best = c.name;
       });
