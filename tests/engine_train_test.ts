@@ -158,3 +158,38 @@ Deno.test("CLI: train --json, eval, and one-line errors with exit code 2", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Hugging Face LlamaForCausalLM semantics (tools/hf_llama_check.py, optional: needs python3-torch)", async () => {
+  let hasTorch = false;
+  try {
+    hasTorch =
+      (await new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stderr: "null" }).output())
+        .success;
+  } catch { /* no python */ }
+  if (!hasTorch) {
+    console.log(
+      "SKIPPED: /usr/bin/python3 has no torch (apt-get install -y python3-torch) — HF compatibility not checked",
+    );
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    await train({ ...base, steps: 8, evalEvery: 0 }, { outDir: dir });
+    const txt = `${dir}/t.txt`;
+    Deno.writeTextFileSync(txt, new TextDecoder().decode(loadSource("sotu").val.subarray(0, 1500)));
+    const e = await cli(["cli/eval.ts", "--checkpoint", dir, "--text", txt, "--json"]);
+    assert.equal(e.code, 0, e.stderr);
+    const ours = JSON.parse(e.stdout);
+    const py = await new Deno.Command("/usr/bin/python3", {
+      args: ["tools/hf_llama_check.py", "--checkpoint", dir, "--text", txt],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(py.success, new TextDecoder().decode(py.stderr));
+    const hf = JSON.parse(new TextDecoder().decode(py.stdout));
+    assert.equal(hf.tokens, ours.tokens);
+    assert.ok(Math.abs(hf.loss - ours.loss) < 1e-4, `HF ${hf.loss} vs engine ${ours.loss}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
