@@ -1,5 +1,6 @@
 /**
- * `deno task results EXPERIMENT [--format table|csv|json] [--results DIR]` prints an experiment's runs;
+ * `deno task results EXPERIMENT [--format table|csv|json] [--results DIR]` prints an experiment's runs
+ * (without EXPERIMENT: lists the experiments);
  * `deno task results merge EXPERIMENT` rebuilds runs.csv (and environment.json, spec.json) from the
  * per-run records, e.g. after several shards shared the directory.
  * EXPERIMENT is a name under the results root or a path to a results directory.
@@ -53,6 +54,18 @@ async function main(): Promise<number> {
   }
   const merge = positionals[0] === "merge";
   const rest = merge ? positionals.slice(1) : positionals;
+  if (rest.length === 0 && !merge) {
+    // No experiment named: list what the results root holds.
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(v.results)) if (e.isDirectory) names.push(e.name);
+    } catch { /* no results yet */ }
+    if (!names.length) throw new InputError(`no experiments in ${v.results}/ yet\n${usage}`);
+    for (const n of names.sort()) {
+      console.log(`${n}  ${(await new ResultsDir(`${v.results}/${n}`).readAllRecords()).length} runs`);
+    }
+    return 0;
+  }
   if (rest.length !== 1) throw new InputError(usage);
   if (!(FORMATS as readonly string[]).includes(v.format)) {
     throw new InputError(`--format: expected one of ${FORMATS.join(", ")}, got "${v.format}"`);
