@@ -13,7 +13,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { specFor, withClip } from "../lib/formats/presets.ts";
 import { quantizeTensor, type QuantSpec } from "../lib/formats/scaling.ts";
 import { gauss } from "../lib/formats/testdata.ts";
-import { GpuQuantizer } from "../kernels/formats/run.ts";
+import { fusable, GpuQuantizer } from "../kernels/formats/run.ts";
 
 /** Benchmark cases by name. */
 export const BENCH_CASES: Record<string, () => QuantSpec> = {
@@ -124,23 +124,35 @@ export async function main(args: string[]): Promise<BenchRow[]> {
   const device = gpu.device;
   const x = new Float32Array(n).map((_, i) => gauss(1, i));
   const qs = new Map<string, GpuQuantizer>();
+  const keys: string[] = [];
+  const caseOf = new Map<string, string>();
   for (const k of names) {
-    const q = await GpuQuantizer.create(BENCH_CASES[k](), 1, n, {}); // values only: fake-quant
-    q.upload(x);
-    await q.run(x); // compile and warm up
-    qs.set(k, q);
+    const spec = BENCH_CASES[k]();
+    // unit-scale elements: the fused kernel is the same one-invocation-per-element shape, so measure once
+    const paths = fusable(spec) && spec.scale.granularity !== "none"
+      ? ["fused", "multipass"] as const
+      : ["multipass"] as const;
+    for (const path of paths) {
+      const key = paths.length > 1 ? `${k} [${path}]` : k;
+      const q = await GpuQuantizer.create(spec, 1, n, {}, path); // values only: fake-quant
+      q.upload(x);
+      await q.run(x); // compile and warm up
+      qs.set(key, q);
+      keys.push(key);
+      caseOf.set(key, k);
+    }
   }
-  const any = qs.get(names[0])!;
+  const any = qs.get(keys[0])!;
   const dst = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE });
   const copy = copyKernel(device, any.input, dst, n);
   await timeGpu(device, 1, copy);
   const wall = new Map<string, number[]>(), cpu = new Map<string, number[]>();
-  for (const k of ["copy", ...names]) {
+  for (const k of ["copy", ...keys]) {
     wall.set(k, []);
     cpu.set(k, []);
   }
   for (let r = 0; r < rounds; r++) {
-    for (const k of ["copy", ...names]) {
+    for (const k of ["copy", ...keys]) {
       const rec = k === "copy" ? copy : (enc: GPUCommandEncoder) => qs.get(k)!.encode(enc);
       const [w, c] = await timeGpu(device, reps, rec);
       wall.get(k)!.push((n * reps) / w);
@@ -156,11 +168,14 @@ export async function main(args: string[]): Promise<BenchRow[]> {
     ratioVsCopy: 1,
     tsElemsPerSec: NaN,
   }];
+  const tsRate = new Map<string, number>();
   for (const k of names) {
-    const spec = BENCH_CASES[k]();
     const t0 = performance.now();
-    quantizeTensor(xs, spec);
-    const ts = tsN / ((performance.now() - t0) / 1000);
+    quantizeTensor(xs, BENCH_CASES[k]());
+    tsRate.set(k, tsN / ((performance.now() - t0) / 1000));
+  }
+  for (const k of keys) {
+    const ts = tsRate.get(caseOf.get(k)!)!;
     const rate = median(wall.get(k)!);
     rows.push({
       name: k,

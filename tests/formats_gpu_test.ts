@@ -134,3 +134,30 @@ Deno.test("gpu = ts: generic real-bias minifloats on 2^20 values", async () => {
   const fmt = minifloat(2, 1, { bias: 0.63 });
   await compare("e2m1_b0.63", { ...specFor("e2m1"), element: fmt }, mixedValues(MILLION, 3, fmt));
 });
+
+Deno.test("fused single-kernel path (values + scales) equals the TS reference", async () => {
+  const x = mixedValues(1 << 16, 45);
+  const cases: [string, QuantSpec][] = [
+    ["mxfp4", specFor("mxfp4")],
+    ["nvfp4", specFor("nvfp4")],
+    ["quartet fwd H32 quest SR", {
+      ...withClip(specFor("mxfp4"), "quest"),
+      hadamard: { size: 32, signSeed: 4 },
+      rounding: "stochastic",
+      seed: 8,
+    }],
+    ["mxfp6 H128", { ...specFor("mxfp6_e3m2"), hadamard: { size: 128 } }],
+    ["e2m1 unit", specFor("e2m1")],
+    ["bf16 unit SR", { ...specFor("bf16"), rounding: "stochastic", seed: 2 }],
+  ];
+  for (const [name, spec] of cases) {
+    for (const rotateBack of [true, false]) {
+      const g = await quantizeGpu(x, spec, { path: "fused", rotateBack });
+      const r = quantizeTensor(x, spec, { rotateBack });
+      assert.deepEqual(bitDiffs(g.values, r.values), [], `${name} (rotateBack ${rotateBack})`);
+      if (spec.scale.granularity !== "none") {
+        assert.deepEqual(Array.from(g.scaleCodes), Array.from(r.scaleCodes), name);
+      }
+    }
+  }
+});

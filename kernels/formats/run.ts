@@ -15,7 +15,7 @@ import {
   validateSpec,
 } from "../../lib/formats/scaling.ts";
 import { hadamardSigns } from "../../lib/formats/hadamard.ts";
-import { wgslHadamardStatements, wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
+import { type OperandFns, wgslHadamardStatements, wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
 
 const WG = 64;
 const PARTIAL = 1024;
@@ -28,6 +28,15 @@ export interface GpuOutputs {
   codes?: boolean;
   /** Also return the clip mask. */
   mask?: boolean;
+}
+
+/**
+ * Whether a spec can run as one fused kernel (one invocation per chunk of max(block, hadamard) values,
+ * built from `WgslLib.operand`): blocks along the last axis, or unit scale.
+ */
+export function fusable(spec: QuantSpec): boolean {
+  const g = spec.scale.granularity;
+  return (g === "block" && (spec.scale.axis ?? 1) === 1) || g === "none";
 }
 
 function dims(threads: number): [number, number] {
@@ -48,6 +57,7 @@ export function pipelineSource(
   const grp = groupsOf(spec.scale, rows, cols);
   const lib = new WgslLib();
   const { scale, round } = lib.scaleAndRound(spec, "op", grp.len);
+  const fused = fusable(spec) ? lib.operand(spec, "op") : undefined;
   lib.rng();
   const hs = spec.hadamard?.size ?? 0;
   const signs = hs && spec.hadamard!.signSeed !== undefined
@@ -150,6 +160,7 @@ ${
       }  S[gi] = ${scale}(amax, sum, sumsq, ${tsExpr});`
   }
 }
+${fused ? fusedEntries(fused, n, tsExpr) : ""}
 @compute @workgroup_size(${WG}) fn quant(@builtin(global_invocation_id) gid: vec3u) {
   let i = tid(gid);
   if (i >= ${n}u) { return; }
@@ -159,6 +170,27 @@ ${
   }
 }
 `;
+}
+
+/** The fused entry points `fused` (rotates back) and `fused_rotated` (leaves values rotated). */
+function fusedEntries(f: OperandFns, n: number, tsExpr: string): string {
+  const L = f.len;
+  const entry = (name: string, back: boolean) => `
+@compute @workgroup_size(${WG}) fn ${name}(@builtin(global_invocation_id) gid: vec3u) {
+  let c = tid(gid);
+  if (c >= ${n / L}u) { return; }
+  let base = c * ${L}u;
+  var v: array<f32, ${L}>;
+  for (var j = 0u; j < ${L}u; j = j + 1u) { v[j] = X[base + j]; }
+  var sc: array<Fp4Scale, ${f.groups}>;
+  var m: array<u32, ${f.maskWords}>;
+  ${f.quantize}(&v, &sc, &m, prm.seed, prm.ctr_off + base, ${tsExpr});${
+    back && f.unrotate ? `\n  ${f.unrotate}(&v);` : ""
+  }
+  for (var j = 0u; j < ${L}u; j = j + 1u) { O[base + j] = v[j]; }
+  for (var b = 0u; b < ${f.groups}u; b = b + 1u) { S[c * ${f.groups}u + b] = sc[b]; }
+}`;
+  return entry("fused", true) + entry("fused_rotated", false);
 }
 
 /** A compiled pipeline set for one (spec, shape); reusable across calls (benchmarks). */
@@ -176,10 +208,24 @@ export class GpuQuantizer {
 
   /** Which extra outputs the round pass writes (codes, mask). */
   readonly outputs: GpuOutputs;
+  /** True when the values come from the single fused kernel (see `fusable`), false for the multi-pass one. */
+  readonly fused: boolean;
 
-  private constructor(device: GPUDevice, spec: QuantSpec, rows: number, cols: number, outputs: GpuOutputs) {
+  private constructor(
+    device: GPUDevice,
+    spec: QuantSpec,
+    rows: number,
+    cols: number,
+    outputs: GpuOutputs,
+    path: GpuPath,
+  ) {
     this.device = device;
     this.outputs = outputs;
+    const canFuse = fusable(spec) && !outputs.codes && !outputs.mask;
+    if (path === "fused" && !canFuse) throw new Error("GpuQuantizer: this spec/output set cannot run fused");
+    // auto: the fused kernel is ~2× faster for blocks (one load per element instead of ~4), but its
+    // private-array Hadamard uses loops above 64 points, which is ~8× slower than the multi-pass rotation.
+    this.fused = path === "fused" || (path === "auto" && canFuse && (spec.hadamard?.size ?? 0) <= 64);
     this.spec = spec;
     this.rows = rows;
     this.cols = cols;
@@ -201,8 +247,8 @@ export class GpuQuantizer {
     const bgl = device.createBindGroupLayout({ entries });
     const layout = device.createPipelineLayout({ bindGroupLayouts: [bgl] });
     this.pipes = {};
-    const names = ["scales", "quant"];
-    if (spec.hadamard) names.push("rotate", "unrotate");
+    const names = this.fused ? ["fused", "fused_rotated"] : ["scales", "quant"];
+    if (spec.hadamard && !this.fused) names.push("rotate", "unrotate");
     if (this.amaxPasses) names.push("amax_partial", "amax_final");
     for (const e of names) {
       this.pipes[e] = device.createComputePipeline({ layout, compute: { module, entryPoint: e } });
@@ -235,9 +281,10 @@ export class GpuQuantizer {
     rows: number,
     cols: number,
     outputs: GpuOutputs = { codes: true, mask: true },
+    path: GpuPath = "auto",
   ): Promise<GpuQuantizer> {
     const { device } = await getGpu();
-    return new GpuQuantizer(device, spec, rows, cols, outputs);
+    return new GpuQuantizer(device, spec, rows, cols, outputs, path);
   }
 
   /** The input buffer (n f32); write values with `queue.writeBuffer` or `upload`. */
@@ -274,6 +321,17 @@ export class GpuQuantizer {
       pass.dispatchWorkgroups(x, y);
     };
     const hs = this.spec.hadamard?.size;
+    if (this.fused) {
+      if (this.amaxPasses) {
+        run("amax_partial", this.np);
+        pass.setPipeline(this.pipes.amax_final);
+        pass.dispatchWorkgroups(1);
+      }
+      const L = Math.max(this.spec.scale.granularity === "block" ? this.spec.scale.block! : 1, hs ?? 1);
+      run(this.rotateBack ? "fused" : "fused_rotated", n / L);
+      pass.end();
+      return;
+    }
     if (hs) run("rotate", n / hs);
     if (this.amaxPasses) {
       run("amax_partial", this.np);
@@ -343,8 +401,17 @@ export class GpuQuantizer {
   }
 }
 
-/** Options of quantizeGpu: the tensor shape (TensorOptions) plus which extra outputs to return. */
-export interface GpuQuantOptions extends TensorOptions, GpuOutputs {}
+/**
+ * Kernel choice: "multipass" (rotate, scales, round, unrotate: any granularity, codes and mask),
+ * "fused" (one kernel per chunk from `WgslLib.operand`: blocks along the last axis or unit scale, values
+ * and scales only), "auto" (fused when possible and the Hadamard block is at most 64).
+ */
+export type GpuPath = "auto" | "fused" | "multipass";
+
+/** Options of quantizeGpu: the tensor shape (TensorOptions), extra outputs, and the kernel path. */
+export interface GpuQuantOptions extends TensorOptions, GpuOutputs {
+  path?: GpuPath;
+}
 
 /**
  * One-shot GPU quantization of `x` (the GPU twin of quantizeTensor): compiles, runs, reads back, frees.
@@ -363,7 +430,13 @@ export async function quantizeGpu(
   if (spec.hadamard && cols % spec.hadamard.size !== 0) {
     throw new Error(`row length ${cols} is not a multiple of the hadamard block ${spec.hadamard.size}`);
   }
-  const q = await GpuQuantizer.create(spec, rows, cols, { codes: opts.codes, mask: opts.mask });
+  const q = await GpuQuantizer.create(
+    spec,
+    rows,
+    cols,
+    { codes: opts.codes, mask: opts.mask },
+    opts.path ?? "auto",
+  );
   q.rotateBack = opts.rotateBack ?? true;
   try {
     return await q.run(x, opts);
