@@ -194,8 +194,22 @@ export function efficiencySpec(fit: FitResult, o: { width?: number; height?: num
     ? `${Math.round(fit.ci.level * 100)}% bootstrap intervals (${fit.ci.samples} resamples)`
     : "no bootstrap";
   const x = { field: "label", type: "nominal", title: null, axis: { labelAngle: -30 } };
+  // Poorly determined efficiencies can have intervals spanning orders of magnitude; keep the axis on the
+  // point estimates and clip the bars (saying so), rather than squash every point onto zero.
+  const values = rows.map((r) => r.value as number).filter(Number.isFinite);
+  const top = Math.max(1.1, 1.3 * Math.max(0, ...values));
+  const clipped = rows.some((r) => (r.hi as number) > top || (r.lo as number) < 0);
+  const note = `bars: ${level}${
+    clipped ? `, clipped to [0, ${fmt(top)}]` : ""
+  }; dashed: baseline ${fit.baseline} = 1`;
+  const y = (field: string) => ({
+    field,
+    type: "quantitative",
+    title: "efficiency",
+    scale: { domain: [0, top], nice: false },
+  });
   return {
-    ...base(`Efficiencies (${fit.form} law)`, `bars: ${level}; dashed: baseline ${fit.baseline} = 1`),
+    ...base(`Efficiencies (${fit.form} law)`, note),
     data: { values: rows },
     facet: {
       column: { field: "kind", type: "nominal", title: null, sort: ["effN (forward)", "effD (backward)"] },
@@ -207,14 +221,14 @@ export function efficiencySpec(fit: FitResult, o: { width?: number; height?: num
       layer: [
         { mark: { type: "rule", strokeDash: [4, 4], color: "#888888" }, encoding: { y: { datum: 1 } } },
         {
-          mark: { type: "rule", strokeWidth: 2, color: "#4c78a8" },
-          encoding: { x, y: { field: "lo", type: "quantitative", title: "efficiency" }, y2: { field: "hi" } },
+          mark: { type: "rule", strokeWidth: 2, color: "#4c78a8", clip: true },
+          encoding: { x, y: y("lo"), y2: { field: "hi" } },
         },
         {
-          mark: { type: "point", filled: true, size: 70, color: "#e45756" },
+          mark: { type: "point", filled: true, size: 70, color: "#e45756", clip: true },
           encoding: {
             x,
-            y: { field: "value", type: "quantitative", title: "efficiency", scale: { zero: true } },
+            y: y("value"),
             tooltip: [{ field: "label" }, { field: "value", format: ".3f" }, { field: "lo", format: ".3f" }, {
               field: "hi",
               format: ".3f",

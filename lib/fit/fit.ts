@@ -385,16 +385,26 @@ export function efficiencies(fit: FitResult, q: SchemeQuery): { effN: number; ef
   return { effN, effD };
 }
 
-/** Predicted loss of a fitted law at (N, D) for a scheme (NaN when the scheme has no fitted efficiency). */
+/**
+ * Predicted loss of a fitted law at (N, D) for a scheme (NaN when the scheme has no fitted efficiency).
+ * Evaluated from the internal log-space θ with log-sum-exp, so a degenerate fit whose A or B overflows
+ * a double still predicts finite losses.
+ */
 export function predictLoss(fit: FitResult, N: number, D: number, q: SchemeQuery = {}): number {
-  const { E, A, B, alpha, beta } = fit.params;
-  if (fit.form === "chinchilla") return E + A / N ** alpha + B / D ** beta;
+  const t = fit.theta;
+  const lse = (x: number, y: number) => {
+    const m = Math.max(x, y);
+    return m === -Infinity ? m : m + Math.log(Math.exp(x - m) + Math.exp(y - m));
+  };
+  const lnN = Math.log(N), lnD = Math.log(D);
+  if (fit.form === "chinchilla") return Math.exp(lse(t[4], lse(t[0] - t[1] * lnN, t[2] - t[3] * lnD)));
   if (fit.form === "quartet") {
     const { effN, effD } = efficiencies(fit, q);
-    return (A / (N * effN) ** alpha + B / (D * effD) ** beta) ** fit.params.gamma + E;
+    const lnS = lse(t[0] - t[1] * (lnN + Math.log(effN)), t[2] - t[3] * (lnD + Math.log(effD)));
+    return Math.exp(lse(t[4], t[5] * lnS));
   }
   const eff = q.bits && q.bits.length ? kumarEff(fit, q.bits) : 1;
-  return E + A / (N * eff) ** alpha + B / D ** beta;
+  return Math.exp(lse(t[4], lse(t[0] - t[1] * (lnN + Math.log(eff)), t[2] - t[3] * lnD)));
 }
 
 /**
