@@ -40,8 +40,8 @@ function scalingWords(s: QuantSpec): string {
   return `${g}, ${sc.type} (${rule})${s.hadamard ? `, H${s.hadamard.size}` : ""}${sr}`;
 }
 
-/** Computes the showcase rows (GPU quantization of 2^20 Gaussians per row). */
-export async function formatsTable(n = 1 << 20): Promise<ShowcaseRow[]> {
+/** Computes the showcase rows (GPU quantization of n Gaussians per row; `only` limits the rows by name). */
+export async function formatsTable(n = 1 << 20, only?: string[]): Promise<ShowcaseRow[]> {
   const x = new Float32Array(n).map((_, i) => gauss(2026, i));
   let sx = 0;
   for (const v of x) sx += v * v;
@@ -56,6 +56,7 @@ export async function formatsTable(n = 1 << 20): Promise<ShowcaseRow[]> {
   const rows: ShowcaseRow[] = [];
   const grids = new Map<string, number>();
   for (const [name, spec] of cases) {
+    if (only && !only.includes(name)) continue;
     const e = spec.element;
     if (!grids.has(e.name)) grids.set(e.name, enumerateGrid(e, decodeElement).length);
     const r = await quantizeGpu(x, spec);
