@@ -37,6 +37,7 @@ export const BENCH_CASES: Record<string, () => QuantSpec> = {
 
 /** One measured row. */
 export interface BenchRow {
+  /** Case label ("[fused]" / "[multipass]" give the GPU kernel path). */
   name: string;
   /** Median elements per wall second (GPU pipeline, all passes). */
   elemsPerSec: number;

@@ -15,6 +15,7 @@ import { quantizeGpu } from "../kernels/formats/run.ts";
 
 /** One row of the showcase table. */
 export interface ShowcaseRow {
+  /** Row label. */
   name: string;
   /** Element format of the row. */
   element: string;
@@ -22,12 +23,15 @@ export interface ShowcaseRow {
   scaling: string;
   /** Distinct finite values of the element grid (±0 merged). */
   gridSize: number;
+  /** Largest finite element value. */
   max: number;
+  /** Smallest positive normal element value (NaN for integers). */
   minNormal: number;
   /** Smallest positive subnormal (NaN when the format has none). */
   minSubnormal: number;
   /** Root-mean-square error and relative MSE Σ(q−x)²/Σx² on 2^20 N(0,1) values. */
   rmse: number;
+  /** Σ(q−x)²/Σx². */
   relMse: number;
 }
 

@@ -5,7 +5,6 @@
  * @module
  */
 import { getGpu } from "../../lib/gpu/device.ts";
-import { ELEMENTS } from "../../lib/formats/elements.ts";
 import { wgslF32 } from "../../lib/formats/f32.ts";
 import {
   groupsOf,
@@ -195,8 +194,11 @@ function fusedEntries(f: OperandFns, n: number, tsExpr: string): string {
 
 /** A compiled pipeline set for one (spec, shape); reusable across calls (benchmarks). */
 export class GpuQuantizer {
+  /** Rows of the tensor shape. */
   readonly rows: number;
+  /** Columns (last axis) of the tensor shape. */
   readonly cols: number;
+  /** The spec the pipelines were generated for. */
   readonly spec: QuantSpec;
   private device: GPUDevice;
   private pipes: Record<string, GPUComputePipeline>;
@@ -410,6 +412,7 @@ export type GpuPath = "auto" | "fused" | "multipass";
 
 /** Options of quantizeGpu: the tensor shape (TensorOptions), extra outputs, and the kernel path. */
 export interface GpuQuantOptions extends TensorOptions, GpuOutputs {
+  /** Kernel path (default "auto"). */
   path?: GpuPath;
 }
 
@@ -444,6 +447,3 @@ export async function quantizeGpu(
     q.destroy();
   }
 }
-
-/** The E4M3 element record (re-exported for kernels that build NVFP4 scale code). */
-export const E4M3 = ELEMENTS.e4m3;

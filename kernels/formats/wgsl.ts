@@ -429,9 +429,11 @@ export interface OperandFns {
   maskWords: number;
   /** Hadamard functions `<p>_hadamard_fwd` / `<p>_hadamard_inv` on the chunk (absent without rotation). */
   rotate?: string;
+  /** Inverse rotation of the chunk (absent without rotation). */
   unrotate?: string;
   /** `fn <p>_scale(amax, sum, sumsq, tscale) -> Fp4Scale` and `fn <p>_round(x, sc, u) -> Fp4Q`. */
   scale: string;
+  /** Name of the round function. */
   round: string;
 }
 

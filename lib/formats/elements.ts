@@ -45,8 +45,11 @@ export interface MinifloatOptions {
   max?: number;
   /** Name; default `e{e}m{m}` plus `_b{bias}` when the bias is not the default. */
   name?: string;
+  /** Whether ±Inf codes exist (default false). */
   hasInf?: boolean;
+  /** Whether a NaN code exists (default false). */
   hasNaN?: boolean;
+  /** IEEE overflow to ±Inf instead of saturation (default false). */
   ieeeOverflow?: boolean;
 }
 

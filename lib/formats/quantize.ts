@@ -14,6 +14,7 @@ import { copySign, f32Bits, f32FromBits, floorLog2, isInfBits, isNaNBits, pow2, 
 
 /** Per-format constants derived once from the record (the WGSL generator uses the same values). */
 export interface ElementPlan {
+  /** The format these constants belong to. */
   fmt: ElementFormat;
   /** "int": step 1; "float": binade steps; "f32trunc": exponent range of f32 (BF16), rounding on bits. */
   path: "int" | "float" | "f32trunc";
@@ -21,6 +22,7 @@ export interface ElementPlan {
   k: number;
   /** 2^(bias − k) as f32 (1 for integer biases), and its f32 reciprocal. */
   c: number;
+  /** f32 reciprocal of c. */
   cinv: number;
   /** Largest magnitude at integer bias k (before the ·cinv rescale). */
   kmax: number;

@@ -28,12 +28,15 @@ export type ScaleRule = "absmax" | "ocp" | "quest" | "quest-round";
 
 /** Group scaling of one operand. */
 export interface ScaleSpec {
+  /** Which elements share one scale. */
   granularity: Granularity;
   /** Block length for granularity "block": 16, 32, 64 or 128 (any power of two 2..256 is accepted). */
   block?: number;
   /** Axis the blocks run along: 1 = along a row (last axis, default), 0 = down a column. */
   axis?: 0 | 1;
+  /** How the scale is stored. */
   type: ScaleType;
+  /** How the scale is chosen from the group. */
   rule: ScaleRule;
   /** Two-level scaling (NVFP4): an f32 tensor scale St = amax_tensor/(448·elem.max) under E4M3 block scales. */
   tensorScale?: boolean;
@@ -41,10 +44,13 @@ export interface ScaleSpec {
 
 /** Everything that defines the quantization of one operand. */
 export interface QuantSpec {
+  /** Element format of the values. */
   element: ElementFormat;
+  /** Group scaling. */
   scale: ScaleSpec;
   /** Block Hadamard rotation along the last axis before scaling (size 16–256), optional random signs. */
   hadamard?: { size: number; signSeed?: number };
+  /** Round to nearest even, or stochastically with the counter-based RNG. */
   rounding: "nearest" | "stochastic";
   /** Seed of the stochastic-rounding stream; element i uses counter `counterOffset + i`. */
   seed?: number;
@@ -90,6 +96,7 @@ export interface GroupStats {
   amax: number;
   /** Σv and Σv² over finite v in element order, accumulated in f32. */
   sum: number;
+  /** Σv² over finite v (each square rounded to f32, then added). */
   sumsq: number;
 }
 
@@ -204,7 +211,9 @@ export function quantizeScaled(
 
 /** Shape and group geometry of a [rows, cols] tensor under a ScaleSpec. */
 export interface Groups {
+  /** Rows of the tensor. */
   rows: number;
+  /** Columns of the tensor (the last, contiguous axis). */
   cols: number;
   /** Number of groups (1 for none/tensor). */
   count: number;
@@ -264,6 +273,7 @@ export interface QuantResult {
 export interface TensorOptions {
   /** Shape; default one row of x.length. */
   rows?: number;
+  /** Row length (last axis); default x.length. */
   cols?: number;
   /** Rotate the dequantized values back to the original basis (default true). */
   rotateBack?: boolean;
