@@ -9,9 +9,11 @@ import { parseArgs } from "node:util";
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
 import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
+import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { schemeLabels } from "../lib/engine/schemes.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
-  "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --fwd fp32 --bwd fp32 --eval-every 0 --eval-tokens 32768 " +
+  "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --eval-every 0 --eval-tokens 32768 " +
   "--out DIR --checkpoint-every N --resume --json]";
 
 /** Parses an integer option; throws one line. */
@@ -50,6 +52,7 @@ export function configFromArgs(args: string[]): {
       data: { type: "string" },
       fwd: { type: "string" },
       bwd: { type: "string" },
+      scheme: { type: "string" },
       "eval-every": { type: "string" },
       "eval-tokens": { type: "string" },
       out: { type: "string" },
@@ -87,7 +90,7 @@ export function configFromArgs(args: string[]): {
     lr,
     seed: int("seed", v.seed, 0)!,
     data: v.data ?? "sotu",
-    scheme: { fwd: v.fwd ?? "fp32", bwd: v.bwd ?? "fp32" },
+    scheme: schemeFromArgs(v.scheme, v.fwd, v.bwd),
     evalEvery: int("eval-every", v["eval-every"], 0)!,
     evalTokens: int("eval-tokens", v["eval-tokens"], 32768)!,
   };
@@ -102,6 +105,27 @@ export function configFromArgs(args: string[]): {
     resume: !!v.resume,
     checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0)!,
   };
+}
+
+/** `--scheme NAME` (a preset pair, see `deno task schemes`) or `--fwd A --bwd B`; unknown: closest names. */
+function schemeFromArgs(name?: string, fwd?: string, bwd?: string): TrainConfig["scheme"] {
+  if (name !== undefined) {
+    if (fwd !== undefined || bwd !== undefined) throw new Error("give --scheme or --fwd/--bwd, not both");
+    const pair = schemePair(name);
+    if (!pair) {
+      throw new Error(`unknown scheme "${name}"; closest: ${closestNames(name, schemeNames()).join(", ")}`);
+    }
+    return pair;
+  }
+  const known = schemeLabels();
+  const f = fwd ?? "fp32", b = bwd ?? "fp32";
+  if (!known.fwd.includes(f)) {
+    throw new Error(`unknown forward scheme "${f}"; closest: ${closestNames(f, known.fwd).join(", ")}`);
+  }
+  if (!known.bwd.includes(b)) {
+    throw new Error(`unknown backward scheme "${b}"; closest: ${closestNames(b, known.bwd).join(", ")}`);
+  }
+  return { fwd: f, bwd: b };
 }
 
 function fmtTime(s: number): string {

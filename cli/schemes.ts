@@ -1,0 +1,64 @@
+/**
+ * `deno task schemes [--json]`: lists every quantization scheme (preset pairs, forward labels, backward
+ * labels) with a one-line description of what it quantizes and how. `deno task schemes NAME` shows one
+ * name (an unknown name: the closest names and exit code 2).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { BACKWARD, closestNames, FORWARD, NAMED, schemePair } from "../lib/schemes/catalog.ts";
+
+function main(args: string[]): void {
+  let v, positionals;
+  try {
+    ({ values: v, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { json: { type: "boolean" }, help: { type: "boolean" } },
+    }));
+  } catch (e) {
+    console.error(`schemes: ${(e as Error).message.split("\n")[0]}`);
+    Deno.exit(2);
+  }
+  if (v.help) {
+    console.log("usage: deno task schemes [NAME] [--json]");
+    return;
+  }
+  const pad = (s: string, n: number) => s.padEnd(n);
+  if (positionals.length) {
+    const name = positionals[0];
+    const pair = schemePair(name);
+    if (!pair) {
+      console.error(`schemes: unknown scheme "${name}"; closest: ${closestNames(name).join(", ")}`);
+      Deno.exit(2);
+    }
+    const out = {
+      name,
+      fwd: pair.fwd,
+      bwd: pair.bwd,
+      forward: FORWARD[pair.fwd],
+      backward: BACKWARD[pair.bwd],
+    };
+    console.log(
+      v.json
+        ? JSON.stringify(out, null, 2)
+        : `${name} = --fwd ${pair.fwd} --bwd ${pair.bwd}\n  forward:  ${
+          FORWARD[pair.fwd].description
+        }\n  backward: ${BACKWARD[pair.bwd].description}`,
+    );
+    return;
+  }
+  if (v.json) {
+    console.log(JSON.stringify({ named: NAMED, forward: FORWARD, backward: BACKWARD }, null, 2));
+    return;
+  }
+  console.log("Named schemes (--scheme NAME = --fwd F --bwd B):");
+  for (const n of Object.values(NAMED)) {
+    console.log(`  ${pad(n.name, 14)} ${pad(`${n.fwd} + ${n.bwd}`, 26)} ${n.description}`);
+  }
+  console.log("\nForward labels (--fwd; with --scheme: BF16 backward):");
+  for (const h of Object.values(FORWARD)) console.log(`  ${pad(h.label, 20)} ${h.description}`);
+  console.log("\nBackward labels (--bwd; with --scheme: BF16 forward; rtn-* labels quantize both halves):");
+  for (const h of Object.values(BACKWARD)) console.log(`  ${pad(h.label, 20)} ${h.description}`);
+}
+
+main(Deno.args);
