@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { bopsModel, customModel, interpolate, profileModel, trainingSpeedup } from "../lib/fit/cost.ts";
+import {
+  bopsModel,
+  customModel,
+  interpolate,
+  loadProfile,
+  profileModel,
+  trainingSpeedup,
+} from "../lib/fit/cost.ts";
 import { lawFromParams } from "../lib/fit/fit.ts";
 import {
   chinchillaOptimum,
@@ -42,13 +49,17 @@ Deno.test("bit-operations model reproduces Quartet's speedup table (FP8 baseline
   near(m.speedups({ fwd: "mxfp4", bwd: "bf16" }, 1e8).fwd, 2, 0, "label digits");
 });
 
-Deno.test("hardware profiles interpolate linearly in N and clamp at the ends", () => {
+Deno.test("hardware profiles interpolate linearly in N and clamp at the ends", async () => {
   assert.equal(interpolate([[1e8, 1], [3e8, 2]], 2e8), 1.5);
   assert.equal(interpolate([[1e8, 1], [3e8, 2]], 1e6), 1);
   const m = profileModel({ name: "rtx", fwd: { quest: [[1e8, 0.86], [2e8, 1.11]] }, bwd: { sr: 1.5 } });
   const s = m.speedups({ fwd: "quest", bwd: "sr" }, 1.5e8);
   near(s.fwd, 0.985, 1e-12, "fwd");
   near(s.train, trainingSpeedup(0.985, 1.5), 1e-12, "train");
+  const rtx = profileModel(
+    await loadProfile(new URL("../lib/fit/profiles/rtx5090-quartet-nb2.json", import.meta.url).pathname),
+  );
+  near(rtx.speedups({ fwd: "quest", bwd: "rtn-bwd" }, 1.03e8).fwd, 0.86, 1e-12, "shipped profile");
 });
 
 Deno.test("region map reproduces the spec's sanity points (Table 6, effN .65, effD .95, BOPS)", () => {

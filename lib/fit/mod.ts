@@ -107,7 +107,6 @@ export {
   fmt,
   predictionsCsv,
   textTable,
-  writeAtomic,
   writeFit,
 } from "./report.ts";
 export type { Rng } from "./random.ts";
