@@ -301,8 +301,8 @@ export function regionMapSpec(
           field: "best",
           type: "nominal",
           title: "optimal fwd:bwd",
-          sort: f.regionCandidates,
-          scale: { scheme: "set2" },
+          // Every candidate in the legend (also those that win nowhere), in a fixed colour order.
+          scale: f.regionCandidates ? { domain: f.regionCandidates, scheme: "set2" } : { scheme: "set2" },
         },
       },
     },
