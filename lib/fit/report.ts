@@ -83,6 +83,9 @@ export function fitTableRows(fit: FitResult): string[][] {
   for (const [k, v] of Object.entries(fit.effD)) rows.push(["effD", k, fmt(v), ...iv(ci?.effD, k)]);
   rows.push(["fit", "objective", fmt(fit.objective), "", ""]);
   rows.push(["fit", "points", String(fit.points), "", ""]);
+  if (fit.extrapolation === null) {
+    rows.push(["extrap", "leave-largest-model-out", "n/a", "", ""]); // too few runs/sizes without the largest
+  }
   if (fit.extrapolation) {
     rows.push([
       "extrap",
