@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import type { Runtime } from "../lib/engine/runtime.ts";
-import { grid1d, prepare } from "../kernels/engine/ops.ts";
-import { postKernel, postPrepWgsl, prepWgsl } from "../kernels/schemes/prep.ts";
+import { grid1d } from "../kernels/engine/ops.ts";
+import { gpuPrep } from "../kernels/schemes/run.ts";
+import { postKernel, postPrepWgsl } from "../kernels/schemes/prep.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
-import { groupSize, mix32, postGroup, refPost, refPrep } from "../lib/schemes/reference.ts";
+import { postGroup, refPost, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
 import { Rng } from "../lib/engine/config.ts";
 
@@ -19,72 +19,6 @@ function data(n: number, s = 1): Float32Array {
     const x = rng.normal() * s;
     return rng.float() < 0.01 ? x * 20 : x;
   });
-}
-
-/** Runs the engine prepare kernel of `op` on [R, C] along `axis`; returns prepared values and multipliers. */
-export async function gpuPrep(
-  rt: Runtime,
-  op: OperandQuant,
-  x: Float32Array,
-  R: number,
-  C: number,
-  axis: 0 | 1,
-  stepSeed: number,
-  salt: number,
-  gemm: "dx" | "dw" = "dx",
-): Promise<{ v: Float32Array; g: Float32Array }> {
-  const len = axis === 1 ? C : R;
-  const G = groupSize(op, len);
-  const code = prepare(R, C, axis, G, prepWgsl(op, G, gemm), true, salt);
-  const src = rt.storage(x.byteLength, "src"), dst = rt.storage(x.byteLength, "dst");
-  const gm = rt.storage(x.byteLength, "gm"), un = rt.uniform(16, "u");
-  rt.device.queue.writeBuffer(src, 0, x as Float32Array<ArrayBuffer>);
-  rt.device.queue.writeBuffer(un, 0, new Uint32Array([0, 0, 0, stepSeed]));
-  const pipe = rt.pipeline(`test:${JSON.stringify(op)}:${R}:${C}:${axis}:${salt}:${gemm}`, () => code);
-  const d = rt.dispatch("prep", pipe, [src, dst, un, gm], grid1d((R * C) / G));
-  const enc = rt.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(d.pipeline);
-  pass.setBindGroup(0, d.bindGroup);
-  pass.dispatchWorkgroups(...d.grid);
-  pass.end();
-  rt.device.queue.submit([enc.finish()]);
-  const v = new Float32Array(await rt.read(dst, x.byteLength));
-  const g = new Float32Array(await rt.read(gm, x.byteLength));
-  for (const b of [src, dst, gm, un]) b.destroy();
-  return { v, g };
-}
-
-/** TS reference of the same pass (group seeds as the engine mixes them). */
-export function refTensor(
-  op: OperandQuant,
-  x: Float32Array,
-  R: number,
-  C: number,
-  axis: 0 | 1,
-  stepSeed: number,
-  salt: number,
-  gemm: "dx" | "dw" = "dx",
-): { v: Float32Array; g: Float32Array } {
-  const len = axis === 1 ? C : R;
-  const G = groupSize(op, len);
-  const v = new Float32Array(x.length), g = new Float32Array(x.length);
-  const groups = (R * C) / G;
-  for (let gi = 0; gi < groups; gi++) {
-    const base = axis === 1
-      ? Math.floor(gi / (C / G)) * C + (gi % (C / G)) * G
-      : Math.floor(gi / C) * G * C + (gi % C);
-    const stride = axis === 1 ? 1 : C;
-    const grp = new Float32Array(G);
-    for (let j = 0; j < G; j++) grp[j] = x[base + j * stride];
-    const seed = mix32((stepSeed ^ salt ^ mix32(gi)) >>> 0);
-    const o = refPrep(op, grp, seed, stepSeed, gemm);
-    for (let j = 0; j < G; j++) {
-      v[base + j * stride] = o.v[j];
-      g[base + j * stride] = o.g[j];
-    }
-  }
-  return { v, g };
 }
 
 function sameBits(got: Float32Array, want: Float32Array, what: string): void {

@@ -202,3 +202,35 @@ export function mix32(x: number): number {
   h = Math.imul(h, 0x846ca68b) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/** TS reference of a whole prepare pass over [R, C] along `axis` (group seeds mixed as the engine does). */
+export function refTensor(
+  op: OperandQuant,
+  x: Float32Array,
+  R: number,
+  C: number,
+  axis: 0 | 1,
+  stepSeed: number,
+  salt: number,
+  gemm: "dx" | "dw" = "dx",
+): { v: Float32Array; g: Float32Array } {
+  const len = axis === 1 ? C : R;
+  const G = groupSize(op, len);
+  const v = new Float32Array(x.length), g = new Float32Array(x.length);
+  const groups = (R * C) / G;
+  for (let gi = 0; gi < groups; gi++) {
+    const base = axis === 1
+      ? Math.floor(gi / (C / G)) * C + (gi % (C / G)) * G
+      : Math.floor(gi / C) * G * C + (gi % C);
+    const stride = axis === 1 ? 1 : C;
+    const grp = new Float32Array(G);
+    for (let j = 0; j < G; j++) grp[j] = x[base + j * stride];
+    const seed = mix32((stepSeed ^ salt ^ mix32(gi)) >>> 0);
+    const o = refPrep(op, grp, seed, stepSeed, gemm);
+    for (let j = 0; j < G; j++) {
+      v[base + j * stride] = o.v[j];
+      g[base + j * stride] = o.g[j];
+    }
+  }
+  return { v, g };
+}

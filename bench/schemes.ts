@@ -1,0 +1,140 @@
+/**
+ * `deno task bench schemes [--scheme quartet,fp8,… | --all] [--steps 4] [--layers 4 --d-model 128 --heads 4
+ * --context 128 --batch 16] [--json]`
+ *
+ * Step time of each scheme beside `bf16` in the same run, on the reference model: every scheme's model is
+ * built (pipelines compiled), warmed up two steps, then timed over `--steps` full training steps
+ * submitted back to back with one await at the end (as `train()` does). bf16 is timed before and after
+ * the schemes and averaged, so drift from the shared CPU shows up in its two numbers. Reports wall ms per
+ * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
+import { initParams, resolveModelConfig } from "../lib/engine/config.ts";
+import { GpuModel, packBatch } from "../lib/engine/model.ts";
+import { loadSource } from "../lib/data/sources.ts";
+import { BatchSampler } from "../lib/data/batches.ts";
+import { closestNames, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+
+/** CPU seconds used by this process so far (all threads, user + system). */
+function cpuSeconds(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat");
+  const s = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(s[11]) + Number(s[12])) / 100;
+}
+
+/** One timing row. */
+export interface SchemeTiming {
+  scheme: string;
+  fwd: string;
+  bwd: string;
+  msPerStep: number;
+  cpuPerStep: number;
+  ratioWall: number;
+  ratioCpu: number;
+}
+
+/** Entry point called by bench/main.ts. */
+export async function main(args: string[]): Promise<void> {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        scheme: { type: "string", default: "quartet" },
+        all: { type: "boolean" },
+        steps: { type: "string", default: "4" },
+        layers: { type: "string", default: "4" },
+        "d-model": { type: "string", default: "128" },
+        heads: { type: "string", default: "4" },
+        context: { type: "string", default: "128" },
+        batch: { type: "string", default: "16" },
+        json: { type: "boolean" },
+      },
+    }));
+  } catch (e) {
+    console.error(`bench schemes: ${(e as Error).message.split("\n")[0]}`);
+    Deno.exit(2);
+  }
+  const names = v.all ? Object.keys(NAMED).filter((n) => n !== "bf16") : v.scheme!.split(",");
+  for (const n of names) {
+    if (!schemePair(n)) {
+      console.error(
+        `bench schemes: unknown scheme "${n}"; closest: ${closestNames(n, schemeNames()).join(", ")}`,
+      );
+      Deno.exit(2);
+    }
+  }
+  const cfg = resolveModelConfig({
+    layers: Number(v.layers),
+    dModel: Number(v["d-model"]),
+    heads: Number(v.heads),
+    context: Number(v.context),
+  });
+  const B = Number(v.batch), steps = Number(v.steps), T = cfg.context;
+  const { rt, adapter } = await getRuntime();
+  const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
+  const params = initParams(cfg, 0);
+  const time = async (name: string): Promise<{ ms: number; cpu: number }> => {
+    const model = GpuModel.create(rt, cfg, { batch: B, scheme: schemePair(name)! });
+    model.setParams(params);
+    const step = (s: number) => {
+      const b = sampler.at(s);
+      model.writeBatch(packBatch(b.inputs, b.targets, cfg.vocab));
+      const [lr, ss, bc2] = adamScalars(s, 1000, 1e-3);
+      model.writeStep(lr, ss, bc2, stepSeed(0, s));
+      model.trainProgram.submit(rt.device);
+    };
+    for (let s = 0; s < 2; s++) step(s);
+    await rt.device.queue.onSubmittedWorkDone();
+    const c0 = cpuSeconds(), t0 = performance.now();
+    for (let s = 2; s < 2 + steps; s++) step(s);
+    await rt.device.queue.onSubmittedWorkDone();
+    return { ms: (performance.now() - t0) / steps, cpu: (cpuSeconds() - c0) / steps };
+  };
+  const b0 = await time("bf16");
+  const rows: SchemeTiming[] = [];
+  for (const n of names) {
+    const t = await time(n);
+    const p = schemePair(n)!;
+    rows.push({
+      scheme: n,
+      fwd: p.fwd,
+      bwd: p.bwd,
+      msPerStep: t.ms,
+      cpuPerStep: t.cpu,
+      ratioWall: 0,
+      ratioCpu: 0,
+    });
+  }
+  const b1 = await time("bf16");
+  const base = { ms: (b0.ms + b1.ms) / 2, cpu: (b0.cpu + b1.cpu) / 2 };
+  for (const r of rows) {
+    r.ratioWall = r.msPerStep / base.ms;
+    r.ratioCpu = r.cpuPerStep / base.cpu;
+  }
+  if (v.json) {
+    console.log(JSON.stringify({ adapter, bf16: { before: b0, after: b1 }, rows }));
+    return;
+  }
+  console.log(
+    `adapter ${adapter}; model ${cfg.layers}L d${cfg.dModel} ctx ${T} batch ${B}; ${steps} timed steps each`,
+  );
+  console.log(
+    `bf16: ${b0.ms.toFixed(0)} / ${b1.ms.toFixed(0)} ms/step (before/after), ${
+      base.cpu.toFixed(2)
+    } CPU-s/step`,
+  );
+  console.log("scheme          fwd+bwd                      ms/step  CPU-s/step  ×bf16(wall)  ×bf16(CPU)");
+  for (const r of rows) {
+    console.log(
+      `${r.scheme.padEnd(15)} ${`${r.fwd}+${r.bwd}`.padEnd(28)} ${r.msPerStep.toFixed(0).padStart(7)}  ${
+        r.cpuPerStep.toFixed(2).padStart(10)
+      }  ${r.ratioWall.toFixed(2).padStart(11)}  ${r.ratioCpu.toFixed(2).padStart(10)}`,
+    );
+  }
+}
+
+if (import.meta.main) await main(Deno.args);
