@@ -13,8 +13,7 @@ import {
   type TensorOptions,
   validateSpec,
 } from "../../lib/formats/scaling.ts";
-import { hadamardSigns } from "../../lib/formats/hadamard.ts";
-import { type OperandFns, wgslHadamardStatements, wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
+import { type OperandFns, wgslHadamardStorage, wgslIdent, WgslLib, wgslStatsLoop } from "./wgsl.ts";
 
 const WG = 64;
 const PARTIAL = 1024;
@@ -59,9 +58,7 @@ export function pipelineSource(
   const fused = fusable(spec) ? lib.operand(spec, "op") : undefined;
   lib.rng();
   const hs = spec.hadamard?.size ?? 0;
-  const signs = hs && spec.hadamard!.signSeed !== undefined
-    ? hadamardSigns(hs, spec.hadamard!.signSeed)
-    : undefined;
+  const signSeed = spec.hadamard?.signSeed;
   const enc = `encode_${wgslIdent(spec.element.name)}`;
   const src = hs ? "T" : "X";
   const g = spec.scale.granularity;
@@ -111,7 +108,11 @@ fn tid(g: vec3u) -> u32 { return g.x + g.y * ${ROW}u; }
       ? `let t = tid(gid);
   if (t >= ${n / hs}u) { return; }
   let base = t * ${hs}u;
-${wgslHadamardStatements(hs, (j) => `X[base + ${j}u]`, (j, e) => `T[base + ${j}u] = ${e};`, { signs })}`
+${
+        wgslHadamardStorage(hs, (i) => `X[${i}]`, (i, e) => `T[${i}] = ${e};`, (i) => `T[${i}]`, "base", {
+          signSeed,
+        })
+      }`
       : ""
   }
 }
@@ -122,8 +123,8 @@ ${wgslHadamardStatements(hs, (j) => `X[base + ${j}u]`, (j, e) => `T[base + ${j}u
   if (t >= ${n / hs}u) { return; }
   let base = t * ${hs}u;
 ${
-        wgslHadamardStatements(hs, (j) => `O[base + ${j}u]`, (j, e) => `O[base + ${j}u] = ${e};`, {
-          signs,
+        wgslHadamardStorage(hs, (i) => `O[${i}]`, (i, e) => `O[${i}] = ${e};`, (i) => `O[${i}]`, "base", {
+          signSeed,
           inverse: true,
         })
       }`

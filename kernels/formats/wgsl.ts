@@ -192,12 +192,13 @@ export function wgslBf16(): string {
  * function-space array with dynamic indices is spilled and gathered per lane, which made H128 30× slower).
  * `load(j)` gives the expression of input j, `store(j, e)` the statement that writes output j.
  * Forward: signs, butterflies, ·1/√n; inverse: butterflies, ·1/√n, signs (same f32 operations as TS).
+ * `norm`: override the final multiplier (WGSL f32 expression), or null to skip it.
  */
 export function wgslHadamardStatements(
   n: number,
   load: (j: number) => string,
   store: (j: number, expr: string) => string,
-  opts: { signs?: Float32Array; inverse?: boolean; tag?: string } = {},
+  opts: { signs?: Float32Array; inverse?: boolean; tag?: string; norm?: string | null } = {},
 ): string {
   const t = opts.tag ?? "h";
   const out: string[] = [];
@@ -221,12 +222,70 @@ export function wgslHadamardStatements(
     }
     cur = next;
   }
-  const norm = wgslF32(hadamardNorm(n));
+  // `norm: null` skips the final 1/√n (partial transforms); a string overrides it (the full size's norm).
+  const norm = opts.norm === undefined ? wgslF32(hadamardNorm(n)) : opts.norm;
   for (let j = 0; j < n; j++) {
     const neg = opts.inverse && opts.signs && opts.signs[j] < 0;
-    out.push(store(j, neg ? `-(${cur[j]} * ${norm})` : `${cur[j]} * ${norm}`));
+    const v = norm === null ? cur[j] : `${cur[j]} * ${norm}`;
+    out.push(store(j, neg ? `-(${v})` : v));
   }
   return out.map((l) => `    ${l}`).join("\n");
+}
+
+/**
+ * Statements for one n-point block Hadamard between storage arrays, for a kernel with one invocation
+ * per block starting at `base` (a u32 expression). `read(idx)` / `write(idx, e)` access the source and
+ * destination arrays; `readDst(idx)` reads the destination back. n ≤ 64: fully straight-line. n > 64:
+ * H_n = H_(n/64) ⊗ H_64, so the first six butterfly stages run straight-line on each contiguous 64-block
+ * (a loop over the blocks) and the remaining stages straight-line on the stride-64 sets, with the
+ * intermediate values in the destination. Same stage order and f32 operations as the TS loop (bit-exact)
+ * at the compile cost of the 64-point kernel (the fully unrolled 256-point kernel took seconds to build).
+ */
+export function wgslHadamardStorage(
+  n: number,
+  read: (idx: string) => string,
+  write: (idx: string, e: string) => string,
+  readDst: (idx: string) => string,
+  base: string,
+  opts: { signSeed?: number; inverse?: boolean } = {},
+): string {
+  const signs = opts.signSeed === undefined ? undefined : hadamardSigns(n, opts.signSeed);
+  if (n <= 64) {
+    return wgslHadamardStatements(
+      n,
+      (j) => read(`${base} + ${j}u`),
+      (j, e) => write(`${base} + ${j}u`, e),
+      { signs, inverse: opts.inverse },
+    );
+  }
+  const b = 64, a = n / b;
+  // Signs recomputed with fp4_rng_sign (include wgslRng()): a baked 256-entry const table indexed
+  // dynamically made llvmpipe's compile ~10× slower.
+  const signPass = (r: (idx: string) => string) =>
+    `    for (var j = 0u; j < ${n}u; j = j + 1u) { ${
+      write(`${base} + j`, `${r(`${base} + j`)} * fp4_rng_sign(${u(opts.signSeed!)}, j)`)
+    } }`;
+  const out: string[] = [];
+  let src = read;
+  if (signs && !opts.inverse) {
+    out.push(signPass(read));
+    src = readDst;
+  }
+  const inner = wgslHadamardStatements(b, (j) => src(`sb + ${j}u`), (j, e) => write(`sb + ${j}u`, e), {
+    norm: null,
+  });
+  const outer = wgslHadamardStatements(
+    a,
+    (i) => readDst(`sb + ${i * b}u`),
+    (i, e) => write(`sb + ${i * b}u`, e),
+    { norm: wgslF32(hadamardNorm(n)) },
+  );
+  out.push(
+    `    for (var k = 0u; k < ${a}u; k = k + 1u) {\n      let sb = ${base} + k * ${b}u;\n${inner}\n    }`,
+  );
+  out.push(`    for (var c = 0u; c < ${b}u; c = c + 1u) {\n      let sb = ${base} + c;\n${outer}\n    }`);
+  if (signs && opts.inverse) out.push(signPass(readDst));
+  return out.join("\n");
 }
 
 /**
@@ -245,7 +304,7 @@ export function wgslHadamard(
   unroll = n <= 64,
 ): string {
   const signs = signSeed === undefined ? undefined : hadamardSigns(n, signSeed);
-  if (!unroll) return wgslHadamardLoops(n, prefix, signs, len);
+  if (!unroll) return wgslHadamardLoops(n, prefix, signSeed, len);
   const fn = (inverse: boolean) => {
     const body = wgslHadamardStatements(
       n,
@@ -263,13 +322,8 @@ ${body}
   return fn(false) + fn(true);
 }
 
-function wgslHadamardLoops(n: number, prefix: string, signs: Float32Array | undefined, len: number): string {
+function wgslHadamardLoops(n: number, prefix: string, signSeed: number | undefined, len: number): string {
   const norm = wgslF32(hadamardNorm(n));
-  const signTable = signs
-    ? `const ${prefix}_signs = array<f32, ${n}>(${
-      [...signs].map((s) => (s < 0 ? "-1.0" : "1.0")).join(", ")
-    });\n`
-    : "";
   const body = `
     for (var h = 1u; h < ${n}u; h = h * 2u) {
       for (var i = 0u; i < ${n}u; i = i + 2u * h) {
@@ -281,11 +335,13 @@ function wgslHadamardLoops(n: number, prefix: string, signs: Float32Array | unde
         }
       }
     }`;
-  const sgn = signs
-    ? `\n    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${prefix}_signs[j]; }`
+  const sgn = signSeed !== undefined
+    ? `\n    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * fp4_rng_sign(${
+      u(signSeed)
+    }, j); }`
     : "";
   const nrm = `\n    for (var j = 0u; j < ${n}u; j = j + 1u) { (*v)[o + j] = (*v)[o + j] * ${norm}; }`;
-  return `${signTable}fn ${prefix}_fwd(v: ptr<function, array<f32, ${len}>>) {
+  return `fn ${prefix}_fwd(v: ptr<function, array<f32, ${len}>>) {
   for (var o = 0u; o < ${len}u; o = o + ${n}u) {${sgn}${body}${nrm}
   }
 }
@@ -485,6 +541,7 @@ export class WgslLib {
 
   /** Hadamard pair `<prefix>_fwd` / `<prefix>_inv` on arrays of `len` (default n). */
   hadamard(n: number, prefix: string, signSeed?: number, len = n): string {
+    this.rng();
     this.add(`had_${prefix}`, wgslHadamard(n, prefix, signSeed, len));
     return prefix;
   }
