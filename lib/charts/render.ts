@@ -100,9 +100,13 @@ async function writeAtomic(path: string, data: string | Uint8Array) {
 
 /** Paths written for one chart. */
 export interface ChartFiles {
+  /** Vega-Lite spec (.vl.json). */
   spec: string;
+  /** SVG. */
   svg: string;
+  /** PNG (2×, DejaVu fonts). */
   png: string;
+  /** Self-contained offline HTML. */
   html: string;
 }
 

@@ -51,11 +51,15 @@ export async function writeCharts(
 
 /** What `plot` does. */
 export interface PlotOptions {
+  /** Law form (default quartet). */
   form?: FormName;
+  /** Baseline label (default bf16). */
   baseline?: string;
   /** Bootstrap resamples for the efficiency bars (default 100; 0 for none). */
   bootstrap?: number;
+  /** Cost model (default: bit-operations, FP8-costed baseline). */
   cost?: CostModel;
+  /** Frontier settings (compute range, region map). */
   frontier?: FrontierOptions;
   /** Output directory (default <results dir>/charts). */
   out?: string;
@@ -63,9 +67,13 @@ export interface PlotOptions {
 
 /** The plot job's products. */
 export interface PlotResult {
+  /** The fit behind the charts. */
   fit: FitResult;
+  /** The frontier behind the charts. */
   frontier: Frontier;
+  /** Directory the charts were written to. */
   dir: string;
+  /** Files per chart name. */
   files: Record<string, ChartFiles>;
 }
 

@@ -8,7 +8,9 @@ import { z } from "zod";
 
 /** A scheme as the cost model sees it. */
 export interface CostScheme {
+  /** Forward label. */
   fwd: string;
+  /** Backward label. */
   bwd: string;
   /** Forward bits (NaN/undefined: guessed from the label's digits). */
   fwdBits?: number;
@@ -18,8 +20,11 @@ export interface CostScheme {
 
 /** Forward, backward and training speedups relative to the baseline. */
 export interface Speedups {
+  /** Forward speedup. */
   fwd: number;
+  /** Backward speedup. */
   bwd: number;
+  /** Training speedup (harmonic: ⅓ forward, ⅔ backward). */
   train: number;
 }
 
@@ -27,6 +32,7 @@ export interface Speedups {
 export interface CostModel {
   /** Shown in chart titles and JSON. */
   name: string;
+  /** Speedups of scheme s at model size N. */
   speedups(s: CostScheme, N: number): Speedups;
 }
 
@@ -67,20 +73,30 @@ export function bopsModel(baseline = "bf16", referenceBits = 8): CostModel {
   };
 }
 
+/** Speedup of one label: a constant, or [N, speedup] pairs interpolated linearly in N. */
+export type SpeedupTable = number | [number, number][];
+
+/** A measured hardware profile: per-label forward and backward speedups over the baseline. */
+export interface HardwareProfile {
+  /** Shown in chart titles. */
+  name: string;
+  /** Forward speedups per forward label. */
+  fwd: Record<string, SpeedupTable>;
+  /** Backward speedups per backward label. */
+  bwd: Record<string, SpeedupTable>;
+}
+
 const table = z.union([
   z.number().positive(),
   z.array(z.tuple([z.number().positive(), z.number().positive()])).min(1),
 ]);
 
-/** A measured hardware profile: per-label speedups, constant or [N, speedup] pairs interpolated in N. */
-export const HardwareProfile = z.object({
+// Validation schema of a hardware-profile JSON file (kept private: zod types are not part of the API).
+const HardwareProfileSchema: z.ZodType<HardwareProfile> = z.object({
   name: z.string(),
   fwd: z.record(z.string(), table),
   bwd: z.record(z.string(), table),
 }).strict();
-
-/** Parsed hardware profile. */
-export type HardwareProfile = z.infer<typeof HardwareProfile>;
 
 /** Linear interpolation in N, clamped at the ends (numpy.interp). */
 export function interpolate(points: [number, number][], N: number): number {
@@ -96,7 +112,7 @@ export function interpolate(points: [number, number][], N: number): number {
 
 /** Cost model from a profile; labels it does not list (and the baseline) are 1×. */
 export function profileModel(profile: HardwareProfile, baseline = "bf16"): CostModel {
-  const look = (t: Record<string, number | [number, number][]>, label: string, N: number) => {
+  const look = (t: Record<string, SpeedupTable>, label: string, N: number) => {
     if (label === baseline || !(label in t)) return 1;
     const v = t[label];
     return typeof v === "number" ? v : interpolate(v, N);
@@ -125,9 +141,14 @@ export function customModel(
   };
 }
 
+/** Validates parsed JSON as a hardware profile; throws an Error with a one-line message. */
+export function parseProfile(json: unknown, where = "profile"): HardwareProfile {
+  const r = HardwareProfileSchema.safeParse(json);
+  if (!r.success) throw new Error(`${where}: ${z.prettifyError(r.error).replaceAll("\n", " ")}`);
+  return r.data;
+}
+
 /** Reads and validates a hardware-profile JSON file. */
 export async function loadProfile(path: string): Promise<HardwareProfile> {
-  const r = HardwareProfile.safeParse(JSON.parse(await Deno.readTextFile(path)));
-  if (!r.success) throw new Error(`${path}: ${z.prettifyError(r.error).replaceAll("\n", " ")}`);
-  return r.data;
+  return parseProfile(JSON.parse(await Deno.readTextFile(path)), path);
 }

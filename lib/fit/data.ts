@@ -9,6 +9,7 @@ import type { FormName } from "./forms.ts";
 
 /** Bad fit input; the CLI prints the message as one line and exits 2. */
 export class FitInputError extends Error {
+  /** Error name, for logs. */
   override name = "FitInputError";
 }
 
@@ -60,8 +61,11 @@ export const DEFAULT_COLUMNS: ColumnMap = {
 export interface Run {
   /** run_id, or "row<k>" when the CSV has none. */
   id: string;
+  /** Parameter count. */
   N: number;
+  /** Training tokens. */
   D: number;
+  /** Observed loss. */
   L: number;
   /** Forward label ("" when the CSV has no such column). */
   fwd: string;

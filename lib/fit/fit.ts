@@ -43,12 +43,19 @@ export interface FitTask {
 
 /** A validated fit, ready to execute (possibly many times, for the bootstrap). */
 export interface FitPlan {
+  /** Law form. */
   form: FormName;
+  /** Baseline label. */
   baseline: string;
+  /** Huber δ. */
   delta: number;
+  /** Runs, validated. */
   runs: Run[];
+  /** Sub-fits in execution order (base first). */
   tasks: FitTask[];
+  /** Kumar precision columns. */
   bitsColumns: string[];
+  /** Starting grid override for the base fit. */
   grid?: number[][];
 }
 
@@ -56,12 +63,15 @@ export interface FitPlan {
 export interface SchemeInfo {
   /** "fwd:bwd" ("all" when the data has no labels). */
   name: string;
+  /** Forward label. */
   fwd: string;
+  /** Backward label. */
   bwd: string;
   /** Kumar: bits of the scheme's first run. */
   bits: number[];
   /** Forward / backward bits of the scheme's first run (NaN when unknown). */
   fwdBits: number;
+  /** Backward bits of the scheme's first run (NaN when unknown). */
   bwdBits: number;
   /** Number of fitted runs. */
   runs: number;
@@ -69,14 +79,23 @@ export interface SchemeInfo {
 
 /** Observed vs predicted for one fitted run. */
 export interface Prediction {
+  /** run_id. */
   id: string;
+  /** Stage the run was fitted in. */
   group: RunGroup;
+  /** "fwd:bwd". */
   scheme: string;
+  /** Parameter count. */
   N: number;
+  /** Training tokens. */
   D: number;
+  /** Forward label. */
   fwd: string;
+  /** Backward label. */
   bwd: string;
+  /** Observed loss. */
   observed: number;
+  /** Law prediction. */
   predicted: number;
   /** ln observed − ln predicted. */
   residual: number;
@@ -91,8 +110,11 @@ export interface FitCI {
   level: number;
   /** Bootstrap resamples used. */
   samples: number;
+  /** Per public parameter name. */
   params: Record<string, Interval>;
+  /** Per effN label. */
   effN: Record<string, Interval>;
+  /** Per effD label. */
   effD: Record<string, Interval>;
 }
 
@@ -110,8 +132,11 @@ export interface Extrapolation {
 
 /** A fitted law. */
 export interface FitResult {
+  /** Law form. */
   form: FormName;
+  /** Baseline label. */
   baseline: string;
+  /** Huber δ used. */
   delta: number;
   /** E, A, B, alpha, beta, and gamma (Quartet's outer exponent; Kumar's precision γ, gamma_<col> if several). */
   params: Record<string, number>;
@@ -129,9 +154,13 @@ export interface FitResult {
   theta: number[];
   /** Kumar: precision column names. */
   bitsColumns: string[];
+  /** (fwd, bwd) combinations fitted. */
   schemes: SchemeInfo[];
+  /** Observed vs predicted per fitted run. */
   predictions: Prediction[];
+  /** Bootstrap intervals (when computed). */
   ci?: FitCI;
+  /** Leave-largest-model-out check (null: not enough data; absent: not run). */
   extrapolation?: Extrapolation | null;
 }
 
@@ -363,7 +392,9 @@ export function kumarEff(fit: FitResult, bits: number[]): number {
 
 /** A scheme to predict for: labels, or explicit efficiencies / bits. */
 export interface SchemeQuery {
+  /** Forward label (default: the baseline). */
   fwd?: string;
+  /** Backward label (default: the baseline). */
   bwd?: string;
   /** Kumar: bits per precision column. */
   bits?: number[];

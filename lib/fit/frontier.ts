@@ -13,8 +13,11 @@ import { fmt, textTable } from "./report.ts";
 export interface Optimum {
   /** Baseline-equivalent training compute (FLOPs). */
   compute: number;
+  /** Compute-optimal parameters N*. */
   N: number;
+  /** Compute-optimal tokens D*. */
   D: number;
+  /** Predicted loss at (N*, D*). */
   loss: number;
 }
 
@@ -88,6 +91,7 @@ export function logspace(lo: number, hi: number, n: number): number[] {
 
 /** One point of a scheme's compute-optimal curve. */
 export interface CurvePoint extends Optimum {
+  /** Scheme name ("fwd:bwd"). */
   scheme: string;
 }
 
@@ -114,11 +118,17 @@ export function lossComputeCurves(
 
 /** An observed run placed on the compute axis. */
 export interface ComputePoint {
+  /** run_id. */
   id: string;
+  /** Scheme name. */
   scheme: string;
+  /** Parameter count. */
   N: number;
+  /** Training tokens. */
   D: number;
+  /** Baseline-equivalent training compute. */
   compute: number;
+  /** Observed loss. */
   loss: number;
 }
 
@@ -152,6 +162,7 @@ export function paretoFrontier<T extends { compute: number; loss: number }>(poin
 export interface RegionCandidate extends FrontierScheme {
   /** Explicit Quartet efficiencies (default: from the fit's labels, separate fits). */
   effN?: number;
+  /** Explicit effD. */
   effD?: number;
   /** Use the joint (effN, effD) fit of this fwd:bwd pair instead of the separate ones. */
   joint?: boolean;
@@ -220,6 +231,7 @@ export interface RegionOptions {
   ratio?: [number, number];
   /** Cells per axis (default 60). */
   steps?: number;
+  /** Configurations to compare (default: regionCandidates). */
   candidates?: RegionCandidate[];
 }
 

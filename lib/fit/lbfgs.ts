@@ -19,9 +19,13 @@ export interface LbfgsOptions {
 
 /** Where the optimizer stopped. */
 export interface LbfgsResult {
+  /** Final point. */
   x: Float64Array;
+  /** Objective there. */
   f: number;
+  /** Iterations done. */
   iterations: number;
+  /** Objective evaluations (including line-search trials). */
   evaluations: number;
   /** True when a tolerance was met (false: iteration cap or failed line search). */
   converged: boolean;

@@ -54,14 +54,14 @@ export {
   bitsOf,
   bopsModel,
   customModel,
-  HardwareProfile,
   interpolate,
   loadProfile,
+  parseProfile,
   profileModel,
   trainingCompute,
   trainingSpeedup,
 } from "./cost.ts";
-export type { CostModel, CostScheme, Speedups } from "./cost.ts";
+export type { CostModel, CostScheme, HardwareProfile, Speedups, SpeedupTable } from "./cost.ts";
 export {
   chinchillaOptimum,
   computeOptimum,

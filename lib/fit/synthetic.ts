@@ -10,17 +10,25 @@ import { makeRng } from "./random.ts";
 
 /** A tiny Llama-style model of the grid. */
 export interface SyntheticModel {
+  /** Decoder blocks. */
   layers: number;
+  /** Residual width. */
   d_model: number;
+  /** Attention heads. */
   heads: number;
+  /** SwiGLU hidden size. */
   ffn: number;
 }
 
 /** A (fwd, bwd) scheme of the grid. */
 export interface SyntheticScheme {
+  /** Forward label. */
   fwd: string;
+  /** Backward label. */
   bwd: string;
+  /** Forward bits. */
   fwd_bits: number;
+  /** Backward bits. */
   bwd_bits: number;
 }
 
@@ -40,6 +48,7 @@ export interface SyntheticOptions {
   schemes?: SyntheticScheme[];
   /** Multiplicative log-normal noise σ (default 0.005). */
   noise?: number;
+  /** PRNG seed for the noise (default 7). */
   seed?: number;
 }
 
