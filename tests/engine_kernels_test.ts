@@ -137,6 +137,46 @@ Deno.test("gemm: all transposes, batch/heads strides, alpha and epilogues", asyn
     }
   }
   assert.throws(() => gemmWgsl({ ...s, M: 12 }), /multiple of 8/);
+  // causal modes on a lower-triangular (kmax) / upper-triangular (kmin) A, and tile skipping
+  const n = 32;
+  const low = randn(n * n).map((x, i) => (i % n) <= Math.floor(i / n) ? x : 0);
+  const Bm = randn(n * n);
+  for (
+    const [mode, Am, transA] of [["kmax", low, false], ["kmin", low, true], [
+      "skip",
+      randn(n * n),
+      false,
+    ]] as const
+  ) {
+    const sp: GemmSpec = {
+      M: n,
+      N: n,
+      K: n,
+      transA,
+      transB: false,
+      a: { ld: n },
+      b: { ld: n },
+      c: { ld: n },
+      tm: 16,
+      causal: mode,
+    };
+    const [, , Cc] = await run(
+      rt,
+      gemmKey(sp),
+      gemmWgsl(sp),
+      [Am, Bm, new Float32Array(n * n).fill(7)],
+      gemmGrid(sp),
+    );
+    const want = R.matmul(Am, Bm, n, n, n, transA, false);
+    if (mode !== "skip") close(Cc, want, 1e-5, mode);
+    else {
+      for (let i = 0; i < n * n; i++) {
+        const [r, c] = [Math.floor(i / n), i % n];
+        const skipped = Math.floor(c / 8) * 8 >= Math.floor(r / 16) * 16 + 16;
+        assert.ok(skipped ? Cc[i] === 7 : Math.abs(Cc[i] - want[i]) < 1e-4, `skip ${r},${c}: ${Cc[i]} vs ${want[i]}`);
+      }
+    }
+  }
 });
 
 Deno.test("rmsnorm forward, backward (with residual) and weight gradient", async () => {

@@ -130,3 +130,27 @@ Deno.test("schemes: identity hooks (with an all-ones estimator) are bit-identica
   assert.throws(() => resolveScheme({ fwd: "nope", bwd: "fp32" }), /unknown forward scheme "nope"/);
   assert.throws(() => resolveScheme({ fwd: "fp32", bwd: "nope" }), /unknown backward scheme "nope"/);
 });
+
+Deno.test("GPU gradients match the reference on a shape that takes the texture paths (attention + linear)", async () => {
+  const cfg = resolveModelConfig({ layers: 1, dModel: 64, heads: 2, context: 64 });
+  const { rt } = await getRuntime();
+  const m = GpuModel.create(rt, cfg, { batch: 1 });
+  const p = initParams(cfg, 4).map((x) => x * 3);
+  m.setParams(p);
+  const rng = new Rng(11);
+  const inputs = Array.from({ length: 64 }, () => 97 + rng.int(20));
+  const targets = Array.from({ length: 64 }, () => 97 + rng.int(20));
+  m.writeBatch(packBatch(inputs, targets, 256));
+  m.gradProgram.submit(rt.device);
+  const loss = (await m.readFloats(m.scalars, 4))[0];
+  const grads = await m.readFloats(m.grads);
+  const ref = modelLossAndGrads(cfg, p, inputs, targets, 1);
+  assert.ok(Math.abs(loss - ref.loss) < 1e-4 * ref.loss, `loss ${loss} vs ${ref.loss}`);
+  for (const t of paramLayout(cfg).tensors) {
+    let num = 0, den = 0;
+    for (let i = t.offset; i < t.offset + t.size; i++) {
+      num += (grads[i] - ref.grads[i]) ** 2, den += ref.grads[i] ** 2;
+    }
+    assert.ok(Math.sqrt(num / den) < 2e-3, `${t.name}: rel L2 error ${Math.sqrt(num / den)}`);
+  }
+});

@@ -63,6 +63,12 @@ export interface GemmSpec {
   tex?: boolean;
   /** Invocations per workgroup (default 64). */
   wg?: number;
+  /**
+   * Causal structure (square attention matrices, tile rows TM): "skip" computes no tile lying wholly
+   * above the diagonal (n0 ≥ m0 + TM; those outputs are left untouched), "kmax" stops the reduction at
+   * k < m0 + TM (A(m, k) = 0 for k > m), "kmin" starts it at k = m0 (A(m, k) = 0 for k < m).
+   */
+  causal?: "skip" | "kmax" | "kmin";
 }
 
 /** Tile columns per invocation. */
@@ -89,6 +95,7 @@ export function gemmKey(s: GemmSpec): string {
     s.tm ?? 8,
     !!s.tex,
     s.wg ?? GEMM_WG,
+    s.causal ?? "",
   ]);
 }
 
@@ -111,6 +118,19 @@ export function checkGemm(s: GemmSpec): void {
 export function gemmGrid(s: GemmSpec): [number, number, number] {
   const tiles = (s.M / (s.tm ?? 8)) * (s.N / TILE_N);
   return [Math.ceil(tiles / (s.wg ?? GEMM_WG)), s.batch ?? 1, 1];
+}
+
+/** FLOPs the kernel executes (2 per multiply-add; causal modes skip work). */
+export function gemmFlops(s: GemmSpec): number {
+  const TM = s.tm ?? 8, z = s.batch ?? 1;
+  if (!s.causal) return 2 * s.M * s.N * s.K * z;
+  let f = 0;
+  for (let m0 = 0; m0 < s.M; m0 += TM) {
+    if (s.causal === "skip") f += 2 * TM * Math.min(s.N, m0 + TM) * s.K;
+    else if (s.causal === "kmax") f += 2 * TM * s.N * Math.min(s.K, m0 + TM);
+    else f += 2 * TM * s.N * (s.K - m0);
+  }
+  return f * z;
 }
 
 /** Floating literal for WGSL. */
@@ -149,6 +169,7 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  if (t >= ${tiles}u) { return; }`);
   L.push(`  let m0 = (t / ${tilesN}u) * ${TM}u;`);
   L.push(`  let n0 = (t % ${tilesN}u) * 8u;`);
+  if (s.causal === "skip") L.push(`  if (n0 >= m0 + ${TM}u) { return; }`);
   L.push(`  let zb = wid.y / ${H}u;`);
   L.push(`  let zh = wid.y % ${H}u;`);
   const base = (l: OperandLayout) => `(${l.off ?? 0}u + zb * ${l.sb ?? 0}u + zh * ${l.sh ?? 0}u)`;
@@ -169,7 +190,9 @@ export function gemmWgsl(s: GemmSpec): string {
   }
   const G4 = TM / 4;
   for (let r = 0; r < TM; r++) for (let g = 0; g < 2; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
-  L.push(`  for (var kq = 0u; kq < ${KQ}u; kq++) {`);
+  const k0 = s.causal === "kmin" ? "m0 / 4u" : "0u";
+  const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / 4u)` : `${KQ}u`;
+  L.push(`  for (var kq = ${k0}; kq < ${k1}; kq++) {`);
   // A as scalars aS[r][kk]
   const aS: string[][] = [];
   if (!s.transA) {

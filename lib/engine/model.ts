@@ -13,7 +13,7 @@
  */
 import type { ModelConfig, SchemeChoice } from "./api.ts";
 import { type ParamLayout, paramLayout } from "./config.ts";
-import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
+import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
 import * as K from "../../kernels/engine/ops.ts";
 import { Linear, Scratch } from "./linear.ts";
 import { Program, Runtime, type Slice } from "./runtime.ts";
@@ -214,15 +214,15 @@ export class GpuModel {
       sl: (Slice | GPUBuffer)[],
       n: number,
     ) => prog.add(rt.dispatch(label, rt.pipeline(key, code), sl, K.grid1d(n)));
-    const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer)[]) => {
-      const s: GemmSpec = { tm: s0.M % 16 === 0 ? 16 : 8, ...s0 };
+    const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer | GPUTextureView)[]) => {
+      const s: GemmSpec = { tm: s0.M % 16 === 0 ? 16 : 8, tex: sl[0] instanceof GPUTextureView, ...s0 };
       prog.add(
         rt.dispatch(
           label,
           rt.pipeline(gemmKey(s), () => gemmWgsl(s)),
           sl,
           gemmGrid(s),
-          2 * s.M * s.N * s.K * (s.batch ?? 1),
+          gemmFlops(s),
         ),
       );
     };
@@ -231,6 +231,23 @@ export class GpuModel {
     const attL = { ld: d, sb: T * d, sh: hd };
     const pL = { ld: T, sb: H * T * T, sh: T * T };
     const scale = 1 / Math.sqrt(hd);
+    // Attention GEMMs read textures when every operand fits (rows ≤ max side, row pitch a multiple of 256 B).
+    const side = rt.maxTextureSide;
+    const fits = (rows: number, ld: number) => rows <= side && ld / 4 <= side && (ld * 4) % 256 === 0;
+    const attTex = fits(M, 3 * d) && fits(BH * T, T) && fits(M, d);
+    /** Copies buffer `b` viewed as [rows, ld] into the scratch texture `key`; returns the binding. */
+    const tx = (
+      prog: Program,
+      key: string,
+      b: GPUBuffer,
+      rows: number,
+      ld: number,
+    ): GPUBuffer | GPUTextureView => {
+      if (!attTex) return b;
+      const t = this.#scratch.tex(`att.${key}`, rows, ld);
+      prog.copy({ src: b, srcOffset: 0, bytesPerRow: ld * 4, dst: t.tex, width: ld / 4, height: rows });
+      return t.view;
+    };
 
     // ---- forward ----
     const fwd = new Program();
@@ -257,10 +274,12 @@ export class GpuModel {
         [a.qkv, rope],
         M * d,
       );
+      const tq = tx(fwd, "qkv", a.qkv, M, 3 * d);
       gemm(fwd, `L${l} qk`, {
         M: T,
         N: T,
         K: hd,
+        causal: "skip",
         batch: BH,
         heads: H,
         transA: false,
@@ -269,12 +288,14 @@ export class GpuModel {
         b: qkvL(1),
         c: pL,
         alpha: scale,
-      }, [a.qkv, a.qkv, a.p]);
+      }, [tq, tq, a.p]);
       k(fwd, `L${l} softmax`, `softmax:${BH}:${T}`, () => K.softmaxCausal(BH, T), [a.p], BH * T);
+      const tp = tx(fwd, "p", a.p, BH * T, T);
       gemm(fwd, `L${l} pv`, {
         M: T,
         N: hd,
         K: T,
+        causal: "kmax",
         batch: BH,
         heads: H,
         transA: false,
@@ -282,7 +303,7 @@ export class GpuModel {
         a: pL,
         b: qkvL(2),
         c: attL,
-      }, [a.p, a.qkv, a.att]);
+      }, [tp, tq, a.att]);
       oproj.forward(fwd, { buffer: a.att }, P(`${pre}.o`), { buffer: xs[2 * l + 1] }, { buffer: xs[2 * l] });
       k(fwd, `L${l} norm2`, rms, () => K.rmsFwd(M, d, cfg.rmsEps), [
         xs[2 * l + 1],
@@ -385,10 +406,13 @@ export class GpuModel {
       rmsBack(`L${l} norm2`, dh, xs[2 * l + 1], `${pre}.post_attention_layernorm.weight`, a.r2, true);
       // attention
       oproj.backward(bwd, { buffer: dx }, { buffer: a.att }, P(`${pre}.o`), { buffer: datt }, G(`${pre}.o`));
+      const bq = tx(bwd, "qkv", a.qkv, M, 3 * d), bp = tx(bwd, "p", a.p, BH * T, T);
+      const bo = tx(bwd, "datt", datt, M, d);
       gemm(bwd, `L${l} dP`, {
         M: T,
         N: T,
         K: hd,
+        causal: "skip",
         batch: BH,
         heads: H,
         transA: false,
@@ -396,11 +420,12 @@ export class GpuModel {
         a: attL,
         b: qkvL(2),
         c: pL,
-      }, [datt, a.qkv, dp]);
+      }, [bo, bq, dp]);
       gemm(bwd, `L${l} dV`, {
         M: T,
         N: hd,
         K: T,
+        causal: "kmin",
         batch: BH,
         heads: H,
         transA: true,
@@ -408,12 +433,14 @@ export class GpuModel {
         a: pL,
         b: attL,
         c: qkvL(2),
-      }, [a.p, datt, dqkv]);
+      }, [bp, bo, dqkv]);
       k(bwd, `L${l} softmax bwd`, `softmaxbwd:${BH}:${T}`, () => K.softmaxBwd(BH, T), [a.p, dp], BH * T);
+      const bs = tx(bwd, "ds", dp, BH * T, T);
       gemm(bwd, `L${l} dQ`, {
         M: T,
         N: hd,
         K: T,
+        causal: "kmax",
         batch: BH,
         heads: H,
         transA: false,
@@ -422,11 +449,12 @@ export class GpuModel {
         b: qkvL(1),
         c: qkvL(0),
         alpha: scale,
-      }, [dp, a.qkv, dqkv]);
+      }, [bs, bq, dqkv]);
       gemm(bwd, `L${l} dK`, {
         M: T,
         N: hd,
         K: T,
+        causal: "kmin",
         batch: BH,
         heads: H,
         transA: true,
@@ -435,7 +463,7 @@ export class GpuModel {
         b: qkvL(0),
         c: qkvL(1),
         alpha: scale,
-      }, [dp, a.qkv, dqkv]);
+      }, [bs, bq, dqkv]);
       k(
         bwd,
         `L${l} rope bwd`,
