@@ -25,7 +25,10 @@ const MAXF = "3.4028234663852886e38";
  * for operand `op` on groups of G values. Per-step Hadamard signs read the engine's step uniform `u.seed`
  * (XOR `SIGN_SALT[gemm]`), so both operands of one backward GEMM share the rotation.
  */
-export function prepWgsl(op: OperandQuant, G: number, gemm: "dx" | "dw" = "dx"): string {
+export function prepWgsl(op: OperandQuant, G: number, gemm: "dx" | "dw" = "dx", emit = false): string {
+  if (emit && !packable(op)) {
+    throw new Error("prepWgsl: packed output needs an MXFP4 (E2M1, E8M0 per 32) operand");
+  }
   const lib = new WgslLib();
   lib.common();
   lib.rng();
@@ -123,21 +126,40 @@ ${wgslStatsLoop(`${S}u`, `(*v)[b + j]`)}
 `,
       );
     }
+    if (emit) body.push(`  for (var i = 0u; i < ${G / 8}u; i++) { (*words)[i] = 0u; }`);
+    const emitScale = emit
+      ? `\n    (*scales)[b / 32u] = sc.scale * ${
+        wgslF32(Math.fround((op.prescale ? 1 / op.prescale : 1) * 2 ** 14))
+      };`
+      : "";
     body.push(`  for (var b = 0u; b < ${G}u; b = b + ${S}u) {
-${stats}
+${stats}${emitScale}
     for (var j = b; j < b + ${S}u; j++) {
       let y = ${pre ? `(*v)[j] * ${pre}` : "(*v)[j]"};
       let r = ${round}(y, sc, ${uExpr});
-      ${est}
+      ${est}${
+      emit
+        ? `
+      (*words)[j / 8u] = (*words)[j / 8u] | (encode_e2m1(r.q) << (4u * (j % 8u)));`
+        : ""
+    }
       (*v)[j] = ${post ? `r.deq * ${post}` : "r.deq"}${comp ? " + res[j]" : ""};
     }
   }`);
   }
   return `${lib.source()}
-fn prep(v: ptr<function, array<f32, ${G}>>, g: ptr<function, array<f32, ${G}>>, seed: u32) {
+fn prep(v: ptr<function, array<f32, ${G}>>, g: ptr<function, array<f32, ${G}>>, seed: u32${
+    emit ? `, words: ptr<function, array<u32, ${G / 8}>>, scales: ptr<function, array<f32, ${G / 32}>>` : ""
+  }) {
 ${body.join("\n")}
 }
 `;
+}
+
+/** Whether an operand can feed the packed FP4 GEMM (E2M1 elements, E8M0 scales per 32, no OCC / INT grid). */
+export function packable(op: OperandQuant | undefined): boolean {
+  return !!op && op.element === "e2m1" && op.scale.granularity === "block" && op.scale.block === 32 &&
+    op.scale.type === "e8m0" && !op.clip && !op.centred;
 }
 
 /** WGSL `prep()` of the gradient post-pass on groups of `postGroup(op, len)`: v ← H⁻¹(v ⊙ g). */
