@@ -1,6 +1,10 @@
 /**
- * The demo: a small Quartet-style grid (schemes × 3 sizes × 3 token budgets) that finishes in minutes
- * on a 2-core machine with the software WebGPU adapter. `deno task sweep experiments/quartet-tiny.ts`.
+ * The demo: a small Quartet-style grid that finishes in minutes on a 2-core machine with the software
+ * WebGPU adapter (27 runs, 2.0M tokens; about 3–4 min on 2 idle cores, up to ~9 min when other jobs
+ * share them). `deno task sweep experiments/quartet-tiny.ts`.
+ *
+ * Schemes: the BF16 baseline, the forward-only FP4 QuEST (gives effN) and Quartet (FP4 forward and
+ * backward, gives effN and effD) — the three kinds of runs the two-stage Quartet fit needs.
  * @module
  */
 import { defineExperiment } from "../lib/spec/schema.ts";
@@ -8,7 +12,7 @@ import { defineExperiment } from "../lib/spec/schema.ts";
 export default defineExperiment({
   name: "quartet-tiny",
   description:
-    "Demo grid: schemes × 3 model sizes × 3 tokens-per-parameter budgets on the State of the Union text.",
+    "Demo: BF16, QuEST (FP4 fwd) and Quartet (FP4 fwd+bwd) × 3 sizes (13k–53k) × D/N 1.5/3/6, byte-level SOTU.",
   data: "sotu",
   models: [
     { name: "xs", layers: 1, dModel: 32 },
@@ -16,7 +20,7 @@ export default defineExperiment({
     { name: "m", layers: 1, dModel: 64 },
   ],
   schemes: ["bf16", "quest", "quartet"],
-  tokens: { perParam: [2, 4, 8] },
+  tokens: { perParam: [1.5, 3, 6] },
   seeds: [0],
   // Quartet's rule: a base rate tuned on a small model, scaled inversely with N.
   optimizer: { lr: { rule: "inverse-params", base: 4e-3, baseParams: 1e5, max: 1e-2 } },
