@@ -1,6 +1,6 @@
 /**
  * The demo: a small Quartet-style grid that finishes in minutes on a 2-core machine with the software
- * WebGPU adapter (27 runs, 2.0M tokens; about 3–4 min on 2 idle cores, up to ~9 min when other jobs
+ * WebGPU adapter (27 runs, 2.95M tokens; about 3–4 min on 2 idle cores, up to ~9 min when other jobs
  * share them). `deno task sweep experiments/quartet-tiny.ts`.
  *
  * Schemes: the BF16 baseline, the forward-only FP4 QuEST (gives effN) and Quartet (FP4 forward and
