@@ -226,9 +226,9 @@ export class GpuQuantizer {
     this.outputs = outputs;
     const canFuse = fusable(spec) && !outputs.codes && !outputs.mask;
     if (path === "fused" && !canFuse) throw new Error("GpuQuantizer: this spec/output set cannot run fused");
-    // auto: the fused kernel is ~2× faster for blocks (one load per element instead of ~4), but its
-    // private-array Hadamard uses loops above 64 points, which is ~8× slower than the multi-pass rotation.
-    this.fused = path === "fused" || (path === "auto" && canFuse && (spec.hadamard?.size ?? 0) <= 64);
+    // auto: the fused kernel is ~2× faster for blocks (one load per element instead of ~4); with H128 its
+    // loop Hadamard is still ~1.25× faster than the multi-pass rotation (per CPU-second, llvmpipe).
+    this.fused = path === "fused" || (path === "auto" && canFuse);
     this.spec = spec;
     this.rows = rows;
     this.cols = cols;
@@ -407,7 +407,7 @@ export class GpuQuantizer {
 /**
  * Kernel choice: "multipass" (rotate, scales, round, unrotate: any granularity, codes and mask),
  * "fused" (one kernel per chunk from `WgslLib.operand`: blocks along the last axis or unit scale, values
- * and scales only), "auto" (fused when possible and the Hadamard block is at most 64).
+ * and scales only), "auto" (fused when possible).
  */
 export type GpuPath = "auto" | "fused" | "multipass";
 
