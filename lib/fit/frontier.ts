@@ -7,7 +7,7 @@
 import { type CostModel, type CostScheme, trainingCompute } from "./cost.ts";
 import { tableBundle, withDisplay } from "./display.ts";
 import { efficiencies, type FitResult, predictLoss, type SchemeInfo } from "./fit.ts";
-import { fmt, textTable } from "./report.ts";
+import { fmt, plainTable } from "./report.ts";
 
 /** A compute-optimal allocation. */
 export interface Optimum {
@@ -90,7 +90,7 @@ export function logspace(lo: number, hi: number, n: number): number[] {
 }
 
 /** One point of a scheme's compute-optimal curve. */
-export interface CurvePoint extends Optimum {
+export interface FrontierPoint extends Optimum {
   /** Scheme name ("fwd:bwd"). */
   scheme: string;
 }
@@ -111,7 +111,7 @@ export function lossComputeCurves(
   cRange: [number, number],
   schemes: FrontierScheme[] = predictableSchemes(fit),
   points = 40,
-): CurvePoint[] {
+): FrontierPoint[] {
   const Cs = logspace(cRange[0], cRange[1], points);
   return schemes.flatMap((s) => Cs.map((C) => ({ scheme: s.name, ...computeOptimum(fit, s, C, cost) })));
 }
@@ -274,13 +274,13 @@ export interface Frontier {
   /** Compute range of the curves (FLOPs). */
   computeRange: [number, number];
   /** Compute-optimal curves per scheme. */
-  curves: CurvePoint[];
+  curves: FrontierPoint[];
   /** Observed runs on the compute axis. */
   observed: ComputePoint[];
   /** Pareto frontier of the observed runs. */
   pareto: ComputePoint[];
   /** Compute-optimal N*, D*, loss per scheme at each decade of compute in the range. */
-  optima: CurvePoint[];
+  optima: FrontierPoint[];
   /** Optimal-precision region map (Quartet form only). */
   regions?: RegionCell[];
   /** The region map's candidates. */
@@ -336,5 +336,5 @@ export function optimaRows(f: Frontier): string[][] {
 function frontierBundle(f: Frontier) {
   const header = ["scheme", "compute C", "N*", "D*", "D*/N*", "loss"];
   const caption = `Compute-optimal allocations (${f.form} law, ${f.cost} cost model)`;
-  return tableBundle(header, optimaRows(f), `${caption}\n${textTable(header, optimaRows(f))}`, caption);
+  return tableBundle(header, optimaRows(f), `${caption}\n${plainTable(header, optimaRows(f))}`, caption);
 }

@@ -78,9 +78,9 @@ export {
 } from "./frontier.ts";
 export type {
   ComputePoint,
-  CurvePoint,
   Frontier,
   FrontierOptions,
+  FrontierPoint,
   FrontierScheme,
   Optimum,
   RegionCandidate,
@@ -88,7 +88,6 @@ export type {
   RegionOptions,
 } from "./frontier.ts";
 export {
-  nonEmbeddingParams,
   SYNTHETIC_MODELS,
   SYNTHETIC_SCHEMES,
   syntheticRows,
@@ -105,8 +104,8 @@ export {
   fitTableRows,
   fitText,
   fmt,
+  plainTable,
   predictionsCsv,
-  textTable,
   writeFit,
 } from "./report.ts";
 export type { Rng } from "./random.ts";

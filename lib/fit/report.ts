@@ -99,7 +99,7 @@ export function fitTableRows(fit: FitResult): string[][] {
 }
 
 /** Aligned plain-text table with a header. */
-export function textTable(header: string[], rows: string[][]): string {
+export function plainTable(header: string[], rows: string[][]): string {
   const w = header.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
   const line = (r: string[]) => r.map((c, k) => (c ?? "").padEnd(w[k])).join("  ").trimEnd();
   return [line(header), line(w.map((n) => "-".repeat(n))), ...rows.map(line)].join("\n");
@@ -109,7 +109,7 @@ export function textTable(header: string[], rows: string[][]): string {
 export function fitText(fit: FitResult): string {
   const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
   return `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline})\n` +
-    textTable(["kind", "name", "value", level, "high"], fitTableRows(fit));
+    plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit));
 }
 
 /** The Jupyter bundle of a fit: its parameter table as HTML, Markdown and text. */
