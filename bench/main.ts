@@ -6,6 +6,7 @@
 const benches: Record<string, string> = {
   formats: "./formats.ts",
   train: "./train.ts",
+  fit: "./fit.ts",
 };
 
 const [name, ...rest] = Deno.args;
