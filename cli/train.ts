@@ -171,6 +171,13 @@ if (import.meta.main) {
       resume,
       checkpointEvery,
       onProgress: progress,
+      onData: (d) => {
+        if (json) return;
+        console.error(
+          `data ${d.source}: ${d.trainTokens} training tokens available, ${d.valTokens} held out` +
+            (d.entropyRate !== undefined ? `, entropy rate ${d.entropyRate.toFixed(4)} nats/token` : ""),
+        );
+      },
       onEval: (e) => {
         if (tty) Deno.stderr.writeSync(enc.encode("\n"));
         console.error(`eval step ${e.step}: val loss ${e.valLoss.toFixed(4)}`);

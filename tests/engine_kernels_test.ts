@@ -173,7 +173,10 @@ Deno.test("gemm: all transposes, batch/heads strides, alpha and epilogues", asyn
       for (let i = 0; i < n * n; i++) {
         const [r, c] = [Math.floor(i / n), i % n];
         const skipped = Math.floor(c / 8) * 8 >= Math.floor(r / 16) * 16 + 16;
-        assert.ok(skipped ? Cc[i] === 7 : Math.abs(Cc[i] - want[i]) < 1e-4, `skip ${r},${c}: ${Cc[i]} vs ${want[i]}`);
+        assert.ok(
+          skipped ? Cc[i] === 7 : Math.abs(Cc[i] - want[i]) < 1e-4,
+          `skip ${r},${c}: ${Cc[i]} vs ${want[i]}`,
+        );
       }
     }
   }

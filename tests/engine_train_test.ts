@@ -193,3 +193,20 @@ Deno.test("Hugging Face LlamaForCausalLM semantics (tools/hf_llama_check.py, opt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Markov source: training approaches the known entropy rate; availability is reported", async () => {
+  const r = await train({
+    ...base,
+    model: resolveModelConfig({ layers: 1, dModel: 32, heads: 2, context: 32 }),
+    data: "markov:k=1,v=4,seed=2,tokens=65536",
+    steps: 60,
+    batch: 8,
+    lr: 2e-2,
+    evalEvery: 0,
+    evalTokens: 2048,
+  });
+  assert.ok(r.entropyRate! > 0.5, `entropy ${r.entropyRate}`);
+  assert.ok(r.availableTokens! > 50_000 && r.epochs! < 1);
+  assert.ok(r.finalValLoss >= r.entropyRate! - 0.05, `val ${r.finalValLoss} below entropy ${r.entropyRate}`);
+  assert.ok(r.finalValLoss < r.entropyRate! + 0.15, `val ${r.finalValLoss} vs entropy ${r.entropyRate}`);
+});

@@ -56,6 +56,8 @@ export interface GemmSpec {
   add?: "none" | "self" | "buf";
   /** Rows of the register tile per invocation: 8 (default) or 16 (M must then be a multiple of 16). */
   tm?: 8 | 16;
+  /** Columns of the register tile per invocation: 8 (default) or 16 (N must then be a multiple of 16). */
+  tn?: 8 | 16;
   /**
    * Read A and B from rgba32float textures instead of storage buffers. The texture of an operand is its
    * buffer viewed as [rows, ld] (texel (x, y) = floats y·ld + 4x … +3), so the layouts above still apply.
@@ -96,6 +98,7 @@ export function gemmKey(s: GemmSpec): string {
     !!s.tex,
     s.wg ?? GEMM_WG,
     s.causal ?? "",
+    s.tn ?? 8,
   ]);
 }
 
@@ -105,7 +108,8 @@ export function checkGemm(s: GemmSpec): void {
     throw new Error(`gemm ${s.M}x${s.N}x${s.K}: ${msg}`);
   };
   const tm = s.tm ?? 8;
-  if (s.M % tm || s.N % TILE_N) bad(`M must be a multiple of ${tm} and N of ${TILE_N}`);
+  const tn = s.tn ?? TILE_N;
+  if (s.M % tm || s.N % tn) bad(`M must be a multiple of ${tm} and N of ${tn}`);
   if (s.K % 4) bad("K must be a multiple of 4");
   for (const [name, l] of [["a", s.a], ["b", s.b], ["c", s.c]] as const) {
     if (l.ld % 4 || (l.sb ?? 0) % 4 || (l.sh ?? 0) % 4 || (l.off ?? 0) % 4) {
@@ -116,17 +120,17 @@ export function checkGemm(s: GemmSpec): void {
 
 /** Workgroup grid of a spec. */
 export function gemmGrid(s: GemmSpec): [number, number, number] {
-  const tiles = (s.M / (s.tm ?? 8)) * (s.N / TILE_N);
+  const tiles = (s.M / (s.tm ?? 8)) * (s.N / (s.tn ?? TILE_N));
   return [Math.ceil(tiles / (s.wg ?? GEMM_WG)), s.batch ?? 1, 1];
 }
 
 /** FLOPs the kernel executes (2 per multiply-add; causal modes skip work). */
 export function gemmFlops(s: GemmSpec): number {
-  const TM = s.tm ?? 8, z = s.batch ?? 1;
+  const TM = s.tm ?? 8, TN = s.tn ?? TILE_N, z = s.batch ?? 1;
   if (!s.causal) return 2 * s.M * s.N * s.K * z;
   let f = 0;
   for (let m0 = 0; m0 < s.M; m0 += TM) {
-    if (s.causal === "skip") f += 2 * TM * Math.min(s.N, m0 + TM) * s.K;
+    if (s.causal === "skip") f += 2 * TM * Math.min(s.N, Math.ceil((m0 + TM) / TN) * TN) * s.K;
     else if (s.causal === "kmax") f += 2 * TM * s.N * Math.min(s.K, m0 + TM);
     else f += 2 * TM * s.N * (s.K - m0);
   }
@@ -146,7 +150,8 @@ function f(x: number): string {
 export function gemmWgsl(s: GemmSpec): string {
   checkGemm(s);
   const H = s.heads ?? 1, TM = s.tm ?? 8, WG = s.wg ?? GEMM_WG;
-  const tilesN = s.N / TILE_N;
+  const TN = s.tn ?? TILE_N, NG = TN / 4;
+  const tilesN = s.N / TN;
   const tiles = (s.M / TM) * tilesN;
   const KQ = s.K / 4;
   const alpha = s.alpha ?? 1;
@@ -168,7 +173,7 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  let t = gid.x;`);
   L.push(`  if (t >= ${tiles}u) { return; }`);
   L.push(`  let m0 = (t / ${tilesN}u) * ${TM}u;`);
-  L.push(`  let n0 = (t % ${tilesN}u) * 8u;`);
+  L.push(`  let n0 = (t % ${tilesN}u) * ${TN}u;`);
   if (s.causal === "skip") L.push(`  if (n0 >= m0 + ${TM}u) { return; }`);
   L.push(`  let zb = wid.y / ${H}u;`);
   L.push(`  let zh = wid.y % ${H}u;`);
@@ -189,7 +194,7 @@ export function gemmWgsl(s: GemmSpec): string {
     } else L.push(`  let ${v}B4 = ${v}B / 4u;`);
   }
   const G4 = TM / 4;
-  for (let r = 0; r < TM; r++) for (let g = 0; g < 2; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
+  for (let r = 0; r < TM; r++) for (let g = 0; g < NG; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
   const k0 = s.causal === "kmin" ? "m0 / 4u" : "0u";
   const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / 4u)` : `${KQ}u`;
   L.push(`  for (var kq = ${k0}; kq < ${k1}; kq++) {`);
@@ -210,16 +215,16 @@ export function gemmWgsl(s: GemmSpec): string {
   const bV: string[][] = [];
   if (!s.transB) {
     for (let kk = 0; kk < 4; kk++) {
-      for (let g = 0; g < 2; g++) {
+      for (let g = 0; g < NG; g++) {
         L.push(`    let b${kk}_${g} = ${load("B", s.b, `kq * 4u + ${kk}u`, `n0 / 4u + ${g}u`)};`);
       }
-      bV.push([`b${kk}_0`, `b${kk}_1`]);
+      bV.push(Array.from({ length: NG }, (_, g) => `b${kk}_${g}`));
     }
   } else {
-    for (let c = 0; c < 8; c++) L.push(`    let bt${c} = ${load("B", s.b, `n0 + ${c}u`, "kq")};`);
+    for (let c = 0; c < TN; c++) L.push(`    let bt${c} = ${load("B", s.b, `n0 + ${c}u`, "kq")};`);
     for (let kk = 0; kk < 4; kk++) {
       const row: string[] = [];
-      for (let g = 0; g < 2; g++) {
+      for (let g = 0; g < NG; g++) {
         const comps = [0, 1, 2, 3].map((j) => `bt${4 * g + j}[${kk}]`).join(", ");
         L.push(`    let b${kk}_${g} = vec4<f32>(${comps});`);
         row.push(`b${kk}_${g}`);
@@ -229,7 +234,7 @@ export function gemmWgsl(s: GemmSpec): string {
   }
   for (let kk = 0; kk < 4; kk++) {
     for (let r = 0; r < TM; r++) {
-      for (let g = 0; g < 2; g++) {
+      for (let g = 0; g < NG; g++) {
         L.push(`    c${r}_${g} = fma(vec4<f32>(${aS[r][kk]}), ${bV[kk][g]}, c${r}_${g});`);
       }
     }
@@ -238,7 +243,7 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  let cr = (cB + n0) / 4u;`);
   const ldc = s.c.ld / 4;
   for (let r = 0; r < TM; r++) {
-    for (let g = 0; g < 2; g++) {
+    for (let g = 0; g < NG; g++) {
       L.push(`  {`);
       L.push(`    let i = cr + (m0 + ${r}u) * ${ldc}u + ${g}u;`);
       let v = alpha === 1 ? `c${r}_${g}` : `c${r}_${g} * ${f(alpha)}`;

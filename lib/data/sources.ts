@@ -211,8 +211,9 @@ function markovSource(name: string): DataSource {
     s = (s * o.v + x) % S;
     if (i >= 1000) out[i - 1000] = 97 + x; // after burn-in
   }
-  // Documents of 4096 tokens; the split follows the same 1-in-VAL_EVERY rule.
-  const docLen = 4096, tr: Uint8Array[] = [], va: Uint8Array[] = [];
+  // Documents of up to 4096 tokens (at least two held out); the split follows the 1-in-VAL_EVERY rule.
+  const docLen = Math.max(64, Math.min(4096, Math.floor(o.tokens / (2 * VAL_EVERY))));
+  const tr: Uint8Array[] = [], va: Uint8Array[] = [];
   for (let i = 0, d = 0; i < out.length; i += docLen, d++) {
     (d % VAL_EVERY === VAL_EVERY - 1 ? va : tr).push(out.subarray(i, Math.min(out.length, i + docLen)));
   }

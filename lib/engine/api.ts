@@ -84,6 +84,8 @@ export interface TrainHooks {
   resume?: boolean;
   onProgress?: (p: TrainProgress) => void;
   onEval?: (p: { step: number; tokens: number; valLoss: number }) => void;
+  /** Called once with what the data source offers (optional extension). */
+  onData?: (d: { source: string; trainTokens: number; valTokens: number; entropyRate?: number }) => void;
   /** Abort between steps; the run then throws after saving nothing partial. */
   signal?: AbortSignal;
 }
@@ -101,4 +103,10 @@ export interface TrainResult {
   wallSeconds: number;
   adapter: string;
   curve: CurvePoint[];
+  /** Distinct training tokens the data source offers (windows × context); optional extension. */
+  availableTokens?: number;
+  /** Passes over the training data (tokens / availableTokens; > 1 means data repeated); optional extension. */
+  epochs?: number;
+  /** Exact entropy rate of the data source in nats/token when known (synthetic sources); optional extension. */
+  entropyRate?: number;
 }

@@ -104,6 +104,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         `(${(cfg.steps * B / sampler.windows).toFixed(2)} epochs): data will repeat`,
     );
   }
+  hooks.onData?.({
+    source: data.name,
+    trainTokens: sampler.availableTokens,
+    valTokens: data.val.length,
+    entropyRate: data.entropyRate,
+  });
   const val = validationBatches(data.val, T, B, cfg.evalTokens);
   if (val.tokens < 1) throw new Error(`data: "${data.name}" has no validation tokens`);
   const model = GpuModel.create(rt, mc, { batch: B, scheme: cfg.scheme, train: true });
@@ -241,5 +247,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     wallSeconds: (performance.now() - t0) / 1000,
     adapter,
     curve,
+    availableTokens: sampler.availableTokens,
+    epochs: (lastStep * tokPerStep) / sampler.availableTokens,
+    ...(data.entropyRate !== undefined ? { entropyRate: data.entropyRate } : {}),
   };
 }
