@@ -160,7 +160,7 @@ ${
       }  S[gi] = ${scale}(amax, sum, sumsq, ${tsExpr});`
   }
 }
-${fused ? fusedEntries(fused, n, tsExpr) : ""}
+${fused ? fusedEntries(fused, n, tsExpr, g === "none") : ""}
 @compute @workgroup_size(${WG}) fn quant(@builtin(global_invocation_id) gid: vec3u) {
   let i = tid(gid);
   if (i >= ${n}u) { return; }
@@ -173,7 +173,7 @@ ${fused ? fusedEntries(fused, n, tsExpr) : ""}
 }
 
 /** The fused entry points `fused` (rotates back) and `fused_rotated` (leaves values rotated). */
-function fusedEntries(f: OperandFns, n: number, tsExpr: string): string {
+function fusedEntries(f: OperandFns, n: number, tsExpr: string, unit: boolean): string {
   const L = f.len;
   const entry = (name: string, back: boolean) => `
 @compute @workgroup_size(${WG}) fn ${name}(@builtin(global_invocation_id) gid: vec3u) {
@@ -188,7 +188,11 @@ function fusedEntries(f: OperandFns, n: number, tsExpr: string): string {
     back && f.unrotate ? `\n  ${f.unrotate}(&v);` : ""
   }
   for (var j = 0u; j < ${L}u; j = j + 1u) { O[base + j] = v[j]; }
-  for (var b = 0u; b < ${f.groups}u; b = b + 1u) { S[c * ${f.groups}u + b] = sc[b]; }
+  ${
+    unit
+      ? "if (c == 0u) { S[0] = sc[0]; }"
+      : `for (var b = 0u; b < ${f.groups}u; b = b + 1u) { S[c * ${f.groups}u + b] = sc[b]; }`
+  }
 }`;
   return entry("fused", true) + entry("fused_rotated", false);
 }
