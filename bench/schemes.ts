@@ -16,6 +16,79 @@ import { GpuModel, packBatch } from "../lib/engine/model.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
 import { closestNames, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../kernels/engine/gemm.ts";
+import { fp4GemmGrid, fp4GemmKernel } from "../kernels/schemes/fp4gemm.ts";
+import { Program, type Runtime } from "../lib/engine/runtime.ts";
+
+/**
+ * Packed FP4 GEMM vs the engine's f32 GEMM on the reference model's linear shapes (forward qkv, gate_up,
+ * down and a dW-shaped K = tokens product): `reps` dispatches per submit, one await, best of 3.
+ */
+export async function gemmComparison(
+  rt: Runtime,
+  reps = 8,
+): Promise<{ shape: string; f32: number; fp4: number; speedup: number; f32Cpu: number; fp4Cpu: number }[]> {
+  const shapes: [number, number, number][] = [[2048, 384, 128], [2048, 704, 128], [2048, 128, 352], [
+    384,
+    128,
+    2048,
+  ]];
+  const out = [];
+  for (const [M, N, K] of shapes) {
+    const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
+    const buf = (a: Float32Array | Uint32Array) => {
+      const b = rt.storage(a.byteLength, "bench");
+      rt.device.queue.writeBuffer(b, 0, a as Float32Array<ArrayBuffer>);
+      return b;
+    };
+    const spec: GemmSpec = { M, N, K, transA: false, transB: true, a: { ld: K }, b: { ld: K }, c: { ld: N } };
+    const fA = buf(rnd(M * K)), fB = buf(rnd(N * K)), fC = buf(new Float32Array(M * N));
+    const codes = (n: number) => Uint32Array.from({ length: n / 8 }, () => (Math.random() * 2 ** 32) >>> 0);
+    const qA = buf(codes(M * K)), qB = buf(codes(N * K));
+    const sA = buf(new Float32Array(M * K / 32).fill(1)), sB = buf(new Float32Array(N * K / 32).fill(1));
+    const pf = new Program(), pq = new Program();
+    const f32 = rt.dispatch(
+      "f32",
+      rt.pipeline(gemmKey(spec), () => gemmWgsl(spec)),
+      [fA, fB, fC],
+      gemmGrid(spec),
+    );
+    const fp4 = rt.dispatch(
+      "fp4",
+      rt.pipeline(`fp4gemm:${M}:${N}:${K}:false`, () => fp4GemmKernel(M, N, K, false)),
+      [qA, sA, qB, sB, fC],
+      fp4GemmGrid(M, N),
+    );
+    for (let r = 0; r < reps; r++) {
+      pf.add(f32);
+      pq.add(fp4);
+    }
+    const time = async (p: Program) => {
+      let best = Infinity, bestCpu = Infinity;
+      for (let t = 0; t < 3; t++) {
+        const c0 = cpuSeconds(), t0 = performance.now();
+        p.submit(rt.device);
+        await rt.device.queue.onSubmittedWorkDone();
+        best = Math.min(best, (performance.now() - t0) / reps);
+        bestCpu = Math.min(bestCpu, (cpuSeconds() - c0) / reps);
+      }
+      return [best, bestCpu];
+    };
+    await time(pf);
+    const [tf, cf] = await time(pf), [tq, cq] = await time(pq);
+    const gf = (ms: number) => (2 * M * N * K) / (ms * 1e6);
+    out.push({
+      shape: `${M}x${N}x${K}`,
+      f32: gf(tf),
+      fp4: gf(tq),
+      speedup: tf / tq,
+      f32Cpu: cf * 1000,
+      fp4Cpu: cq * 1000,
+    });
+    for (const b of [fA, fB, fC, qA, qB, sA, sB]) b.destroy();
+  }
+  return out;
+}
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -52,11 +125,27 @@ export async function main(args: string[]): Promise<void> {
         context: { type: "string", default: "128" },
         batch: { type: "string", default: "16" },
         json: { type: "boolean" },
+        gemm: { type: "boolean" },
       },
     }));
   } catch (e) {
     console.error(`bench schemes: ${(e as Error).message.split("\n")[0]}`);
     Deno.exit(2);
+  }
+  if (v.gemm) {
+    const { rt, adapter } = await getRuntime();
+    const rows = await gemmComparison(rt);
+    if (v.json) return console.log(JSON.stringify({ adapter, rows }));
+    console.log(`adapter ${adapter}: packed FP4 GEMM vs f32 GEMM (effective GFLOP/s, best of 3)`);
+    console.log("shape M×N×K         f32 GF/s  fp4 GF/s  speedup  f32 CPU-ms  fp4 CPU-ms");
+    for (const r of rows) {
+      console.log(
+        `${r.shape.padEnd(18)} ${r.f32.toFixed(1).padStart(9)} ${r.fp4.toFixed(1).padStart(9)} ${
+          r.speedup.toFixed(2).padStart(8)
+        } ${r.f32Cpu.toFixed(1).padStart(11)} ${r.fp4Cpu.toFixed(1).padStart(11)}`,
+      );
+    }
+    return;
   }
   const names = v.all ? Object.keys(NAMED).filter((n) => n !== "bf16") : v.scheme!.split(",");
   for (const n of names) {

@@ -23,6 +23,7 @@
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
 import { grid1d, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
+import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
 import { type Binding, type Program, type Runtime, type Slice } from "./runtime.ts";
 
 /**
@@ -45,6 +46,12 @@ export interface OperandPrep {
   estimator?: boolean;
   /** Specialises the hook for a reduction length (row-wise groups, Hadamard size); used when present. */
   forLength?: (len: number) => OperandPrep;
+  /**
+   * Packed-FP4 variant (kernels/schemes/fp4gemm.ts): WGSL of a prep-and-pack kernel with bindings 0 source,
+   * 1 dequantized out, 2 step uniform, 3 E2M1 codes [rows, K/8], 4 block scales [rows, K/32], 5 multiplier
+   * (when `estimator`). A GEMM whose two hooks both have it runs as a packed FP4 GEMM.
+   */
+  pack?: (R: number, C: number, axis: 0 | 1, estimator: boolean, salt: number) => string;
 }
 
 /** Forward hooks of a linear layer (see {@link LinearScheme}). */
@@ -259,6 +266,14 @@ export class Linear {
   /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout). */
   forward(prog: Program, x: Slice, w: Slice, y: Slice, residual?: Slice): void {
     const { M, inF, outF, scheme } = this.o;
+    const px = this.#packable(scheme.fwd.x, inF), pw = this.#packable(scheme.fwd.w, inF);
+    if (px && pw) {
+      const a = this.#pack(prog, "fwd.x", px, x, M, inF, 1, this.#gx, this.#xq);
+      const b = this.#pack(prog, "fwd.w", pw, w, outF, inF, 1, this.#gw, this.#wq);
+      this.#fp4(prog, `${this.o.name} fwd fp4`, a, b, M, outF, inF, y, residual);
+      if (this.#tx && this.#txIsBwdX) this.#toTex(prog, a.deq, this.#tx);
+      return;
+    }
     const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
     const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
     const spec: GemmSpec = {
@@ -289,7 +304,13 @@ export class Linear {
     const post = scheme.fwd.post;
     const tx = this.#tx;
     let tDy: GPUTextureView | undefined;
-    if (dx) {
+    const pdy = this.#packable(scheme.bwd.dxDy, outF), pwt = this.#packable(scheme.bwd.dxW, outF);
+    if (dx && pdy && pwt && !(this.#gx && !post?.x)) {
+      const a = this.#pack(prog, "dx.dy", pdy, dy, M, outF, 1);
+      const b = this.#pack(prog, "dx.w", pwt, w, outF, inF, 0);
+      this.#fp4(prog, `${this.o.name} dX fp4`, a, b, M, inF, outF, dx);
+      if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
+    } else if (dx) {
       const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
       const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
       const spec: GemmSpec = {
@@ -314,6 +335,14 @@ export class Linear {
       if (spec.mul) sl.push(this.#gx!);
       this.#gemm(prog, `${this.o.name} dX`, spec, sl);
       if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
+    }
+    const pdw = this.#packable(scheme.bwd.dwDy, M), pxt = this.#packable(scheme.bwd.dwX, M);
+    if (pdw && pxt && !(this.#gw && !post?.w)) {
+      const a = this.#pack(prog, "dw.dy", pdw, dy, M, outF, 0);
+      const b = this.#pack(prog, "dw.x", pxt, x, M, inF, 0);
+      this.#fp4(prog, `${this.o.name} dW fp4`, a, b, outF, inF, M, dw);
+      if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+      return;
     }
     const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
     const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
@@ -340,6 +369,57 @@ export class Linear {
     if (spec.mul) sl.push(this.#gw!);
     this.#gemm(prog, `${this.o.name} dW`, spec, sl);
     if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+  }
+
+  /** The hook specialised for reduction length `len` when it has a packed-FP4 variant, else undefined. */
+  #packable(p: OperandPrep | undefined, len: number): OperandPrep | undefined {
+    if (!p) return undefined;
+    const q = p.forLength ? p.forLength(len) : p;
+    return q.pack ? q : undefined;
+  }
+
+  /** Records a prep-and-pack pass; returns the packed codes, block scales and dequantized values. */
+  #pack(
+    prog: Program,
+    role: string,
+    p: OperandPrep,
+    src: Slice,
+    R: number,
+    C: number,
+    axis: 0 | 1,
+    mult?: GPUBuffer,
+    keep?: GPUBuffer,
+  ): { q: Slice; sc: Slice; deq: Slice } {
+    const n = R * C;
+    const deq = { buffer: keep ?? this.o.scratch.get(`prep.${role}`, n), size: n * 4 };
+    const q = { buffer: this.o.scratch.get(`pack.${role}`, n / 8), size: n / 2 };
+    const sc = { buffer: this.o.scratch.get(`packsc.${role}`, n / 32), size: n / 8 };
+    const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
+    const est = !!(p.estimator && mult);
+    const key = `pack:${p.id}:${R}:${C}:${axis}:${est}:${salt}`;
+    const pipe = this.#rt.pipeline(key, () => p.pack!(R, C, axis, est, salt));
+    const slices: (Slice | GPUBuffer)[] = [src, deq, this.o.stepUniform, q, sc];
+    if (est) slices.push({ buffer: mult!, size: n * 4 });
+    prog.add(this.#rt.dispatch(`${this.o.name} pack ${role}`, pipe, slices, grid1d(n / p.group)));
+    return { q, sc, deq };
+  }
+
+  /** Records the packed FP4 GEMM C[M, N] = A·Bᵀ (+ D), both packed along K. */
+  #fp4(
+    prog: Program,
+    label: string,
+    a: { q: Slice; sc: Slice },
+    b: { q: Slice; sc: Slice },
+    M: number,
+    N: number,
+    K: number,
+    c: Slice,
+    d?: Slice,
+  ): void {
+    const pipe = this.#rt.pipeline(`fp4gemm:${M}:${N}:${K}:${!!d}`, () => fp4GemmKernel(M, N, K, !!d));
+    const sl: (Slice | GPUBuffer)[] = [a.q, a.sc, b.q, b.sc, c];
+    if (d) sl.push(d);
+    prog.add(this.#rt.dispatch(label, pipe, sl, fp4GemmGrid(M, N), 2 * M * N * K));
   }
 
   /** Records an in-place gradient post-pass on `d` ([R, C], groups along C) with multiplier `mult`. */

@@ -6,9 +6,13 @@
  */
 import type { ForwardOps, LinearScheme, OperandPrep } from "../engine/linear.ts";
 import type { BackwardHooks, ForwardHooks } from "../engine/schemes.ts";
-import { postPrepWgsl, prepWgsl } from "../../kernels/schemes/prep.ts";
+import { packable, postPrepWgsl, prepWgsl } from "../../kernels/schemes/prep.ts";
+import { packKernel } from "../../kernels/schemes/fp4gemm.ts";
 import { groupSize, needsPost, postGroup } from "./reference.ts";
 import type { BackwardHalf, ForwardHalf, OperandQuant } from "./types.ts";
+
+/** Compile options: `packed` lets GEMMs whose two operands are MXFP4 run as packed FP4 GEMMs (default on). */
+export const compileOptions = { packed: true };
 
 /** Stable key of an operand description (part of the pipeline cache key). */
 export function operandKey(op: OperandQuant): string {
@@ -27,10 +31,15 @@ export function compileOperand(op: OperandQuant, gemm: "dx" | "dw" = "dx"): Oper
   const estimator = hasEstimator(op);
   const forLength = (len: number): OperandPrep => {
     const G = groupSize(op, len);
-    let p = cache.get(G);
+    const packed = compileOptions.packed && packable(op) && G === 32;
+    let p = cache.get(G * 2 + (packed ? 1 : 0));
     if (!p) {
       p = { id: `${key}|${G}`, group: G, wgsl: prepWgsl(op, G, gemm), estimator };
-      cache.set(G, p);
+      if (packed) {
+        p.pack = (R: number, C: number, axis: 0 | 1, est: boolean, salt: number) =>
+          packKernel(op, R, C, axis, G, gemm, est, salt);
+      }
+      cache.set(G * 2 + (packed ? 1 : 0), p);
     }
     return p;
   };
