@@ -71,6 +71,12 @@ export interface GemmSpec {
    * k < m0 + TM (A(m, k) = 0 for k > m), "kmin" starts it at k = m0 (A(m, k) = 0 for k < m).
    */
   causal?: "skip" | "kmax" | "kmin";
+  /**
+   * Operands are BF16 values packed in pairs (low half = even element) in rgba32uint textures, 8 values
+   * per texel along each operand's contiguous axis (see `packBf16` in ./ops.ts); requires `tex`. The
+   * products and the k order equal the f32 kernel on the same BF16-rounded values, so results are identical.
+   */
+  bf16?: boolean;
 }
 
 /** Tile columns per invocation. */
@@ -99,6 +105,7 @@ export function gemmKey(s: GemmSpec): string {
     s.wg ?? GEMM_WG,
     s.causal ?? "",
     s.tn ?? 8,
+    !!s.bf16,
   ]);
 }
 
@@ -111,6 +118,9 @@ export function checkGemm(s: GemmSpec): void {
   const tn = s.tn ?? TILE_N;
   if (s.M % tm || s.N % tn) bad(`M must be a multiple of ${tm} and N of ${tn}`);
   if (s.K % 4) bad("K must be a multiple of 4");
+  if (s.bf16 && (!s.tex || s.K % 8 || tm % 8 || tn % 8)) {
+    bad("bf16 operands need tex, K, TM and TN multiples of 8");
+  }
   for (const [name, l] of [["a", s.a], ["b", s.b], ["c", s.c]] as const) {
     if (l.ld % 4 || (l.sb ?? 0) % 4 || (l.sh ?? 0) % 4 || (l.off ?? 0) % 4) {
       bad(`strides of ${name} must be multiples of 4`);
@@ -153,13 +163,13 @@ export function gemmWgsl(s: GemmSpec): string {
   const TN = s.tn ?? TILE_N, NG = TN / 4;
   const tilesN = s.N / TN;
   const tiles = (s.M / TM) * tilesN;
-  const KQ = s.K / 4;
   const alpha = s.alpha ?? 1;
   const add = s.add ?? "none";
   const L: string[] = [];
   if (s.tex) {
-    L.push(`@group(0) @binding(0) var A: texture_2d<f32>;`);
-    L.push(`@group(0) @binding(1) var B: texture_2d<f32>;`);
+    const ty = s.bf16 ? "u32" : "f32";
+    L.push(`@group(0) @binding(0) var A: texture_2d<${ty}>;`);
+    L.push(`@group(0) @binding(1) var B: texture_2d<${ty}>;`);
   } else {
     L.push(`@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;`);
     L.push(`@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;`);
@@ -181,58 +191,73 @@ export function gemmWgsl(s: GemmSpec): string {
   L.push(`  let aB = ${base(s.a)};`);
   L.push(`  let bB = ${base(s.b)};`);
   L.push(`  let cB = ${base(s.c)};`);
-  // load(op, row, colq): the vec4 at row `row`, float column 4·colq, of an operand viewed as [rows, ld].
-  const load = (op: "A" | "B", l: OperandLayout, row: string, colq: string) =>
-    s.tex
-      ? `textureLoad(${op}, vec2<i32>(i32(${op.toLowerCase()}x + ${colq}), i32(${op.toLowerCase()}y + ${row})), 0)`
-      : `${op}[${op.toLowerCase()}B4 + (${row}) * ${l.ld / 4}u + ${colq}]`;
+  // Values per loaded word: 4 (f32 vec4 / rgba32float texel) or 8 (bf16 pairs packed in an rgba32uint texel).
+  const VPT = s.bf16 ? 8 : 4;
+  // vals(op, row, col): emits one load of the word at `row`, word column `col`, of an operand viewed as
+  // [rows, ld] floats, and returns the VPT scalar expressions it holds (consecutive along the row).
+  let nLoad = 0;
+  const vals = (op: "A" | "B", l: OperandLayout, row: string, col: string, ind: string): string[] => {
+    const v = op.toLowerCase(), nm = `${v}w${nLoad++}`;
+    if (!s.tex) {
+      L.push(`${ind}let ${nm} = ${op}[${v}B4 + (${row}) * ${l.ld / 4}u + ${col}];`);
+      return [0, 1, 2, 3].map((j) => `${nm}[${j}]`);
+    }
+    L.push(`${ind}let ${nm} = textureLoad(${op}, vec2<i32>(i32(${v}x + ${col}), i32(${v}y + ${row})), 0);`);
+    if (!s.bf16) return [0, 1, 2, 3].map((j) => `${nm}[${j}]`);
+    L.push(`${ind}let ${nm}l = bitcast<vec4<f32>>(${nm} << vec4<u32>(16u));`);
+    L.push(`${ind}let ${nm}h = bitcast<vec4<f32>>(${nm} & vec4<u32>(0xffff0000u));`);
+    return [0, 1, 2, 3].flatMap((j) => [`${nm}l[${j}]`, `${nm}h[${j}]`]);
+  };
   for (const [op, l] of [["A", s.a], ["B", s.b]] as const) {
     const v = op.toLowerCase();
     if (s.tex) {
       L.push(`  let ${v}y = ${v}B / ${l.ld}u;`);
-      L.push(`  let ${v}x = (${v}B % ${l.ld}u) / 4u;`);
+      L.push(`  let ${v}x = (${v}B % ${l.ld}u) / ${VPT}u;`);
     } else L.push(`  let ${v}B4 = ${v}B / 4u;`);
   }
-  const G4 = TM / 4;
   for (let r = 0; r < TM; r++) for (let g = 0; g < NG; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
-  const k0 = s.causal === "kmin" ? "m0 / 4u" : "0u";
-  const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / 4u)` : `${KQ}u`;
+  const KQ = s.K / VPT;
+  const k0 = s.causal === "kmin" ? `m0 / ${VPT}u` : "0u";
+  const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / ${VPT}u)` : `${KQ}u`;
   L.push(`  for (var kq = ${k0}; kq < ${k1}; kq++) {`);
+  const I = "    ";
   // A as scalars aS[r][kk]
-  const aS: string[][] = [];
+  const aS: string[][] = Array.from({ length: TM }, () => []);
   if (!s.transA) {
-    for (let r = 0; r < TM; r++) L.push(`    let av${r} = ${load("A", s.a, `m0 + ${r}u`, "kq")};`);
-    for (let r = 0; r < TM; r++) aS.push([0, 1, 2, 3].map((kk) => `av${r}[${kk}]`));
+    for (let r = 0; r < TM; r++) aS[r] = vals("A", s.a, `m0 + ${r}u`, "kq", I);
   } else {
-    for (let kk = 0; kk < 4; kk++) {
-      for (let g = 0; g < G4; g++) {
-        L.push(`    let at${kk}_${g} = ${load("A", s.a, `kq * 4u + ${kk}u`, `m0 / 4u + ${g}u`)};`);
+    for (let kk = 0; kk < VPT; kk++) {
+      for (let g = 0; g < TM / VPT; g++) {
+        const w = vals("A", s.a, `kq * ${VPT}u + ${kk}u`, `m0 / ${VPT}u + ${g}u`, I);
+        for (let j = 0; j < VPT; j++) aS[g * VPT + j][kk] = w[j];
       }
     }
-    for (let r = 0; r < TM; r++) aS.push([0, 1, 2, 3].map((kk) => `at${kk}_${r >> 2}[${r & 3}]`));
   }
-  // B as vec4 rows bV[kk][g] (4 columns each)
-  const bV: string[][] = [];
+  // B as scalars bS[kk][c], grouped into vec4 rows bV[kk][g]
+  const bS: string[][] = Array.from({ length: VPT }, () => []);
   if (!s.transB) {
-    for (let kk = 0; kk < 4; kk++) {
-      for (let g = 0; g < NG; g++) {
-        L.push(`    let b${kk}_${g} = ${load("B", s.b, `kq * 4u + ${kk}u`, `n0 / 4u + ${g}u`)};`);
+    for (let kk = 0; kk < VPT; kk++) {
+      for (let g = 0; g < TN / VPT; g++) {
+        const w = vals("B", s.b, `kq * ${VPT}u + ${kk}u`, `n0 / ${VPT}u + ${g}u`, I);
+        for (let j = 0; j < VPT; j++) bS[kk][g * VPT + j] = w[j];
       }
-      bV.push(Array.from({ length: NG }, (_, g) => `b${kk}_${g}`));
     }
   } else {
-    for (let c = 0; c < TN; c++) L.push(`    let bt${c} = ${load("B", s.b, `n0 + ${c}u`, "kq")};`);
-    for (let kk = 0; kk < 4; kk++) {
-      const row: string[] = [];
-      for (let g = 0; g < NG; g++) {
-        const comps = [0, 1, 2, 3].map((j) => `bt${4 * g + j}[${kk}]`).join(", ");
-        L.push(`    let b${kk}_${g} = vec4<f32>(${comps});`);
-        row.push(`b${kk}_${g}`);
-      }
-      bV.push(row);
+    for (let c = 0; c < TN; c++) {
+      const w = vals("B", s.b, `n0 + ${c}u`, "kq", I);
+      for (let kk = 0; kk < VPT; kk++) bS[kk][c] = w[kk];
     }
   }
-  for (let kk = 0; kk < 4; kk++) {
+  const bV: string[][] = [];
+  for (let kk = 0; kk < VPT; kk++) {
+    const row: string[] = [];
+    for (let g = 0; g < NG; g++) {
+      L.push(`    let b${kk}_${g} = vec4<f32>(${bS[kk].slice(4 * g, 4 * g + 4).join(", ")});`);
+      row.push(`b${kk}_${g}`);
+    }
+    bV.push(row);
+  }
+  for (let kk = 0; kk < VPT; kk++) {
     for (let r = 0; r < TM; r++) {
       for (let g = 0; g < NG; g++) {
         L.push(`    c${r}_${g} = fma(vec4<f32>(${aS[r][kk]}), ${bV[kk][g]}, c${r}_${g});`);

@@ -399,3 +399,23 @@ ${HEAD}
   textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[i]);
 }`;
 }
+
+/**
+ * Rounds a row-major [rows, 8·width] f32 buffer to BF16 (with the given WGSL `fn bf16_round`) and packs
+ * pairs into an rgba32uint storage texture of width × rows (low half = even element), the operand format of
+ * the `bf16` GEMM. Bindings: 0 src, 1 dst texture.
+ */
+export function packBf16(rows: number, width: number, roundWgsl: string): string {
+  return `@group(0) @binding(0) var<storage, read> S: array<vec4<f32>>;
+@group(0) @binding(1) var D: texture_storage_2d<rgba32uint, write>;
+${roundWgsl}
+fn pk(a: f32, b: f32) -> u32 {
+  return (bitcast<u32>(bf16_round(a)) >> 16u) | (bitcast<u32>(bf16_round(b)) & 0xffff0000u);
+}
+${HEAD}
+  if (i >= ${rows * width}u) { return; }
+  let x = S[2u * i];
+  let y = S[2u * i + 1u];
+  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), vec4<u32>(pk(x.x, x.y), pk(x.z, x.w), pk(y.x, y.y), pk(y.z, y.w)));
+}`;
+}

@@ -21,7 +21,7 @@
  * @module
  */
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
-import { grid1d, prepare, toTexture } from "../../kernels/engine/ops.ts";
+import { grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
 import { type Binding, type Program, type Runtime, type Slice } from "./runtime.ts";
@@ -44,6 +44,12 @@ export interface OperandPrep {
   wgsl: string;
   /** Store `g` and multiply the source operand's gradient by it (only meaningful on fwd.x / fwd.w). */
   estimator?: boolean;
+  /**
+   * Set when the hook is exactly elementwise BF16 round-to-nearest-even, to the WGSL defining
+   * `fn bf16_round(x: f32) -> f32`: a GEMM whose two operand hooks both have it reads BF16 pairs packed
+   * in rgba32uint textures (one pack pass per operand, half the loads; results identical).
+   */
+  bf16?: string;
   /** Specialises the hook for a reduction length (row-wise groups, Hadamard size); used when present. */
   forLength?: (len: number) => OperandPrep;
   /**
@@ -111,6 +117,17 @@ export class Scratch {
     let t = this.#texs.get(k);
     if (!t) {
       t = newTexOperand(this.#rt, rows, cols, `scratch ${k}`);
+      this.#texs.set(k, t);
+    }
+    return t;
+  }
+  /** An rgba32uint texture holding [rows, cols] BF16 values (8 per texel), shared by callers using `key`. */
+  texBf16(key: string, rows: number, cols: number): TexOperand {
+    const k = `bf16 ${key}:${rows}x${cols}`;
+    let t = this.#texs.get(k);
+    if (!t) {
+      const tex = this.#rt.texture(cols / 8, rows, `scratch ${k}`, "rgba32uint");
+      t = { tex, view: tex.createView(), rows, cols };
       this.#texs.set(k, t);
     }
     return t;
@@ -217,6 +234,30 @@ export class Linear {
     return t.view;
   }
 
+  /** Texture mode and both hooks plain BF16 rounding: the GEMM reads packed BF16 textures. */
+  #bf16Pair(pa?: OperandPrep, pb?: OperandPrep): string | undefined {
+    return this.#tx && pa?.bf16 && pb?.bf16 && pa.bf16 === pb.bf16 ? pa.bf16 : undefined;
+  }
+
+  /** Records the BF16 rounding + packing of `src` ([rows, cols]) into scratch texture `key`. */
+  #packTex(
+    prog: Program,
+    round: string,
+    src: Slice,
+    rows: number,
+    cols: number,
+    key: string,
+  ): GPUTextureView {
+    const t = this.o.scratch.texBf16(key, rows, cols);
+    const pipe = this.#rt.pipeline(
+      `bf16pack:${rows}:${cols}:${round}`,
+      () => packBf16(rows, cols / 8, round),
+    );
+    const sl: Binding[] = [{ ...src, size: rows * cols * 4 }, t.view];
+    prog.add(this.#rt.dispatch(`${this.o.name} pack bf16`, pipe, sl, grid1d((rows * cols) / 8)));
+    return t.view;
+  }
+
   /** Tile shape of a GEMM with M rows and `tiles` tiles. */
   #tile(M: number, N: number): { tm: 8 | 16; wg: number; tex: boolean } {
     const tm = M % 16 === 0 ? 16 : 8;
@@ -274,6 +315,25 @@ export class Linear {
       if (this.#tx && this.#txIsBwdX) this.#toTex(prog, a.deq, this.#tx);
       return;
     }
+    const bfF = this.#bf16Pair(scheme.fwd.x, scheme.fwd.w);
+    if (bfF && !this.#gx && !this.#gw && !this.#xq && !this.#wq) {
+      const a = this.#packTex(prog, bfF, x, M, inF, "x"), b = this.#packTex(prog, bfF, w, outF, inF, "w");
+      const spec: GemmSpec = {
+        M,
+        N: outF,
+        K: inF,
+        transA: false,
+        transB: true,
+        a: { ld: inF },
+        b: { ld: inF },
+        c: { ld: outF },
+        add: residual ? "buf" : "none",
+        ...this.#tile(M, outF),
+        bf16: true,
+      };
+      this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
+      return;
+    }
     const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
     const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
     const spec: GemmSpec = {
@@ -304,12 +364,32 @@ export class Linear {
     const post = scheme.fwd.post;
     const tx = this.#tx;
     let tDy: GPUTextureView | undefined;
+    let tDyBf: GPUTextureView | undefined;
+    const bfX = this.#bf16Pair(scheme.bwd.dxDy, scheme.bwd.dxW);
+    const bfW = this.#bf16Pair(scheme.bwd.dwDy, scheme.bwd.dwX);
     const pdy = this.#packable(scheme.bwd.dxDy, outF), pwt = this.#packable(scheme.bwd.dxW, outF);
     if (dx && pdy && pwt && !(this.#gx && !post?.x)) {
       const a = this.#pack(prog, "dx.dy", pdy, dy, M, outF, 1);
       const b = this.#pack(prog, "dx.w", pwt, w, outF, inF, 0);
       this.#fp4(prog, `${this.o.name} dX fp4`, a, b, M, inF, outF, dx);
       if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
+    } else if (dx && bfX && !this.#gx && !post?.x) {
+      const a = this.#packTex(prog, bfX, dy, M, outF, "dy");
+      if (bfX === bfW) tDyBf = a;
+      const b = this.#packTex(prog, bfX, w, outF, inF, "w");
+      const spec: GemmSpec = {
+        M,
+        N: inF,
+        K: outF,
+        transA: false,
+        transB: false,
+        a: { ld: outF },
+        b: { ld: inF },
+        c: { ld: inF },
+        ...this.#tile(M, inF),
+        bf16: true,
+      };
+      this.#gemm(prog, `${this.o.name} dX`, spec, [a, b, dx]);
     } else if (dx) {
       const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
       const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
@@ -342,6 +422,24 @@ export class Linear {
       const b = this.#pack(prog, "dw.x", pxt, x, M, inF, 0);
       this.#fp4(prog, `${this.o.name} dW fp4`, a, b, outF, inF, M, dw);
       if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+      return;
+    }
+    if (bfW && !this.#gw && !post?.w) {
+      const a = tDyBf ?? this.#packTex(prog, bfW, dy, M, outF, "dy");
+      const b = this.#packTex(prog, bfW, x, M, inF, "x");
+      const spec: GemmSpec = {
+        M: outF,
+        N: inF,
+        K: M,
+        transA: true,
+        transB: false,
+        a: { ld: outF },
+        b: { ld: inF },
+        c: { ld: inF },
+        ...this.#tile(outF, inF),
+        bf16: true,
+      };
+      this.#gemm(prog, `${this.o.name} dW`, spec, [a, b, dw]);
       return;
     }
     const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);

@@ -86,6 +86,8 @@ export interface GpuModelOptions {
   scheme?: SchemeChoice;
   /** Build the training program (backward + optimizer); false for eval-only models. */
   train?: boolean;
+  /** Linear layers read operands through textures when shapes allow (default true; false: storage buffers). */
+  textures?: boolean;
 }
 
 /** A model instance on the GPU: parameters, optimizer state, activations and recorded programs. */
@@ -184,6 +186,7 @@ export class GpuModel {
           salt: l * 16 + salt,
           stepUniform: this.stepUniform,
           scratch: this.#scratch,
+          textures: o.textures,
         });
       this.#lin.push([
         mk("qkv", d, 3 * d, 1),

@@ -142,13 +142,18 @@ export class Runtime {
     b.destroy();
   }
 
-  /** An rgba32float texture of `width` texels × `height` rows (sampled, storage-writable, copy target). */
-  texture(width: number, height: number, label: string): GPUTexture {
+  /** An rgba32float (or `format`) texture of `width` texels × `height` rows (sampled, storage, copy target). */
+  texture(
+    width: number,
+    height: number,
+    label: string,
+    format: GPUTextureFormat = "rgba32float",
+  ): GPUTexture {
     this.#bytes += width * height * 16;
     this.#peak = Math.max(this.#peak, this.#bytes);
     return this.device.createTexture({
       size: [width, height],
-      format: "rgba32float",
+      format,
       label,
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
     });

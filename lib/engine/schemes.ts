@@ -31,6 +31,7 @@ export function bf16Round(x: number): number {
 export const BF16_PREP: OperandPrep = {
   id: "bf16",
   group: 1,
+  bf16: BF16_ROUND_WGSL,
   wgsl: `${BF16_ROUND_WGSL}
 fn prep(v: ptr<function, array<f32, 1>>, g: ptr<function, array<f32, 1>>, seed: u32) {
   (*v)[0] = bf16_round((*v)[0]);
