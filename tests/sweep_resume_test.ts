@@ -91,7 +91,7 @@ Deno.test("a sweep killed with SIGKILL at random points resumes to the same runs
   const kills: number[] = [];
   // Each attempt waits until training has made progress (a new checkpoint or record), then kills
   // after a further random delay: between checkpoints, inside one, or while a record is written.
-  for (let attempt = 0; attempt < 4; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     const child = sweepProcess(specPath, root);
     const status = child.status;
     let exited = false;
