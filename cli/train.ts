@@ -11,9 +11,10 @@ import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { schemeLabels } from "../lib/engine/schemes.ts";
+import { withSwitch } from "../lib/schemes/schedule.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
-  "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --eval-every 0 --eval-tokens 32768 " +
+  "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --switch-to NAME --switch-at 0.9 --eval-every 0 --eval-tokens 32768 " +
   "--out DIR --checkpoint-every N --resume --json]";
 
 /** Parses an integer option; throws one line. */
@@ -53,6 +54,8 @@ export function configFromArgs(args: string[]): {
       fwd: { type: "string" },
       bwd: { type: "string" },
       scheme: { type: "string" },
+      "switch-to": { type: "string" },
+      "switch-at": { type: "string" },
       "eval-every": { type: "string" },
       "eval-tokens": { type: "string" },
       out: { type: "string" },
@@ -90,7 +93,7 @@ export function configFromArgs(args: string[]): {
     lr,
     seed: int("seed", v.seed, 0)!,
     data: v.data ?? "sotu",
-    scheme: schemeFromArgs(v.scheme, v.fwd, v.bwd),
+    scheme: withTarget(schemeFromArgs(v.scheme, v.fwd, v.bwd), v["switch-to"], v["switch-at"]),
     evalEvery: int("eval-every", v["eval-every"], 0)!,
     evalTokens: int("eval-tokens", v["eval-tokens"], 32768)!,
   };
@@ -126,6 +129,19 @@ function schemeFromArgs(name?: string, fwd?: string, bwd?: string): TrainConfig[
     throw new Error(`unknown backward scheme "${b}"; closest: ${closestNames(b, known.bwd).join(", ")}`);
   }
   return { fwd: f, bwd: b };
+}
+
+/** `--switch-to NAME --switch-at F`: target-precision schedule (lib/schemes/schedule.ts). */
+function withTarget(c: TrainConfig["scheme"], to?: string, at?: string): TrainConfig["scheme"] {
+  if (to === undefined) {
+    if (at !== undefined) throw new Error("--switch-at needs --switch-to NAME");
+    return c;
+  }
+  const target = schemePair(to);
+  if (!target) {
+    throw new Error(`unknown scheme "${to}"; closest: ${closestNames(to, schemeNames()).join(", ")}`);
+  }
+  return withSwitch(c, target, at === undefined ? 0.9 : Number(at));
 }
 
 function fmtTime(s: number): string {

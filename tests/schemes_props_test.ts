@@ -15,6 +15,7 @@ import { compileBackward, compileForward } from "../lib/schemes/compile.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
 import { dgeDerivative, formatSpec, occIndices, refPrep, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
+import { parseSwitch, withSwitch } from "../lib/schemes/schedule.ts";
 
 const rng = new Rng(11);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
@@ -170,4 +171,27 @@ Deno.test("schemes: an all-identity scheme reproduces the f32 run bit for bit", 
     a.curve.map((p) => [p.trainLoss, p.valLoss]),
   );
   assert.equal(b.finalValLoss, a.finalValLoss);
+});
+
+Deno.test("schemes: target-precision switch keeps the state (A~A@f = A bit for bit; A~B@f = A before f)", async () => {
+  const model = resolveModelConfig({ layers: 1, dModel: 64, heads: 2, context: 32 });
+  const base = { model, batch: 4, steps: 4, lr: 3e-3, seed: 2, data: "sotu", evalEvery: 0, evalTokens: 1024 };
+  const a = await train({ ...base, scheme: { fwd: "rtn-mxfp4", bwd: "bf16" } });
+  const b = await train({
+    ...base,
+    scheme: withSwitch({ fwd: "rtn-mxfp4", bwd: "bf16" }, { fwd: "rtn-mxfp4", bwd: "bf16" }, 0.5),
+  });
+  const c = await train({
+    ...base,
+    scheme: withSwitch({ fwd: "rtn-mxfp4", bwd: "bf16" }, { fwd: "fp32", bwd: "fp32" }, 0.5),
+  });
+  assert.deepEqual(b.curve.map((p) => p.trainLoss), a.curve.map((p) => p.trainLoss));
+  assert.equal(b.finalValLoss, a.finalValLoss);
+  assert.deepEqual(c.curve.slice(0, 2).map((p) => p.trainLoss), a.curve.slice(0, 2).map((p) => p.trainLoss));
+  assert.notEqual(c.finalValLoss, a.finalValLoss);
+  assert.deepEqual(parseSwitch({ fwd: "fp4-mixed~fp8@0.9", bwd: "fp8" }), {
+    first: { fwd: "fp4-mixed", bwd: "fp8" },
+    second: { fwd: "fp8", bwd: "fp8" },
+    fraction: 0.9,
+  });
 });

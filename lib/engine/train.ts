@@ -12,6 +12,7 @@ import { GpuModel, OPT, packBatch } from "./model.ts";
 import { Runtime } from "./runtime.ts";
 import { resolveScheme } from "./schemes.ts";
 import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
+import { parseSwitch, switchStep } from "../schemes/schedule.ts";
 import { getGpu } from "../gpu/device.ts";
 import { loadSource } from "../data/sources.ts";
 import { BatchSampler, validationBatches } from "../data/batches.ts";
@@ -69,7 +70,9 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.seed)) throw new Error(`train: seed must be an integer (got ${c.seed})`);
   if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) throw new Error(`train: evalEvery must be ≥ 0`);
   if (!Number.isInteger(c.evalTokens) || c.evalTokens < 1) throw new Error(`train: evalTokens must be ≥ 1`);
-  resolveScheme(c.scheme ?? { fwd: "fp32", bwd: "fp32" });
+  const choice = c.scheme ?? { fwd: "fp32", bwd: "fp32" };
+  const sw = parseSwitch(choice); // target-precision schedule "A~B@f" (lib/schemes/schedule.ts)
+  for (const ch of sw ? [sw.first, sw.second] : [choice]) resolveScheme(ch);
 }
 
 /** Mean next-token loss of `batches` (forward only, one await at the end). */
@@ -112,7 +115,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   });
   const val = validationBatches(data.val, T, B, cfg.evalTokens);
   if (val.tokens < 1) throw new Error(`data: "${data.name}" has no validation tokens`);
-  const model = GpuModel.create(rt, mc, { batch: B, scheme: cfg.scheme, train: true });
+  // Target-precision schedule: the model is rebuilt with the second scheme at the switch step.
+  const sw = parseSwitch(cfg.scheme);
+  const swAt = sw ? switchStep(sw, cfg.steps) : Infinity;
+  let model = GpuModel.create(rt, mc, { batch: B, scheme: sw ? sw.first : cfg.scheme, train: true });
   const counts = paramCounts(mc);
 
   // ---- initial or resumed state ----
@@ -133,6 +139,16 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   } else {
     model.setParams(initParams(mc, cfg.seed));
   }
+  const switchModel = async () => {
+    const [p, m, v] = [
+      await model.readFloats(model.params),
+      await model.readFloats(model.m1),
+      await model.readFloats(model.m2),
+    ];
+    model = GpuModel.create(rt, mc, { batch: B, scheme: sw!.second, train: true });
+    model.setParams(p);
+    model.setMoments(m, v);
+  };
 
   // ---- loss ring ----
   const ring = Array.from({ length: RING }, (_, i) => rt.readback(16, `loss ring ${i}`));
@@ -211,6 +227,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const slot = s % RING;
     if (pending.length >= RING) await settle(pending[0].step);
     if (diverged) break;
+    if (s === Math.max(swAt, start) && s < cfg.steps) {
+      await settle(Infinity);
+      pause();
+      await switchModel();
+      resume();
+    }
     const b = sampler.at(s);
     model.writeBatch(packBatch(b.inputs, b.targets, mc.vocab));
     const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr);
