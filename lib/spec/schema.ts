@@ -36,20 +36,73 @@ export const ModelEntrySchema = z.object({
   }
 });
 
-/** A scheme: a registry name, a forward/backward label pair, or an inline named definition. */
+/**
+ * How one GEMM operand is quantized, inline (mirrors lib/schemes/types.ts `OperandQuant`): element
+ * format, scale along the reduction axis, rounding, optional Hadamard, prescale, OCC clip, QuEST INT
+ * grid, gradient estimator.
+ */
+export const OperandQuantSchema = z.object({
+  /** Element format of lib/formats (e2m1, e4m3, e5m2, int4, bf16, …), or "centred" with `centred`. */
+  element: z.string().min(1),
+  scale: z.object({
+    granularity: z.enum(["none", "block", "row"]),
+    block: z.int().min(1).optional(),
+    type: z.enum(["f32", "e8m0", "e4m3"]),
+    rule: z.enum(["absmax", "ocp", "quest", "quest-round", "rms"]),
+  }).strict(),
+  rounding: z.enum(["nearest", "stochastic"]),
+  hadamard: z.object({ size: z.int().min(16), signs: z.enum(["fixed", "per-step"]) }).strict().optional(),
+  prescale: z.number().positive().optional(),
+  clip: z.object({ quantile: z.number().gt(0).lte(1), compensate: z.boolean() }).strict().optional(),
+  centred: z.object({ bits: z.int().min(1).max(8), alpha: z.number().positive() }).strict().optional(),
+  estimator: z.enum(["ste", "trust", "dge"]).optional(),
+  dge: z.object({ k: z.number().positive(), clamp: z.number().positive() }).strict().optional(),
+}).strict();
+
+/** An inline forward half: quantizers of X and W (optionally per module: qkv, o, gate_up, down). */
+export const ForwardDefSchema = z.object({
+  description: z.string().optional(),
+  x: OperandQuantSchema.optional(),
+  w: OperandQuantSchema.optional(),
+  modules: z.partialRecord(
+    z.enum(["qkv", "o", "gate_up", "down"]),
+    z.object({ x: OperandQuantSchema.optional(), w: OperandQuantSchema.optional() }).strict(),
+  ).optional(),
+}).strict();
+
+/** An inline backward half: quantizers of dY and W in dX = dY·W, and of dY and X in dW = dYᵀ·X. */
+export const BackwardDefSchema = z.object({
+  description: z.string().optional(),
+  dxDy: OperandQuantSchema.optional(),
+  dxW: OperandQuantSchema.optional(),
+  dwDy: OperandQuantSchema.optional(),
+  dwX: OperandQuantSchema.optional(),
+}).strict();
+
+/**
+ * A scheme: a catalogue name ("quartet", "bf16", a one-sided label), a forward/backward pair of labels,
+ * or a named entry whose `fwd` and/or `bwd` are inline definitions (registered under
+ * `<name>.<hash>`, so editing a definition makes new runs instead of reusing old ones).
+ */
 export const SchemeEntrySchema = z.union([
   label,
   z.object({
-    /** Name in results and filters; default `<fwd>:<bwd>` (or the single label when equal). */
+    /** Name in results and filters; default `<fwd>+<bwd>` (or the single label when equal). Required inline. */
     name: label.optional(),
-    /** Forward recipe label (registry name). */
-    fwd: label,
-    /** Backward recipe label (registry name). */
-    bwd: label,
-    /** Element bits of the forward/backward GEMM operands, when the registry cannot tell. */
+    /** Forward recipe: a label, or an inline definition. */
+    fwd: z.union([label, ForwardDefSchema]),
+    /** Backward recipe: a label, or an inline definition. */
+    bwd: z.union([label, BackwardDefSchema]),
+    /** Element bits of the forward/backward GEMM operands, when the rule in lib/spec/schemes.ts is not right. */
     fwdBits: z.number().positive().max(64).optional(),
     bwdBits: z.number().positive().max(64).optional(),
-  }).strict(),
+  }).strict().refine(
+    (e) => e.name !== undefined || (typeof e.fwd === "string" && typeof e.bwd === "string"),
+    {
+      message: "a scheme with an inline definition needs a name",
+      path: ["name"],
+    },
+  ),
 ]);
 
 /** Token budgets: absolute counts and/or tokens per non-embedding parameter (D/N). */
@@ -164,6 +217,12 @@ export type ModelEntry = z.output<typeof ModelEntrySchema>;
 export type SchemeEntry = z.output<typeof SchemeEntrySchema>;
 /** One validated filter. */
 export type Filter = z.output<typeof FilterSchema>;
+/** One validated inline operand quantizer. */
+export type OperandQuantDef = z.output<typeof OperandQuantSchema>;
+/** A validated inline forward half. */
+export type ForwardDef = z.output<typeof ForwardDefSchema>;
+/** A validated inline backward half. */
+export type BackwardDef = z.output<typeof BackwardDefSchema>;
 /** A validated learning-rate rule. */
 export type LrRule = z.output<typeof LrRuleSchema>;
 /** A validated shape rule. */

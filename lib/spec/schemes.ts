@@ -4,7 +4,8 @@
  *
  * A string entry is resolved like `--scheme NAME` (lib/schemes `schemePair`): a preset pair
  * ("quartet" = quest + rtn-bwd), a label of both halves on both, or a one-sided label with BF16 on the
- * other side. `{fwd, bwd}` entries name the two halves directly.
+ * other side. `{fwd, bwd}` entries name the two halves directly, each a label or an inline definition
+ * (lib/spec/inline.ts registers those).
  *
  * Bits rule: an entry's explicit `fwdBits`/`bwdBits` win; else the element bits of the half's
  * quantized operands (the widest, as the GEMM runs at its widest operand; per-module overrides
@@ -19,6 +20,7 @@ import { schemeLabels } from "../engine/schemes.ts";
 import { InputError } from "./errors.ts";
 import type { SchemeEntry } from "./schema.ts";
 import { unknownNameMessage } from "./suggest.ts";
+import { inlineBits, registerInlineBackward, registerInlineForward } from "./inline.ts";
 
 /** A scheme as a run uses it. */
 export interface ResolvedScheme {
@@ -99,14 +101,20 @@ export function resolveSchemes(
       check(pair.bwd, "bwd", `schemes[${i}]`);
       return { name: e, ...pair, fwdBits: labelBits(pair.fwd, "fwd"), bwdBits: labelBits(pair.bwd, "bwd") };
     }
-    check(e.fwd, "fwd", `schemes[${i}].fwd`);
-    check(e.bwd, "bwd", `schemes[${i}].bwd`);
+    const fwd = typeof e.fwd === "string"
+      ? e.fwd
+      : registerInlineForward(e.name!, e.fwd, `schemes[${i}].fwd`, problems);
+    const bwd = typeof e.bwd === "string"
+      ? e.bwd
+      : registerInlineBackward(e.name!, e.bwd, `schemes[${i}].bwd`, problems);
+    if (typeof e.fwd === "string") check(e.fwd, "fwd", `schemes[${i}].fwd`);
+    if (typeof e.bwd === "string") check(e.bwd, "bwd", `schemes[${i}].bwd`);
     return {
-      name: e.name ?? (e.fwd === e.bwd ? e.fwd : `${e.fwd}+${e.bwd}`),
-      fwd: e.fwd,
-      bwd: e.bwd,
-      fwdBits: e.fwdBits ?? labelBits(e.fwd, "fwd"),
-      bwdBits: e.bwdBits ?? labelBits(e.bwd, "bwd"),
+      name: e.name ?? (fwd === bwd ? fwd : `${fwd}+${bwd}`),
+      fwd,
+      bwd,
+      fwdBits: e.fwdBits ?? (typeof e.fwd === "string" ? labelBits(fwd, "fwd") : inlineBits(e.fwd)),
+      bwdBits: e.bwdBits ?? (typeof e.bwd === "string" ? labelBits(bwd, "bwd") : inlineBits(e.bwd)),
     };
   });
   const seen = new Set<string>();

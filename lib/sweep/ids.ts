@@ -4,18 +4,9 @@
  * @module
  */
 import type { TrainConfig } from "../engine/api.ts";
+import { canonicalJson } from "../spec/hash.ts";
 
-/** JSON with object keys sorted at every level (the hash input). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson };
 
 /** 1.31M-style count with 3 significant digits. */
 export function compactCount(n: number): string {
