@@ -145,20 +145,23 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   await dir.ensureWritable();
   const label = opts.shard && opts.shard.count > 1 ? shardLabel(opts.shard) : "all";
 
-  const gpu = await getGpu();
-  const env = await currentEnvironment(gpu.adapter);
   await writeJsonAtomic(`${dir.metaDir(label)}/spec.json`, resolvedSpec(spec, all));
-  // Keyed by writer: an unsharded sweep keeps the shard entries a merge put at the top level.
-  const envPath = `${dir.metaDir(label)}/environment.json`;
-  const previous = await Deno.readTextFile(envPath).then(JSON.parse, () => ({}));
-  await writeJsonAtomic(envPath, { ...previous, [label]: env });
-
   for (const id of force) await dir.removeRun(id);
   const pending: PlannedRun[] = [];
   let skipped = 0;
   for (const run of mine) {
     if (isDone(await dir.readRecord(run.id))) skipped++;
     else pending.push(run);
+  }
+  // Nothing to train: no GPU, no environment record (a finished sweep re-run does no work).
+  let commit = "unknown";
+  if (pending.length) {
+    const env = await currentEnvironment((await getGpu()).adapter);
+    commit = env.commit;
+    // Keyed by writer: an unsharded sweep keeps the shard entries a merge put at the top level.
+    const envPath = `${dir.metaDir(label)}/environment.json`;
+    const previous = await Deno.readTextFile(envPath).then(JSON.parse, () => ({}));
+    await writeJsonAtomic(envPath, { ...previous, [label]: env });
   }
   const progress = new SweepProgress(
     pending.map((r) => ({
@@ -186,7 +189,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   for (const run of pending) {
     opts.signal?.throwIfAborted();
     progress.start(run.id);
-    const record = await trainOne(run, dir, spec, env.commit, label, progress, opts.signal);
+    const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal);
     summary[record.row.status as "finished" | "diverged" | "failed"]++;
     if (label === "all") await rebuildRunsCsv(dir);
   }
