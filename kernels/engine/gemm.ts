@@ -77,6 +77,8 @@ export interface GemmSpec {
    * products and the k order equal the f32 kernel on the same BF16-rounded values, so results are identical.
    */
   bf16?: boolean;
+  /** Loaded words per operand row along k per loop iteration (1 default, or 2: K must divide by 2·VPT). */
+  ku?: 1 | 2;
 }
 
 /** Tile columns per invocation. */
@@ -106,6 +108,7 @@ export function gemmKey(s: GemmSpec): string {
     s.causal ?? "",
     s.tn ?? 8,
     !!s.bf16,
+    s.ku ?? 1,
   ]);
 }
 
@@ -216,40 +219,45 @@ export function gemmWgsl(s: GemmSpec): string {
     } else L.push(`  let ${v}B4 = ${v}B / 4u;`);
   }
   for (let r = 0; r < TM; r++) for (let g = 0; g < NG; g++) L.push(`  var c${r}_${g} = vec4<f32>(0.0);`);
-  const KQ = s.K / VPT;
-  const k0 = s.causal === "kmin" ? `m0 / ${VPT}u` : "0u";
-  const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / ${VPT}u)` : `${KQ}u`;
+  const KU = s.ku ?? 1, KS = VPT * KU; // k per loop iteration
+  const KQ = s.K / KS;
+  const k0 = s.causal === "kmin" ? `m0 / ${KS}u` : "0u";
+  const k1 = s.causal === "kmax" ? `min(${KQ}u, (m0 + ${TM}u) / ${KS}u)` : `${KQ}u`;
   L.push(`  for (var kq = ${k0}; kq < ${k1}; kq++) {`);
   const I = "    ";
-  // A as scalars aS[r][kk]
+  // A as scalars aS[r][kk], kk < KS
   const aS: string[][] = Array.from({ length: TM }, () => []);
   if (!s.transA) {
-    for (let r = 0; r < TM; r++) aS[r] = vals("A", s.a, `m0 + ${r}u`, "kq", I);
+    for (let r = 0; r < TM; r++) {
+      for (let u = 0; u < KU; u++) aS[r].push(...vals("A", s.a, `m0 + ${r}u`, `kq * ${KU}u + ${u}u`, I));
+    }
   } else {
-    for (let kk = 0; kk < VPT; kk++) {
+    for (let kk = 0; kk < KS; kk++) {
       for (let g = 0; g < TM / VPT; g++) {
-        const w = vals("A", s.a, `kq * ${VPT}u + ${kk}u`, `m0 / ${VPT}u + ${g}u`, I);
+        const w = vals("A", s.a, `kq * ${KS}u + ${kk}u`, `m0 / ${VPT}u + ${g}u`, I);
         for (let j = 0; j < VPT; j++) aS[g * VPT + j][kk] = w[j];
       }
     }
   }
   // B as scalars bS[kk][c], grouped into vec4 rows bV[kk][g]
-  const bS: string[][] = Array.from({ length: VPT }, () => []);
+  const bS: string[][] = Array.from({ length: KS }, () => []);
   if (!s.transB) {
-    for (let kk = 0; kk < VPT; kk++) {
+    for (let kk = 0; kk < KS; kk++) {
       for (let g = 0; g < TN / VPT; g++) {
-        const w = vals("B", s.b, `kq * ${VPT}u + ${kk}u`, `n0 / ${VPT}u + ${g}u`, I);
+        const w = vals("B", s.b, `kq * ${KS}u + ${kk}u`, `n0 / ${VPT}u + ${g}u`, I);
         for (let j = 0; j < VPT; j++) bS[kk][g * VPT + j] = w[j];
       }
     }
   } else {
     for (let c = 0; c < TN; c++) {
-      const w = vals("B", s.b, `n0 + ${c}u`, "kq", I);
-      for (let kk = 0; kk < VPT; kk++) bS[kk][c] = w[kk];
+      for (let u = 0; u < KU; u++) {
+        const w = vals("B", s.b, `n0 + ${c}u`, `kq * ${KU}u + ${u}u`, I);
+        for (let kk = 0; kk < VPT; kk++) bS[u * VPT + kk][c] = w[kk];
+      }
     }
   }
   const bV: string[][] = [];
-  for (let kk = 0; kk < VPT; kk++) {
+  for (let kk = 0; kk < KS; kk++) {
     const row: string[] = [];
     for (let g = 0; g < NG; g++) {
       L.push(`    let b${kk}_${g} = vec4<f32>(${bS[kk].slice(4 * g, 4 * g + 4).join(", ")});`);
@@ -257,9 +265,11 @@ export function gemmWgsl(s: GemmSpec): string {
     }
     bV.push(row);
   }
-  for (let kk = 0; kk < VPT; kk++) {
-    for (let r = 0; r < TM; r++) {
-      for (let g = 0; g < NG; g++) {
+  // Accumulator-major order: each accumulator takes all KS products in a row (fewer spill round trips;
+  // the per-accumulator k order is unchanged, so results are identical to the k-major order).
+  for (let r = 0; r < TM; r++) {
+    for (let g = 0; g < NG; g++) {
+      for (let kk = 0; kk < KS; kk++) {
         L.push(`    c${r}_${g} = fma(vec4<f32>(${aS[r][kk]}), ${bV[kk][g]}, c${r}_${g});`);
       }
     }
