@@ -57,6 +57,9 @@ function main(args: string[]): void {
   }
   console.log("\nForward labels (--fwd; with --scheme: BF16 backward):");
   for (const h of Object.values(FORWARD)) console.log(`  ${pad(h.label, 20)} ${h.description}`);
+  console.log(
+    "  <label>+lm_head       any quantizing forward label, also applied to lm_head (f32 by default)",
+  );
   console.log("\nBackward labels (--bwd; with --scheme: BF16 forward; rtn-* labels quantize both halves):");
   for (const h of Object.values(BACKWARD)) console.log(`  ${pad(h.label, 20)} ${h.description}`);
 }

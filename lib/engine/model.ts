@@ -196,13 +196,13 @@ export class GpuModel {
       ]);
     }
 
-    // lm_head: the same linear layer, always full precision
+    // lm_head: the same linear layer, full precision unless the scheme opts it in (forward label "+lm_head")
     this.#head = new Linear(rt, {
       name: "lm_head",
       M,
       inF: d,
       outF: V,
-      scheme: { name: "fp32:fp32", fwd: {}, bwd: {} },
+      scheme: scheme.modules?.lm_head ?? { name: "fp32:fp32", fwd: {}, bwd: {} },
       salt: 0xffff,
       stepUniform: this.stepUniform,
       scratch: this.#scratch,
@@ -218,7 +218,12 @@ export class GpuModel {
       n: number,
     ) => prog.add(rt.dispatch(label, rt.pipeline(key, code), sl, K.grid1d(n)));
     const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer | GPUTextureView)[]) => {
-      const s: GemmSpec = { tm: s0.M % 16 === 0 ? 16 : 8, tex: sl[0] instanceof GPUTextureView, ...s0 };
+      const s: GemmSpec = {
+        tm: s0.M % 16 === 0 ? 16 : 8,
+        tn: s0.N % 16 === 0 ? 16 : 8,
+        tex: sl[0] instanceof GPUTextureView,
+        ...s0,
+      };
       prog.add(
         rt.dispatch(
           label,

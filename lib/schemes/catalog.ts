@@ -271,6 +271,31 @@ fwd({
   modules: { qkv: { x: FP8_X, w: FP8_X }, o: { x: FP8_X, w: FP8_X } },
 });
 
+// ---- LUQ-INT4 (Chmiel et al. 2023; Quartet Table 3 baseline) ----
+fwd({
+  label: "luq-int4",
+  description: "INT4 X, W: f32 absmax scale per row (per token / per output channel), RTN, STE",
+  x: rtnOp("int4", "row"),
+  w: rtnOp("int4", "row"),
+});
+bwd({
+  label: "luq-bwd",
+  description: "dY to radix-2 FP4 (E3M0) with stochastic rounding (unbiased log quantization, stochastic " +
+    "underflow), f32 absmax per 32 along K; W_q, X_q as in the forward",
+  dxDy: { ...rtnOp("e3m0"), rounding: "stochastic" },
+  dwDy: { ...rtnOp("e3m0"), rounding: "stochastic" },
+});
+
+/** The forward half with lm_head included (as its default x/w operands). */
+export function withLmHead(h: ForwardHalf): ForwardHalf {
+  return {
+    ...h,
+    label: `${h.label}+lm_head`,
+    description: `${h.description}; also lm_head`,
+    modules: { ...h.modules, lm_head: { x: h.x, w: h.w } },
+  };
+}
+
 /** Preset pairs: `--scheme NAME`. */
 export const NAMED: Record<string, NamedScheme> = {};
 function named(name: string, f: string, b: string, description: string): void {
@@ -288,6 +313,7 @@ named("fp4-dge-occ", "fp4-dge-occ", "e5m2-grad", "Wang et al.: FP4 W (DGE) and X
 named("fp4-direct", "fp4-direct", "e5m2-grad", "Wang et al. ablation: FP4 W/X without DGE or OCC");
 named("fp4-dge", "fp4-dge", "e5m2-grad", "Wang et al. ablation: DGE only");
 named("fp4-occ", "fp4-occ", "e5m2-grad", "Wang et al. ablation: OCC only");
+named("luq-int4", "luq-int4", "luq-bwd", "LUQ-INT4: INT4 forward, radix-2 FP4 SR gradients");
 named("fp4-mixed", "fp4-mixed", "fp8", "Zhou et al.: attention projections FP8, MLP FP4, backward FP8");
 
 /**
@@ -300,6 +326,11 @@ export function schemePair(name: string): { fwd: string; bwd: string } | undefin
   if (n) return { fwd: n.fwd, bwd: n.bwd };
   const f = name in FORWARD, b = name in BACKWARD;
   if (f && b) return { fwd: name, bwd: name };
+  const head = /^(.*)\+lm_head$/.exec(name);
+  if (head && schemePair(head[1])) {
+    const p = schemePair(head[1])!;
+    return p.fwd === "fp32" || p.fwd === "bf16" ? undefined : { fwd: `${p.fwd}+lm_head`, bwd: p.bwd };
+  }
   if (f) return { fwd: name, bwd: "bf16" };
   if (b) return { fwd: "bf16", bwd: name };
   return undefined;

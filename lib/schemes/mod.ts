@@ -4,7 +4,7 @@
  * @module
  */
 import { registerBackward, registerForward } from "../engine/schemes.ts";
-import { BACKWARD, FORWARD } from "./catalog.ts";
+import { BACKWARD, FORWARD, withLmHead } from "./catalog.ts";
 import { compileBackward, compileForward } from "./compile.ts";
 
 export * from "./types.ts";
@@ -14,6 +14,9 @@ export * from "./compile.ts";
 const ENGINE_OWN = new Set(["fp32", "bf16"]);
 for (const [label, h] of Object.entries(FORWARD)) {
   if (!ENGINE_OWN.has(label)) registerForward(label, compileForward(h));
+  // "<label>+lm_head": the same forward recipe also on lm_head (which stays f32 by default), with the backward
+  // label's hooks on lm_head's backward GEMMs.
+  if (h.x || h.w) registerForward(`${label}+lm_head`, compileForward(withLmHead(h)));
 }
 for (const [label, h] of Object.entries(BACKWARD)) {
   if (!ENGINE_OWN.has(label)) registerBackward(label, compileBackward(h));

@@ -52,7 +52,7 @@ export interface ForwardHalf {
   /** Weight operand W (groups along in-features). */
   w?: OperandQuant;
   /** Per-module overrides (module-wise precision, Zhou et al.); a module absent here uses x/w. */
-  modules?: Partial<Record<ModuleName, { x?: OperandQuant; w?: OperandQuant }>>;
+  modules?: Partial<Record<ModuleName | "lm_head", { x?: OperandQuant; w?: OperandQuant }>>;
 }
 
 /** Backward half: quantizers of dY and W in dX = dY·W, and of dY and X in dW = dYᵀ·X. */
