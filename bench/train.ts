@@ -1,6 +1,6 @@
 /**
  * `deno task bench train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 --steps 10
- * --fwd fp32 --bwd fp32 --no-torch --profile --json]`
+ * --fwd fp32 --bwd fp32 | --scheme NAME --no-torch --profile --json]`
  *
  * Times full training steps of the engine (submitted back to back, one await at the end, like `train()`),
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
@@ -16,6 +16,7 @@ import { GpuModel, packBatch } from "../lib/engine/model.ts";
 import { type Dispatch, Program } from "../lib/engine/runtime.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
+import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -91,6 +92,7 @@ export async function main(args: string[]): Promise<void> {
       steps: { type: "string", default: "10" },
       fwd: { type: "string", default: "fp32" },
       bwd: { type: "string", default: "fp32" },
+      scheme: { type: "string" },
       "no-torch": { type: "boolean" },
       profile: { type: "boolean" },
       json: { type: "boolean" },
@@ -108,7 +110,17 @@ export async function main(args: string[]): Promise<void> {
   const load0 = loadAvg();
   const { rt, adapter } = await getRuntime();
   const tBuild = performance.now();
-  const model = GpuModel.create(rt, cfg, { batch: B, scheme: { fwd: v.fwd!, bwd: v.bwd! } });
+  // --scheme NAME (lib/schemes catalogue) overrides --fwd/--bwd; `deno task bench schemes` compares with bf16.
+  const pair = v.scheme === undefined ? { fwd: v.fwd!, bwd: v.bwd! } : schemePair(v.scheme);
+  if (!pair) {
+    console.error(
+      `bench train: unknown scheme "${v.scheme}"; closest: ${
+        closestNames(v.scheme!, schemeNames()).join(", ")
+      }`,
+    );
+    Deno.exit(2);
+  }
+  const model = GpuModel.create(rt, cfg, { batch: B, scheme: pair });
   model.setParams(initParams(cfg, 0));
   const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
   const dev = rt.device;
