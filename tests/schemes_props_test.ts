@@ -4,8 +4,11 @@
  * derivative values, OCC reconstruction, and an all-identity scheme reproducing the f32 run bit for bit.
  */
 import assert from "node:assert/strict";
-import { getRuntime, train } from "../lib/engine/train.ts";
-import { resolveModelConfig, Rng } from "../lib/engine/config.ts";
+import { evaluate, getRuntime, train } from "../lib/engine/train.ts";
+import { GpuModel } from "../lib/engine/model.ts";
+import { validationBatches } from "../lib/data/batches.ts";
+import { loadSource } from "../lib/data/sources.ts";
+import { initParams, resolveModelConfig, Rng } from "../lib/engine/config.ts";
 import { Linear, Scratch } from "../lib/engine/linear.ts";
 import { Program } from "../lib/engine/runtime.ts";
 import { registerBackward, registerForward, resolveScheme } from "../lib/engine/schemes.ts";
@@ -194,4 +197,23 @@ Deno.test("schemes: target-precision switch keeps the state (A~A@f = A bit for b
     second: { fwd: "fp8", bwd: "fp8" },
     fraction: 0.9,
   });
+});
+
+Deno.test("schemes: validation loss runs with the forward quantizers active; module-wise hooks reach the layers", async () => {
+  const { rt } = await getRuntime();
+  const cfg = resolveModelConfig({ layers: 1, dModel: 64, heads: 2, context: 32 });
+  const val = validationBatches(loadSource("sotu").val, 32, 4, 256);
+  const params = initParams(cfg, 3);
+  const loss = async (fwd: string) => {
+    const m = GpuModel.create(rt, cfg, { batch: 4, scheme: { fwd, bwd: "fp32" }, train: false });
+    m.setParams(params);
+    return await evaluate(m, val.batches);
+  };
+  const [a, b] = [await loss("fp32"), await loss("quest")];
+  assert.ok(Number.isFinite(a) && Number.isFinite(b));
+  assert.notEqual(a, b);
+  const mixed = resolveScheme({ fwd: "fp4-mixed", bwd: "fp8" });
+  assert.ok(mixed.modules?.qkv && mixed.modules.o, "attention projections get their own hooks");
+  assert.notEqual(mixed.modules!.qkv.fwd.x!.id, mixed.fwd.x!.id);
+  assert.equal(mixed.modules!.qkv.bwd, mixed.bwd);
 });
