@@ -52,7 +52,11 @@ export const RUN_COLUMNS = [
     type: "number",
     doc: "wall time of the train() call that completed the run (after a resume: the resumed part only)",
   },
-  { name: "tokens_per_second", type: "number", doc: "training throughput reported by the engine" },
+  {
+    name: "tokens_per_second",
+    type: "number",
+    doc: "training throughput reported by the engine (empty if a resume had no step left)",
+  },
   { name: "adapter", type: "string", doc: "WebGPU adapter the run trained on" },
   { name: "seed", type: "int", doc: "seed for init, batches and stochastic rounding" },
   { name: "commit", type: "string", doc: "git commit of the code that trained the run" },

@@ -79,7 +79,8 @@ function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult
     final_val_loss: num(r.finalValLoss),
     final_train_loss: num(r.finalTrainLoss),
     wall_seconds: num(r.wallSeconds === undefined ? undefined : Number(r.wallSeconds.toFixed(3))),
-    tokens_per_second: num(r.tokensPerSecond === undefined ? undefined : Math.round(r.tokensPerSecond)),
+    // 0 when a resume found the run already at its last step: unknown, not zero.
+    tokens_per_second: r.tokensPerSecond ? Math.round(r.tokensPerSecond) : null,
     adapter: r.adapter ?? null,
     seed: run.seed,
     commit,
