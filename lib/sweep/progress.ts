@@ -17,6 +17,8 @@ export function stderrSink(): Sink {
   let lastPrint = 0;
   return (line, transient) => {
     if (tty) {
+      if (transient && performance.now() - lastPrint < 100) return; // ~10 redraws a second is plenty
+      lastPrint = performance.now();
       Deno.stderr.writeSync(enc.encode(`\r\x1b[K${line}${transient ? "" : "\n"}`));
     } else if (!transient || performance.now() - lastPrint > 5000) {
       lastPrint = performance.now();
