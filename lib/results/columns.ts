@@ -50,7 +50,7 @@ export const RUN_COLUMNS = [
   {
     name: "wall_seconds",
     type: "number",
-    doc: "wall time of the train() call that completed the run (after a resume: the resumed part only)",
+    doc: "training wall time, summed over interrupted attempts (each counted up to its last 5 s heartbeat)",
   },
   {
     name: "tokens_per_second",

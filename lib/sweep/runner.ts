@@ -224,6 +224,15 @@ async function trainOne(
   let record: RunRecord;
   let curve: CurvePoint[];
   await dir.removeOrphanTemps(run.id);
+  // Wall time of earlier, interrupted attempts (a heartbeat file, rewritten every few seconds).
+  const heartbeat = `${dir.runDir(run.id)}/elapsed.json`;
+  const prior = await Deno.readTextFile(heartbeat).then((t) => Number(JSON.parse(t).seconds) || 0, () => 0);
+  const t0 = performance.now();
+  let lastBeat = t0;
+  const beat = () => {
+    lastBeat = performance.now();
+    writeJsonAtomic(heartbeat, { seconds: prior + (lastBeat - t0) / 1000 }).catch(() => {});
+  };
   try {
     const result = await train(run.config, {
       outDir: dir.ckptDir(run.id),
@@ -233,6 +242,7 @@ async function trainOne(
       onProgress: (p) => {
         if (exploded) return; // the engine drains its loss ring after the abort
         progress.update(p);
+        if (performance.now() - lastBeat > 5000) beat();
         if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
           seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
         } else if (!exploded) {
@@ -242,7 +252,8 @@ async function trainOne(
       },
     });
     const diverged = result.status === "diverged" || !Number.isFinite(result.finalTrainLoss);
-    record = { ...base, row: rowOf(run, diverged ? "diverged" : "finished", result, commit), endedAt: now() };
+    const timed = { ...result, wallSeconds: prior + result.wallSeconds };
+    record = { ...base, row: rowOf(run, diverged ? "diverged" : "finished", timed, commit), endedAt: now() };
     curve = result.curve;
     progress.end(
       `${record.row.status}  val ${fmt(result.finalValLoss)}  train ${fmt(result.finalTrainLoss)}  ` +
