@@ -15,6 +15,10 @@ import { unpackNibbles } from "../lib/formats/packing.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
 import { refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
+import { compileOptions } from "../lib/schemes/compile.ts";
+import { Linear, Scratch } from "../lib/engine/linear.ts";
+import { Program } from "../lib/engine/runtime.ts";
+import { resolveScheme } from "../lib/engine/schemes.ts";
 
 const rng = new Rng(5);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
@@ -121,4 +125,55 @@ Deno.test("schemes: packed FP4 GEMM = f64 product of the dequantized operands", 
     c.destroy();
     d.destroy();
   }
+});
+
+Deno.test("schemes: quartet linear layer, packed FP4 GEMMs = unpacked f32 GEMMs (Y, dX, dW)", async () => {
+  const { rt } = await getRuntime();
+  const M = 64, inF = 64, outF = 32;
+  const step = rt.uniform(16, "step");
+  rt.device.queue.writeBuffer(step, 0, new Uint32Array([0, 0, 0, 4242]));
+  const X = randn(M * inF), W = randn(outF * inF, 0.1), dY = randn(M * outF, 1e-3);
+  const up = (a: Float32Array) => {
+    const b = rt.storage(a.byteLength, "t");
+    rt.device.queue.writeBuffer(b, 0, a as Float32Array<ArrayBuffer>);
+    return b;
+  };
+  const outs: Float32Array[][] = [];
+  for (const packed of [false, true]) {
+    compileOptions.packed = packed;
+    const scheme = resolveScheme({ fwd: "quest", bwd: "rtn-bwd" });
+    const lin = new Linear(rt, {
+      name: `p${packed}`,
+      M,
+      inF,
+      outF,
+      scheme,
+      salt: 1,
+      stepUniform: step,
+      scratch: new Scratch(rt),
+      textures: false,
+    });
+    const xb = up(X), wb = up(W), yb = up(new Float32Array(M * outF)), dyb = up(dY);
+    const dxb = up(new Float32Array(M * inF)), dwb = up(new Float32Array(outF * inF));
+    const prog = new Program();
+    lin.forward(prog, { buffer: xb }, { buffer: wb }, { buffer: yb });
+    lin.backward(prog, { buffer: dyb }, { buffer: xb }, { buffer: wb }, { buffer: dxb }, { buffer: dwb });
+    assert.equal(prog.items.some((it) => "label" in it && / fp4$/.test(it.label)), packed);
+    prog.submit(rt.device);
+    outs.push([
+      new Float32Array(await rt.read(yb)),
+      new Float32Array(await rt.read(dxb)),
+      new Float32Array(await rt.read(dwb)),
+    ]);
+    for (const b of [xb, wb, yb, dyb, dxb, dwb]) b.destroy();
+  }
+  compileOptions.packed = true;
+  for (const [t, name] of ["Y", "dX", "dW"].entries()) {
+    const [a, b] = [outs[0][t], outs[1][t]];
+    const scale = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (let i = 0; i < a.length; i++) {
+      assert.ok(Math.abs(a[i] - b[i]) <= 1e-5 * scale, `${name}[${i}] ${a[i]} vs ${b[i]}`);
+    }
+  }
+  step.destroy();
 });
