@@ -13,7 +13,7 @@ import { decodeElement } from "../lib/formats/quantize.ts";
 import { ELEMENTS } from "../lib/formats/elements.ts";
 import { unpackNibbles } from "../lib/formats/packing.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
-import { refTensor } from "../lib/schemes/reference.ts";
+import { groupSize, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
 import { compileOptions } from "../lib/schemes/compile.ts";
 import { Linear, Scratch } from "../lib/engine/linear.ts";
@@ -52,9 +52,9 @@ async function pack(
   rt.device.queue.writeBuffer(un, 0, new Uint32Array([0, 0, 0, 777]));
   await runKernel(
     rt,
-    packKernel(op, R, C, axis, 32, gemm, false, 9),
+    packKernel(op, R, C, axis, groupSize(op, len), gemm, false, 9),
     [s, o, un, q, sc],
-    grid1d((R * C) / 32),
+    grid1d((R * C) / groupSize(op, len)),
   );
   const deq = new Float32Array(await rt.read(o));
   const codes = new Uint32Array(await rt.read(q, R * C / 2));
@@ -74,6 +74,8 @@ Deno.test("schemes: prep-and-pack kernel = TS reference; codes × scales decode 
       [FORWARD["rtn-absmax"].w!, 1, "dx"],
       [BACKWARD["sr-bwd"].dwDy!, 0, "dw"],
       [BACKWARD["rtn-bwd"].dxW!, 0, "dx"],
+      [FORWARD["fp4-dge"].w!, 1, "dx"],
+      [FORWARD["fp4-direct"].x!, 1, "dx"],
     ] as const
   ) {
     const x = randn(R * C);

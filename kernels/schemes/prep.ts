@@ -27,7 +27,7 @@ const MAXF = "3.4028234663852886e38";
  */
 export function prepWgsl(op: OperandQuant, G: number, gemm: "dx" | "dw" = "dx", emit = false): string {
   if (emit && !packable(op)) {
-    throw new Error("prepWgsl: packed output needs an MXFP4 (E2M1, E8M0 per 32) operand");
+    throw new Error("prepWgsl: packed output needs an E2M1 operand (see packable)");
   }
   const lib = new WgslLib();
   lib.common();
@@ -128,9 +128,9 @@ ${wgslStatsLoop(`${S}u`, `(*v)[b + j]`)}
     }
     if (emit) body.push(`  for (var i = 0u; i < ${G / 8}u; i++) { (*words)[i] = 0u; }`);
     const emitScale = emit
-      ? `\n    (*scales)[b / 32u] = sc.scale * ${
+      ? `\n    for (var t = b; t < b + ${S}u; t = t + 32u) { (*scales)[t / 32u] = sc.scale * ${
         wgslF32(Math.fround((op.prescale ? 1 / op.prescale : 1) * 2 ** 14))
-      };`
+      }; }`
       : "";
     body.push(`  for (var b = 0u; b < ${G}u; b = b + ${S}u) {
 ${stats}${emitScale}
@@ -156,10 +156,13 @@ ${body.join("\n")}
 `;
 }
 
-/** Whether an operand can feed the packed FP4 GEMM (E2M1 elements, E8M0 scales per 32, no OCC / INT grid). */
+/**
+ * Whether an operand can feed the packed FP4 GEMM: E2M1 elements with an E8M0 or f32 scale per 32 values or
+ * per row (written once per 32-block), no OCC residual, no INT grid.
+ */
 export function packable(op: OperandQuant | undefined): boolean {
-  return !!op && op.element === "e2m1" && op.scale.granularity === "block" && op.scale.block === 32 &&
-    op.scale.type === "e8m0" && !op.clip && !op.centred;
+  if (!op || op.element !== "e2m1" || op.clip || op.centred || op.scale.type === "e4m3") return false;
+  return op.scale.granularity === "row" || (op.scale.granularity === "block" && op.scale.block === 32);
 }
 
 /** WGSL `prep()` of the gradient post-pass on groups of `postGroup(op, len)`: v ← H⁻¹(v ⊙ g). */

@@ -31,7 +31,7 @@ export function compileOperand(op: OperandQuant, gemm: "dx" | "dw" = "dx"): Oper
   const estimator = hasEstimator(op);
   const forLength = (len: number): OperandPrep => {
     const G = groupSize(op, len);
-    const packed = compileOptions.packed && packable(op) && G === 32;
+    const packed = compileOptions.packed && packable(op) && G % 32 === 0;
     let p = cache.get(G * 2 + (packed ? 1 : 0));
     if (!p) {
       p = { id: `${key}|${G}`, group: G, wgsl: prepWgsl(op, G, gemm), estimator };
