@@ -1,12 +1,14 @@
 /**
- * `deno task bench schemes [--scheme quartet,fp8,… | --all] [--steps 4] [--layers 4 --d-model 128 --heads 4
+ * `deno task bench schemes [--scheme quartet,fp8,… | --all] [--unpacked] [--gemm] [--steps 4] [--layers 4 --d-model 128 --heads 4
  * --context 128 --batch 16] [--json]`
  *
  * Step time of each scheme beside `bf16` in the same run, on the reference model: every scheme's model is
  * built (pipelines compiled), warmed up two steps, then timed over `--steps` full training steps
  * submitted back to back with one await at the end (as `train()` does). bf16 is timed before and after
  * the schemes and averaged, so drift from the shared CPU shows up in its two numbers. Reports wall ms per
- * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16.
+ * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16. `--unpacked`
+ * also times each scheme with the packed FP4 GEMMs off (dequantized f32 operands through the engine's GEMMs);
+ * `--gemm` compares the packed FP4 GEMM kernel with the f32 storage-buffer GEMM on the model's shapes.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -19,6 +21,7 @@ import { closestNames, NAMED, schemeNames, schemePair } from "../lib/schemes/cat
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../kernels/engine/gemm.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../kernels/schemes/fp4gemm.ts";
 import { Program, type Runtime } from "../lib/engine/runtime.ts";
+import { compileOptions } from "../lib/schemes/compile.ts";
 
 /**
  * Packed FP4 GEMM vs the engine's f32 GEMM on the reference model's linear shapes (forward qkv, gate_up,
@@ -126,6 +129,7 @@ export async function main(args: string[]): Promise<void> {
         batch: { type: "string", default: "16" },
         json: { type: "boolean" },
         gemm: { type: "boolean" },
+        unpacked: { type: "boolean" },
       },
     }));
   } catch (e) {
@@ -166,7 +170,8 @@ export async function main(args: string[]): Promise<void> {
   const { rt, adapter } = await getRuntime();
   const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
   const params = initParams(cfg, 0);
-  const time = async (name: string): Promise<{ ms: number; cpu: number }> => {
+  const time = async (name: string, packed = true): Promise<{ ms: number; cpu: number }> => {
+    compileOptions.packed = packed; // packed FP4 GEMMs where both operands are FP4 (read when the model is built)
     const model = GpuModel.create(rt, cfg, { batch: B, scheme: schemePair(name)! });
     model.setParams(params);
     const step = (s: number) => {
@@ -197,6 +202,18 @@ export async function main(args: string[]): Promise<void> {
       ratioWall: 0,
       ratioCpu: 0,
     });
+    if (v.unpacked) {
+      const u = await time(n, false);
+      rows.push({
+        scheme: `${n} (unpacked)`,
+        fwd: p.fwd,
+        bwd: p.bwd,
+        msPerStep: u.ms,
+        cpuPerStep: u.cpu,
+        ratioWall: 0,
+        ratioCpu: 0,
+      });
+    }
   }
   const b1 = await time("bf16");
   const base = { ms: (b0.ms + b1.ms) / 2, cpu: (b0.cpu + b1.cpu) / 2 };
