@@ -81,11 +81,13 @@ export class SweepProgress {
   update(p: TrainProgress): void {
     const c = this.#current;
     if (!c) return;
-    if (p.tokensPerSecond > 0 && !this.#tps.has(c.run.key)) {
+    // The current run's pace counts once it is past its first steps (which include shader compilation).
+    const borrow = p.tokensPerSecond > 0 && !this.#tps.has(c.run.key) && p.step >= Math.max(10, p.steps / 10);
+    if (borrow) {
       this.#flopRate.push({ params: c.run.params, rate: (p.tokensPerSecond * c.run.flops) / c.run.tokens });
     }
     const rest = this.runs.slice(this.#pos).reduce((s, r) => s + this.#estimate(r), 0);
-    if (!this.#tps.has(c.run.key)) this.#flopRate.pop();
+    if (borrow) this.#flopRate.pop();
     this.sink(
       `[${this.#pos}/${this.runs.length}] ${c.run.id}  step ${p.step}/${p.steps}  ${
         formatSi(p.tokensPerSecond)
