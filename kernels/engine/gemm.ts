@@ -55,9 +55,9 @@ export interface GemmSpec {
   /** "self": C += result; "buf": C = result + D (separate buffer with C's layout); "none". */
   add?: "none" | "self" | "buf";
   /** Rows of the register tile per invocation: 8 (default) or 16 (M must then be a multiple of 16). */
-  tm?: 8 | 16;
+  tm?: 8 | 16 | 32;
   /** Columns of the register tile per invocation: 8 (default) or 16 (N must then be a multiple of 16). */
-  tn?: 8 | 16;
+  tn?: 8 | 16 | 32;
   /**
    * Read A and B from rgba32float textures instead of storage buffers. The texture of an operand is its
    * buffer viewed as [rows, ld] (texel (x, y) = floats y·ld + 4x … +3), so the layouts above still apply.

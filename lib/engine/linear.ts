@@ -134,6 +134,15 @@ export class Scratch {
   }
 }
 
+/**
+ * Register tile for an M×N×K GEMM: 16×16 (fastest on llvmpipe) for large GEMMs, 8×8 for small
+ * ones (their kernels compile several times faster and the work is tiny anyway).
+ */
+export function tileFor(M: number, N: number, K: number, batch = 1): { tm: 8 | 16; tn: 8 | 16 } {
+  const big = M * N * K * batch >= 1 << 22;
+  return { tm: big && M % 16 === 0 ? 16 : 8, tn: big && N % 16 === 0 ? 16 : 8 };
+}
+
 /** A GEMM operand held in a texture (the buffer [rows, cols] viewed as cols/4 texels per row). */
 export interface TexOperand {
   /** Texture. */
@@ -258,11 +267,11 @@ export class Linear {
     return t.view;
   }
 
-  /** Tile shape of a GEMM with M rows and `tiles` tiles. */
-  #tile(M: number, N: number): { tm: 8 | 16; wg: number; tex: boolean } {
-    const tm = M % 16 === 0 ? 16 : 8;
-    const tiles = (M / tm) * (N / 8);
-    return { tm, wg: tiles >= 1024 ? 64 : 16, tex: !!this.#tx };
+  /** Tile shape of a GEMM with M rows and N columns: 16×16 register tiles where the shape allows. */
+  #tile(M: number, N: number, K: number): { tm: 8 | 16; tn: 8 | 16; wg: number; tex: boolean } {
+    const { tm, tn } = tileFor(M, N, K);
+    const tiles = (M / tm) * (N / tn);
+    return { tm, tn, wg: tiles >= 1024 ? 64 : 16, tex: !!this.#tx };
   }
 
   /** FLOPs of the three GEMMs. */
@@ -328,7 +337,7 @@ export class Linear {
         b: { ld: inF },
         c: { ld: outF },
         add: residual ? "buf" : "none",
-        ...this.#tile(M, outF),
+        ...this.#tile(M, outF, inF),
         bf16: true,
       };
       this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
@@ -346,7 +355,7 @@ export class Linear {
       b: { ld: inF },
       c: { ld: outF },
       add: residual ? "buf" : "none",
-      ...this.#tile(M, outF),
+      ...this.#tile(M, outF, inF),
     };
     let a: Binding = xq, b: Binding = wq;
     if (this.#tx) {
@@ -386,7 +395,7 @@ export class Linear {
         a: { ld: outF },
         b: { ld: inF },
         c: { ld: inF },
-        ...this.#tile(M, inF),
+        ...this.#tile(M, inF, outF),
         bf16: true,
       };
       this.#gemm(prog, `${this.o.name} dX`, spec, [a, b, dx]);
@@ -403,7 +412,7 @@ export class Linear {
         b: { ld: inF },
         c: { ld: inF },
         mul: !!this.#gx && !post?.x,
-        ...this.#tile(M, inF),
+        ...this.#tile(M, inF, outF),
       };
       let a: Binding = dyq, b: Binding = wq;
       if (tx) {
@@ -436,7 +445,7 @@ export class Linear {
         a: { ld: outF },
         b: { ld: inF },
         c: { ld: inF },
-        ...this.#tile(outF, inF),
+        ...this.#tile(outF, inF, M),
         bf16: true,
       };
       this.#gemm(prog, `${this.o.name} dW`, spec, [a, b, dw]);
@@ -454,7 +463,7 @@ export class Linear {
       b: { ld: inF },
       c: { ld: inF },
       mul: !!this.#gw && !post?.w,
-      ...this.#tile(outF, inF),
+      ...this.#tile(outF, inF, M),
     };
     let a: Binding = dyq, b: Binding = xq;
     if (tx) {

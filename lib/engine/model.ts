@@ -15,7 +15,7 @@ import type { ModelConfig, SchemeChoice } from "./api.ts";
 import { type ParamLayout, paramLayout } from "./config.ts";
 import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
 import * as K from "../../kernels/engine/ops.ts";
-import { Linear, Scratch } from "./linear.ts";
+import { Linear, Scratch, tileFor } from "./linear.ts";
 import { Program, Runtime, type Slice } from "./runtime.ts";
 import { resolveScheme } from "./schemes.ts";
 import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
@@ -219,8 +219,7 @@ export class GpuModel {
     ) => prog.add(rt.dispatch(label, rt.pipeline(key, code), sl, K.grid1d(n)));
     const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer | GPUTextureView)[]) => {
       const s: GemmSpec = {
-        tm: s0.M % 16 === 0 ? 16 : 8,
-        tn: s0.N % 16 === 0 ? 16 : 8,
+        ...tileFor(s0.M, s0.N, s0.K, s0.batch ?? 1),
         tex: sl[0] instanceof GPUTextureView,
         ...s0,
       };
