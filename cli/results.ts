@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { InputError } from "../lib/spec/errors.ts";
 import { closestNames } from "../lib/spec/suggest.ts";
-import { mergeResults, sortedRows } from "../lib/results/merge.ts";
+import { currentRecords, mergeResults, sortedRows } from "../lib/results/merge.ts";
 import { ResultsDir } from "../lib/results/store.ts";
 import { type Format, FORMATS, renderRows } from "../lib/results/table.ts";
 
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     } catch { /* no results yet */ }
     if (!names.length) throw new InputError(`no experiments in ${v.results}/ yet\n${usage}`);
     for (const n of names.sort()) {
-      console.log(`${n}  ${(await new ResultsDir(`${v.results}/${n}`).readAllRecords()).length} runs`);
+      console.log(`${n}  ${(await currentRecords(new ResultsDir(`${v.results}/${n}`))).length} runs`);
     }
     return 0;
   }
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const rows = sortedRows(await dir.readAllRecords());
+  const rows = sortedRows(await currentRecords(dir));
   console.log(renderRows(rows, v.format as Format));
   return 0;
 }

@@ -108,6 +108,16 @@ Deno.test("merge builds runs.csv from per-shard records, each run once, sorted",
   await Deno.remove(root, { recursive: true });
 });
 
+Deno.test("runs.csv lists the runs the spec lists; records of dropped runs stay on disk", async () => {
+  const root = await Deno.makeTempDir();
+  const dir = ResultsDir.of(root, "exp");
+  for (const id of ["a-1", "b-1", "c-1"]) await dir.writeRun(record(row(id, "bf16", 100), "all"), []);
+  await writeTextAtomic(`${dir.dir}/spec.json`, JSON.stringify({ runs: [{ id: "a-1" }, { id: "c-1" }] }));
+  assert.deepEqual((await mergeResults(dir)).rows.map((r) => r.run_id), ["a-1", "c-1"]);
+  assert.equal((await dir.readAllRecords()).length, 3);
+  await Deno.remove(root, { recursive: true });
+});
+
 Deno.test("an unwritable results directory is reported as bad input", async () => {
   const root = await Deno.makeTempDir();
   await Deno.writeTextFile(`${root}/file`, "");

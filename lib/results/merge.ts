@@ -33,11 +33,41 @@ export function runsCsvText(rows: RunRow[]): string {
   });
 }
 
-/** Rewrites runs.csv from the records; returns its rows. */
+/** Rewrites runs.csv from the records of the current runs (see currentRecords); returns its rows. */
 export async function rebuildRunsCsv(dir: ResultsDir): Promise<RunRow[]> {
-  const rows = sortedRows(await dir.readAllRecords());
+  const rows = sortedRows(await currentRecords(dir));
   await writeTextAtomic(dir.runsCsv, runsCsvText(rows));
   return rows;
+}
+
+/**
+ * Ids of the runs the experiment's spec currently lists: the union over its spec.json files (top level
+ * and shards); undefined when there is none.
+ */
+export async function currentRunIds(dir: ResultsDir): Promise<Set<string> | undefined> {
+  const files = [`${dir.dir}/spec.json`];
+  try {
+    for await (const e of Deno.readDir(`${dir.dir}/shards`)) {
+      if (e.isDirectory) files.push(`${dir.metaDir(e.name)}/spec.json`);
+    }
+  } catch { /* no shards */ }
+  let ids: Set<string> | undefined;
+  for (const f of files) {
+    const spec = (await readJson(f)) as { runs?: { id: string }[] } | undefined;
+    if (!spec?.runs) continue;
+    ids ??= new Set();
+    for (const r of spec.runs) ids.add(r.id);
+  }
+  return ids;
+}
+
+/**
+ * The records of the spec's current runs. Records of runs a later version of the spec dropped stay on
+ * disk (and come back if the spec lists them again) but leave runs.csv.
+ */
+export async function currentRecords(dir: ResultsDir): Promise<RunRecord[]> {
+  const [records, ids] = await Promise.all([dir.readAllRecords(), currentRunIds(dir)]);
+  return ids ? records.filter((r) => ids.has(String(r.row.run_id))) : records;
 }
 
 async function readJson(path: string): Promise<unknown> {

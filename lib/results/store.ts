@@ -5,7 +5,8 @@
  * - `runs/<run_id>/record.json`  the run's row and config (written once, when it ends)
  * - `runs/<run_id>/ckpt/`        the engine's checkpoint and model files (hooks.outDir)
  * - `curves/<run_id>.csv`        its training curve
- * - `runs.csv`                   rebuilt from the records (`deno task results merge`, or by an unsharded sweep)
+ * - `runs.csv`                   rebuilt from the records of the runs the spec lists (`deno task results
+ *                                merge`, or by an unsharded sweep); records of dropped runs stay on disk
  * - `spec.json`, `environment.json`   resolved spec and environments; a shard writes them under `shards/<i>of<n>/`
  * @module
  */
