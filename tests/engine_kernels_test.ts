@@ -232,7 +232,7 @@ Deno.test("rope forward and inverse on fused qkv", async () => {
       `t-rope${inv}`,
       K.rope(M, T, D, hd, inv),
       [qkv.slice(), tab],
-      K.grid1d(M * D),
+      K.grid1d((M * D) / 4),
     );
     close(got, R.rope(qkv, M, T, D, hd, 10000, inv), 1e-6, `rope inverse=${inv}`);
   }

@@ -130,28 +130,28 @@ ${HEAD}
  * Bindings: 0 QKV (read_write), 1 table [T, hd/2] cos then [T, hd/2] sin.
  */
 export function rope(M: number, T: number, D: number, hd: number, inverse: boolean): string {
-  const half = hd / 2;
+  const half = hd / 2, h4 = half / 4;
   const H = D / hd;
-  const n = M * 2 * H * half;
-  return `@group(0) @binding(0) var<storage, read_write> Q: array<f32>;
-@group(0) @binding(1) var<storage, read> CS: array<f32>;
+  const n = M * 2 * H * h4;
+  return `@group(0) @binding(0) var<storage, read_write> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> CS: array<vec4<f32>>;
 ${HEAD}
   if (i >= ${n}u) { return; }
-  let e = i % ${half}u;
-  let hh = (i / ${half}u) % ${2 * H}u;
-  let m = i / ${2 * H * half}u;
+  let e = i % ${h4}u;
+  let hh = (i / ${h4}u) % ${2 * H}u;
+  let m = i / ${2 * H * h4}u;
   let p = m % ${T}u;
-  let c = CS[p * ${half}u + e];
-  let s = CS[${T * half}u + p * ${half}u + e];
-  let o = m * ${3 * D}u + hh * ${hd}u + e;
+  let c = CS[p * ${h4}u + e];
+  let s = CS[${T * h4}u + p * ${h4}u + e];
+  let o = (m * ${3 * D}u + hh * ${hd}u) / 4u + e;
   let a = Q[o];
-  let b = Q[o + ${half}u];
+  let b = Q[o + ${h4}u];
 ${
     inverse
       ? `  Q[o] = a * c + b * s;
-  Q[o + ${half}u] = b * c - a * s;`
+  Q[o + ${h4}u] = b * c - a * s;`
       : `  Q[o] = a * c - b * s;
-  Q[o + ${half}u] = b * c + a * s;`
+  Q[o + ${h4}u] = b * c + a * s;`
   }
 }`;
 }

@@ -279,7 +279,7 @@ export class GpuModel {
         `rope:${M}:${T}:${d}:${hd}:0`,
         () => K.rope(M, T, d, hd, false),
         [a.qkv, rope],
-        M * d,
+        (M * d) / 4,
       );
       const tq = tx(fwd, "qkv", a.qkv, M, 3 * d);
       gemm(fwd, `L${l} qk`, {
@@ -477,7 +477,7 @@ export class GpuModel {
         `rope:${M}:${T}:${d}:${hd}:1`,
         () => K.rope(M, T, d, hd, true),
         [dqkv, rope],
-        M * d,
+        (M * d) / 4,
       );
       qkv.backward(bwd, { buffer: dqkv }, { buffer: a.h1 }, P(`${pre}.qkv`), { buffer: dh }, G(`${pre}.qkv`));
       rmsBack(`L${l} norm1`, dh, xs[2 * l], `${pre}.input_layernorm.weight`, a.r1, true);
