@@ -28,7 +28,10 @@ Deno.test("schedule: 10% linear warmup from peak/100, cosine to peak/10", () => 
 });
 
 Deno.test("loss falls on real text; same seed → bit-identical curves", async () => {
+  const { rt } = await getRuntime();
+  const before = rt.allocatedBytes;
   const a = await train(base);
+  assert.equal(rt.allocatedBytes, before, "train() releases its GPU buffers");
   assert.equal(a.status, "finished");
   assert.ok(a.curve[0].trainLoss > 5, `initial loss ${a.curve[0].trainLoss}`);
   assert.ok(

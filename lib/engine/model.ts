@@ -536,9 +536,25 @@ export class GpuModel {
     return this.#clip;
   }
 
-  /** Builds a model on the runtime's device. */
+  #owned: (GPUBuffer | GPUTexture)[] = [];
+
+  /** Builds a model on the runtime's device (free it with {@link destroy}). */
   static create(rt: Runtime, cfg: ModelConfig, o: GpuModelOptions): GpuModel {
-    return new GpuModel(rt, cfg, o);
+    rt.openArena();
+    let m: GpuModel;
+    try {
+      m = new GpuModel(rt, cfg, o);
+    } catch (e) {
+      rt.freeAll(rt.closeArena());
+      throw e;
+    }
+    m.#owned = rt.closeArena();
+    return m;
+  }
+
+  /** Releases every buffer and texture of the model (call once the queue no longer uses them). */
+  destroy(): void {
+    this.rt.freeAll(this.#owned);
   }
 
   /** Uploads flat parameters. */

@@ -73,6 +73,29 @@ export class Runtime {
   #pipelines = new Map<string, GPUComputePipeline>();
   #bytes = 0;
   #peak = 0;
+  #arena: (GPUBuffer | GPUTexture)[] | undefined;
+
+  /** Starts recording every buffer/texture allocated here until {@link closeArena}. */
+  openArena(): void {
+    this.#arena = [];
+  }
+
+  /** Stops recording; returns the resources allocated since {@link openArena} (free them with {@link freeAll}). */
+  closeArena(): (GPUBuffer | GPUTexture)[] {
+    const a = this.#arena ?? [];
+    this.#arena = undefined;
+    return a;
+  }
+
+  /** Destroys resources returned by {@link closeArena} and updates the allocation count. */
+  freeAll(list: (GPUBuffer | GPUTexture)[]): void {
+    for (const r of list) {
+      if (r instanceof GPUBuffer) this.#bytes -= r.size;
+      else this.#bytes -= r.width * r.height * 16;
+      r.destroy();
+    }
+    list.length = 0;
+  }
 
   /** Wraps a device. */
   constructor(device: GPUDevice) {
@@ -111,11 +134,13 @@ export class Runtime {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     this.#bytes += size;
     this.#peak = Math.max(this.#peak, this.#bytes);
-    return this.device.createBuffer({
+    const b = this.device.createBuffer({
       size,
       label,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     });
+    this.#arena?.push(b);
+    return b;
   }
 
   /** A uniform buffer of `bytes`. */
@@ -123,7 +148,13 @@ export class Runtime {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     this.#bytes += size;
     this.#peak = Math.max(this.#peak, this.#bytes);
-    return this.device.createBuffer({ size, label, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const b = this.device.createBuffer({
+      size,
+      label,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.#arena?.push(b);
+    return b;
   }
 
   /** A MAP_READ staging buffer. */
@@ -151,12 +182,14 @@ export class Runtime {
   ): GPUTexture {
     this.#bytes += width * height * 16;
     this.#peak = Math.max(this.#peak, this.#bytes);
-    return this.device.createTexture({
+    const t = this.device.createTexture({
       size: [width, height],
       format,
       label,
       usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
     });
+    this.#arena?.push(t);
+    return t;
   }
 
   /** Largest 2-D texture side the device allows. */

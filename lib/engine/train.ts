@@ -89,6 +89,12 @@ export async function evaluate(model: GpuModel, batches: Batch[]): Promise<numbe
   return count ? s[1] / count : NaN;
 }
 
+/** Marks a promise as handled (a failed run destroys its ring while maps may be pending) and returns it. */
+function guard(p: Promise<void>): Promise<void> {
+  p.catch(() => {});
+  return p;
+}
+
 /** Trains a model; see ./api.ts for the contract. */
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
@@ -119,158 +125,172 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const sw = parseSwitch(cfg.scheme);
   const swAt = sw ? switchStep(sw, cfg.steps) : Infinity;
   let model = GpuModel.create(rt, mc, { batch: B, scheme: sw ? sw.first : cfg.scheme, train: true });
-  const counts = paramCounts(mc);
+  let ring: GPUBuffer[] = [];
+  try {
+    const counts = paramCounts(mc);
 
-  // ---- initial or resumed state ----
-  let start = 0;
-  const curve: CurvePoint[] = [];
-  const trainLosses: number[] = [];
-  const resumed = hooks.resume && hooks.outDir ? loadTrainerState(hooks.outDir) : null;
-  if (resumed) {
-    if (JSON.stringify(resumed.state.config) !== JSON.stringify(cfg)) {
-      throw new Error(`checkpoint ${hooks.outDir} was written by a different config; refusing to resume`);
-    }
-    const { loadModel } = await import("./checkpoint.ts");
-    model.setParams(loadModel(hooks.outDir!).params);
-    model.setMoments(resumed.m, resumed.v);
-    start = resumed.state.step;
-    curve.push(...resumed.state.curve);
-    trainLosses.push(...resumed.state.trainLosses);
-  } else {
-    model.setParams(initParams(mc, cfg.seed));
-  }
-  const switchModel = async () => {
-    const [p, m, v] = [
-      await model.readFloats(model.params),
-      await model.readFloats(model.m1),
-      await model.readFloats(model.m2),
-    ];
-    model = GpuModel.create(rt, mc, { batch: B, scheme: sw!.second, train: true });
-    model.setParams(p);
-    model.setMoments(m, v);
-  };
-
-  // ---- loss ring ----
-  const ring = Array.from({ length: RING }, (_, i) => rt.readback(16, `loss ring ${i}`));
-  const pending: { step: number; slot: number; p: Promise<void> }[] = [];
-  let diverged = false;
-  let trainSeconds = 0, loopStart = performance.now(), stepsRun = 0;
-  const settle = async (upTo: number) => {
-    while (pending.length && pending[0].step <= upTo) {
-      const e = pending.shift()!;
-      await e.p;
-      const loss = new Float32Array(ring[e.slot].getMappedRange(0, 4))[0];
-      ring[e.slot].unmap();
-      if (diverged) continue;
-      if (!Number.isFinite(loss)) {
-        diverged = true;
-        continue;
+    // ---- initial or resumed state ----
+    let start = 0;
+    const curve: CurvePoint[] = [];
+    const trainLosses: number[] = [];
+    const resumed = hooks.resume && hooks.outDir ? loadTrainerState(hooks.outDir) : null;
+    if (resumed) {
+      if (JSON.stringify(resumed.state.config) !== JSON.stringify(cfg)) {
+        throw new Error(`checkpoint ${hooks.outDir} was written by a different config; refusing to resume`);
       }
-      trainLosses.push(loss);
-      const step = e.step + 1;
-      curve.push({ step, tokens: step * tokPerStep, lr: lrAt(e.step, cfg.steps, cfg.lr), trainLoss: loss });
-      if (hooks.onProgress) {
-        const el = trainSeconds + (performance.now() - loopStart) / 1000;
-        const tps = ((step - start) * tokPerStep) / Math.max(el, 1e-9);
-        hooks.onProgress({
-          step,
-          steps: cfg.steps,
-          tokens: step * tokPerStep,
-          lr: lrAt(e.step, cfg.steps, cfg.lr),
-          trainLoss: loss,
-          tokensPerSecond: tps,
-          etaSeconds: ((cfg.steps - step) * tokPerStep) / Math.max(tps, 1e-9),
-        });
+      const { loadModel } = await import("./checkpoint.ts");
+      model.setParams(loadModel(hooks.outDir!).params);
+      model.setMoments(resumed.m, resumed.v);
+      start = resumed.state.step;
+      curve.push(...resumed.state.curve);
+      trainLosses.push(...resumed.state.trainLosses);
+    } else {
+      model.setParams(initParams(mc, cfg.seed));
+    }
+    const switchModel = async () => {
+      const [p, m, v] = [
+        await model.readFloats(model.params),
+        await model.readFloats(model.m1),
+        await model.readFloats(model.m2),
+      ];
+      model.destroy();
+      model = GpuModel.create(rt, mc, { batch: B, scheme: sw!.second, train: true });
+      model.setParams(p);
+      model.setMoments(m, v);
+    };
+
+    // ---- loss ring ----
+    ring = Array.from({ length: RING }, (_, i) => rt.readback(16, `loss ring ${i}`));
+    const pending: { step: number; slot: number; p: Promise<void> }[] = [];
+    let diverged = false;
+    let trainSeconds = 0, loopStart = performance.now(), stepsRun = 0;
+    const settle = async (upTo: number) => {
+      while (pending.length && pending[0].step <= upTo) {
+        const e = pending.shift()!;
+        await e.p;
+        const loss = new Float32Array(ring[e.slot].getMappedRange(0, 4))[0];
+        ring[e.slot].unmap();
+        if (diverged) continue;
+        if (!Number.isFinite(loss)) {
+          diverged = true;
+          continue;
+        }
+        trainLosses.push(loss);
+        const step = e.step + 1;
+        curve.push({ step, tokens: step * tokPerStep, lr: lrAt(e.step, cfg.steps, cfg.lr), trainLoss: loss });
+        if (hooks.onProgress) {
+          const el = trainSeconds + (performance.now() - loopStart) / 1000;
+          const tps = ((step - start) * tokPerStep) / Math.max(el, 1e-9);
+          hooks.onProgress({
+            step,
+            steps: cfg.steps,
+            tokens: step * tokPerStep,
+            lr: lrAt(e.step, cfg.steps, cfg.lr),
+            trainLoss: loss,
+            tokensPerSecond: tps,
+            etaSeconds: ((cfg.steps - step) * tokPerStep) / Math.max(tps, 1e-9),
+          });
+        }
       }
-    }
-  };
-  const pause = () => (trainSeconds += (performance.now() - loopStart) / 1000);
-  const resume = () => (loopStart = performance.now());
+    };
+    const pause = () => (trainSeconds += (performance.now() - loopStart) / 1000);
+    const resume = () => (loopStart = performance.now());
 
-  const runEval = async (step: number) => {
-    await settle(Infinity);
-    pause();
-    const v = await evaluate(model, val.batches);
-    const pt = curve.findLast((c) => c.step === step);
-    if (pt) pt.valLoss = v;
-    else {curve.push({
-        step,
-        tokens: step * tokPerStep,
-        lr: lrAt(Math.max(0, step - 1), cfg.steps, cfg.lr),
-        trainLoss: NaN,
-        valLoss: v,
-      });}
-    hooks.onEval?.({ step, tokens: step * tokPerStep, valLoss: v });
-    resume();
-    return v;
-  };
-  const save = async (step: number) => {
-    if (!hooks.outDir) return;
-    await settle(Infinity);
-    pause();
-    const [p, m, v] = [
-      await model.readFloats(model.params),
-      await model.readFloats(model.m1),
-      await model.readFloats(model.m2),
-    ];
-    const state: TrainerState = { step, config: cfg, curve, trainLosses, adapter, tokens: step * tokPerStep };
-    saveCheckpoint(hooks.outDir, mc, p, { m, v }, state, cfg.scheme);
-    resume();
-  };
-
-  // ---- the loop ----
-  for (let s = start; s < cfg.steps; s++) {
-    if (hooks.signal?.aborted) {
-      await settle(Infinity);
-      throw new Error("training aborted");
-    }
-    const slot = s % RING;
-    if (pending.length >= RING) await settle(pending[0].step);
-    if (diverged) break;
-    if (s === Math.max(swAt, start) && s < cfg.steps) {
+    const runEval = async (step: number) => {
       await settle(Infinity);
       pause();
-      await switchModel();
+      const v = await evaluate(model, val.batches);
+      const pt = curve.findLast((c) => c.step === step);
+      if (pt) pt.valLoss = v;
+      else {curve.push({
+          step,
+          tokens: step * tokPerStep,
+          lr: lrAt(Math.max(0, step - 1), cfg.steps, cfg.lr),
+          trainLoss: NaN,
+          valLoss: v,
+        });}
+      hooks.onEval?.({ step, tokens: step * tokPerStep, valLoss: v });
       resume();
+      return v;
+    };
+    const save = async (step: number) => {
+      if (!hooks.outDir) return;
+      await settle(Infinity);
+      pause();
+      const [p, m, v] = [
+        await model.readFloats(model.params),
+        await model.readFloats(model.m1),
+        await model.readFloats(model.m2),
+      ];
+      const state: TrainerState = {
+        step,
+        config: cfg,
+        curve,
+        trainLosses,
+        adapter,
+        tokens: step * tokPerStep,
+      };
+      saveCheckpoint(hooks.outDir, mc, p, { m, v }, state, cfg.scheme);
+      resume();
+    };
+
+    // ---- the loop ----
+    for (let s = start; s < cfg.steps; s++) {
+      if (hooks.signal?.aborted) {
+        await settle(Infinity);
+        throw new Error("training aborted");
+      }
+      const slot = s % RING;
+      if (pending.length >= RING) await settle(pending[0].step);
+      if (diverged) break;
+      if (s === Math.max(swAt, start) && s < cfg.steps) {
+        await settle(Infinity);
+        pause();
+        await switchModel();
+        resume();
+      }
+      const b = sampler.at(s);
+      model.writeBatch(packBatch(b.inputs, b.targets, mc.vocab));
+      const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr);
+      model.writeStep(lr, stepSize, sqrtBc2, stepSeed(cfg.seed, s));
+      const enc = rt.device.createCommandEncoder();
+      model.trainProgram.encode(enc);
+      enc.copyBufferToBuffer(model.scalars, 0, ring[slot], 0, 16);
+      rt.device.queue.submit([enc.finish()]);
+      pending.push({ step: s, slot, p: guard(ring[slot].mapAsync(GPUMapMode.READ)) });
+      stepsRun++;
+      const done = s + 1;
+      if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0 && done < cfg.steps) await runEval(done);
+      if (hooks.checkpointEvery && done % hooks.checkpointEvery === 0 && done < cfg.steps) await save(done);
     }
-    const b = sampler.at(s);
-    model.writeBatch(packBatch(b.inputs, b.targets, mc.vocab));
-    const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr);
-    model.writeStep(lr, stepSize, sqrtBc2, stepSeed(cfg.seed, s));
-    const enc = rt.device.createCommandEncoder();
-    model.trainProgram.encode(enc);
-    enc.copyBufferToBuffer(model.scalars, 0, ring[slot], 0, 16);
-    rt.device.queue.submit([enc.finish()]);
-    pending.push({ step: s, slot, p: ring[slot].mapAsync(GPUMapMode.READ) });
-    stepsRun++;
-    const done = s + 1;
-    if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0 && done < cfg.steps) await runEval(done);
-    if (hooks.checkpointEvery && done % hooks.checkpointEvery === 0 && done < cfg.steps) await save(done);
+    await settle(Infinity);
+    pause();
+    const trainLoopSeconds = trainSeconds;
+    resume();
+    const lastStep = diverged ? (curve.at(-1)?.step ?? 0) : cfg.steps;
+    const finalValLoss = diverged ? NaN : await runEval(lastStep);
+    if (!diverged) await save(cfg.steps);
+    const k = Math.max(1, Math.min(20, Math.ceil(cfg.steps * 0.05)));
+    const tail = trainLosses.slice(-k);
+    return {
+      status: diverged ? "diverged" : "finished",
+      nonEmbeddingParams: counts.nonEmbedding,
+      totalParams: counts.total,
+      tokens: lastStep * tokPerStep,
+      steps: lastStep,
+      finalValLoss,
+      finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN,
+      tokensPerSecond: stepsRun ? (stepsRun * tokPerStep) / Math.max(trainLoopSeconds, 1e-9) : 0,
+      wallSeconds: (performance.now() - t0) / 1000,
+      adapter,
+      curve,
+      availableTokens: sampler.availableTokens,
+      epochs: (lastStep * tokPerStep) / sampler.availableTokens,
+      ...(data.entropyRate !== undefined ? { entropyRate: data.entropyRate } : {}),
+    };
+  } finally {
+    for (const r of ring) r.destroy();
+    await rt.device.queue.onSubmittedWorkDone();
+    model.destroy();
   }
-  await settle(Infinity);
-  pause();
-  const trainLoopSeconds = trainSeconds;
-  resume();
-  const lastStep = diverged ? (curve.at(-1)?.step ?? 0) : cfg.steps;
-  const finalValLoss = diverged ? NaN : await runEval(lastStep);
-  if (!diverged) await save(cfg.steps);
-  for (const r of ring) r.destroy();
-  const k = Math.max(1, Math.min(20, Math.ceil(cfg.steps * 0.05)));
-  const tail = trainLosses.slice(-k);
-  return {
-    status: diverged ? "diverged" : "finished",
-    nonEmbeddingParams: counts.nonEmbedding,
-    totalParams: counts.total,
-    tokens: lastStep * tokPerStep,
-    steps: lastStep,
-    finalValLoss,
-    finalTrainLoss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN,
-    tokensPerSecond: stepsRun ? (stepsRun * tokPerStep) / Math.max(trainLoopSeconds, 1e-9) : 0,
-    wallSeconds: (performance.now() - t0) / 1000,
-    adapter,
-    curve,
-    availableTokens: sampler.availableTokens,
-    epochs: (lastStep * tokPerStep) / sampler.availableTokens,
-    ...(data.entropyRate !== undefined ? { entropyRate: data.entropyRate } : {}),
-  };
 }
