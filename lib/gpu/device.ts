@@ -63,4 +63,6 @@ const limitKeys = [
   "maxBindGroups",
   "maxBindingsPerBindGroup",
   "maxUniformBufferBindingSize",
+  "maxTextureDimension2D",
+  "maxTextureArrayLayers",
 ];
