@@ -2,7 +2,11 @@
  * Checkpoints in Hugging Face Llama layout: `model.safetensors` (F32, HF tensor names) and
  * `config.json` (HF keys), plus `optimizer.safetensors` (AdamW moments) and `trainer_state.json`
  * (step = data position, curve) so that a resumed run continues bit-identically.
- * Every file is written to a temporary name and renamed; `trainer_state.json` is written last.
+ * A checkpoint is several files, so a kill between two renames could pair new weights with an old
+ * step. Saving is therefore a two-phase commit: every file is first written as `<name>.next`, then a
+ * `CHECKPOINT_COMMIT` marker is written, then the `.next` files are renamed into place and the marker
+ * removed. Every reader first calls {@link recoverCheckpoint}: with the marker present it finishes the
+ * renames (roll forward), without it any `.next` file is a torn save and is deleted (roll back).
  * @module
  */
 import type { ModelConfig, SchemeChoice, TrainConfig } from "./api.ts";
@@ -24,6 +28,34 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   if (typeof bytes === "string") Deno.writeTextFileSync(tmp, bytes);
   else Deno.writeFileSync(tmp, bytes);
   Deno.renameSync(tmp, path);
+}
+
+const COMMIT = "CHECKPOINT_COMMIT";
+const CHECKPOINT_FILES = ["model.safetensors", "config.json", "optimizer.safetensors", "trainer_state.json"];
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Completes or discards an interrupted save in `dir` (see the module doc). Idempotent; a directory
+ * that does not exist is left alone.
+ */
+export function recoverCheckpoint(dir: string): void {
+  if (!exists(dir)) return;
+  const committed = exists(`${dir}/${COMMIT}`);
+  for (const name of CHECKPOINT_FILES) {
+    const next = `${dir}/${name}.next`;
+    if (!exists(next)) continue;
+    if (committed) Deno.renameSync(next, `${dir}/${name}`);
+    else Deno.removeSync(next);
+  }
+  if (committed) Deno.removeSync(`${dir}/${COMMIT}`);
 }
 
 /** Serialises F32 tensors as safetensors. */
@@ -197,25 +229,31 @@ export function saveCheckpoint(
   scheme: SchemeChoice,
 ): void {
   Deno.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(`${dir}/model.safetensors`, encodeSafetensors(toHfTensors(cfg, params), { format: "pt" }));
-  writeFileAtomic(
-    `${dir}/config.json`,
-    JSON.stringify(
-      hfConfig(cfg, { scheme, train: state?.config ?? null, step: state?.step ?? null }),
-      null,
-      2,
-    ) + "\n",
-  );
+  recoverCheckpoint(dir);
+  const files: [string, Uint8Array | string][] = [
+    ["model.safetensors", encodeSafetensors(toHfTensors(cfg, params), { format: "pt" })],
+    [
+      "config.json",
+      JSON.stringify(
+        hfConfig(cfg, { scheme, train: state?.config ?? null, step: state?.step ?? null }),
+        null,
+        2,
+      ) + "\n",
+    ],
+  ];
   if (moments && state) {
-    writeFileAtomic(
-      `${dir}/optimizer.safetensors`,
+    files.push([
+      "optimizer.safetensors",
       encodeSafetensors([
         { name: "exp_avg", shape: [moments.m.length], data: moments.m },
         { name: "exp_avg_sq", shape: [moments.v.length], data: moments.v },
       ], { step: String(state.step) }),
-    );
-    writeFileAtomic(`${dir}/trainer_state.json`, JSON.stringify(state) + "\n");
+    ]);
+    files.push(["trainer_state.json", JSON.stringify(state) + "\n"]);
   }
+  for (const [name, bytes] of files) writeFileAtomic(`${dir}/${name}.next`, bytes);
+  writeFileAtomic(`${dir}/${COMMIT}`, files.map(([name]) => name).join("\n") + "\n");
+  recoverCheckpoint(dir);
 }
 
 /** Loaded model weights and settings of a checkpoint directory. */
@@ -230,6 +268,7 @@ export interface LoadedModel {
 
 /** Loads `config.json` + `model.safetensors`; throws one clear line when missing or corrupt. */
 export function loadModel(dir: string): LoadedModel {
+  recoverCheckpoint(dir);
   let cj: Record<string, unknown>;
   try {
     cj = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
@@ -254,6 +293,7 @@ export function loadModel(dir: string): LoadedModel {
 export function loadTrainerState(
   dir: string,
 ): { state: TrainerState; m: Float32Array; v: Float32Array } | null {
+  recoverCheckpoint(dir);
   let state: TrainerState;
   try {
     state = JSON.parse(Deno.readTextFileSync(`${dir}/trainer_state.json`));
@@ -267,5 +307,11 @@ export function loadTrainerState(
   );
   const m = opt.get("exp_avg")?.data, v = opt.get("exp_avg_sq")?.data;
   if (!m || !v) throw new Error(`checkpoint ${dir}: optimizer.safetensors lacks exp_avg/exp_avg_sq`);
+  const cj = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`)) as { fp4lab?: { step?: number } };
+  if (cj.fp4lab?.step !== state.step) {
+    throw new Error(
+      `checkpoint ${dir}: config.json is from step ${cj.fp4lab?.step}, trainer_state from ${state.step}`,
+    );
+  }
   return { state, m, v };
 }
