@@ -34,6 +34,7 @@ export interface SchemeChoice {
 
 /** Everything that determines a training run; a run is a pure function of this plus the adapter. */
 export interface TrainConfig {
+  /** Model shape. */
   model: ModelConfig;
   /** Sequences per step. */
   batch: number;
@@ -55,20 +56,31 @@ export interface TrainConfig {
 
 /** Progress of a running training job, reported a few steps late (losses are read back through a ring). */
 export interface TrainProgress {
+  /** Optimizer steps completed. */
   step: number;
+  /** Total optimizer steps. */
   steps: number;
+  /** Training tokens seen. */
   tokens: number;
+  /** Learning rate. */
   lr: number;
+  /** Training loss (nats/token) of the step's batch. */
   trainLoss: number;
+  /** Training throughput. */
   tokensPerSecond: number;
+  /** Estimated seconds left. */
   etaSeconds: number;
 }
 
 /** One row of the training curve. */
 export interface CurvePoint {
+  /** Optimizer steps completed. */
   step: number;
+  /** Training tokens seen. */
   tokens: number;
+  /** Learning rate. */
   lr: number;
+  /** Training loss (nats/token) of the step's batch. */
   trainLoss: number;
   /** Present at evaluation steps. */
   valLoss?: number;
@@ -82,7 +94,9 @@ export interface TrainHooks {
   checkpointEvery?: number;
   /** Resume from `outDir` when it holds a checkpoint of the same config. */
   resume?: boolean;
+  /** Called as step losses are read back (a few steps late). */
   onProgress?: (p: TrainProgress) => void;
+  /** Called after each validation. */
   onEval?: (p: { step: number; tokens: number; valLoss: number }) => void;
   /** Called once with what the data source offers (optional extension). */
   onData?: (d: { source: string; trainTokens: number; valTokens: number; entropyRate?: number }) => void;
@@ -92,16 +106,27 @@ export interface TrainHooks {
 
 /** Outcome of a run. `diverged` runs carry the last finite losses. */
 export interface TrainResult {
+  /** `diverged` when a loss turned NaN/Inf. */
   status: "finished" | "diverged";
+  /** N: block parameters plus the final norm (the scaling-law N). */
   nonEmbeddingParams: number;
+  /** N plus embedding and lm_head. */
   totalParams: number;
+  /** Training tokens seen. */
   tokens: number;
+  /** Total optimizer steps. */
   steps: number;
+  /** Validation loss at the end (nats/token), forward quantizers active. */
   finalValLoss: number;
+  /** Mean training loss over the last steps. */
   finalTrainLoss: number;
+  /** Training throughput. */
   tokensPerSecond: number;
+  /** Wall time of this call. */
   wallSeconds: number;
+  /** WebGPU adapter the run trained on. */
   adapter: string;
+  /** Training curve. */
   curve: CurvePoint[];
   /** Distinct training tokens the data source offers (windows × context); optional extension. */
   availableTokens?: number;

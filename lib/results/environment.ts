@@ -6,14 +6,23 @@
 
 /** One writer's environment. */
 export interface Environment {
+  /** Deno version. */
   deno: string;
+  /** V8 version. */
   v8: string;
+  /** TypeScript version. */
   typescript: string;
+  /** Operating system. */
   os: string;
+  /** CPU architecture. */
   arch: string;
+  /** Logical CPUs. */
   cpus: number;
+  /** WebGPU adapter. */
   adapter: string;
+  /** Git commit of the code. */
   commit: string;
+  /** ISO time the writer started. */
   startedAt: string;
 }
 

@@ -20,12 +20,15 @@ import { CURVE_COLUMN_NAMES, type RunRow } from "./columns.ts";
 export interface RunRecord {
   /** Format version of this file. */
   version: 1;
+  /** The runs.csv row. */
   row: RunRow;
+  /** The resolved training config. */
   config: TrainConfig;
   /** Spec coordinates at the time it ran (names may change later; the id does not). */
   coords: { model: string; tokensPerParam?: number; tokens?: number };
   /** Message of the error of a failed run. */
   error?: string;
+  /** ISO time the run ended. */
   endedAt: string;
   /** Shard label that trained it (`all` when unsharded). */
   shard: string;

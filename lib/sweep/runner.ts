@@ -24,9 +24,11 @@ import { selectShard, type Shard, shardLabel } from "./shard.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
+  /** The validated experiment. */
   spec: Experiment;
   /** Results root; the experiment goes to `<resultsRoot>/<spec.name>`. Default "results". */
   resultsRoot?: string;
+  /** This machine's part of the runs (`--shard i/n`). */
   shard?: Shard;
   /** Extra filter (`--only`). */
   only?: (run: RunCoords) => boolean;
@@ -46,9 +48,13 @@ export interface SweepSummary {
   planned: number;
   /** Already done before this invocation. */
   skipped: number;
+  /** Runs trained to the end by this invocation. */
   finished: number;
+  /** Runs recorded as diverged. */
   diverged: number;
+  /** Runs that failed with an error. */
   failed: number;
+  /** Wall time of this invocation. */
   wallSeconds: number;
 }
 
