@@ -10,12 +10,16 @@ import { DEFAULT_COLUMNS, FitInputError, readTable, toRuns } from "../lib/fit/da
 import { leaveLargestOut } from "../lib/fit/extrapolate.ts";
 import { executeFit, planFit } from "../lib/fit/fit.ts";
 import type { FormName } from "../lib/fit/forms.ts";
-import { fitSummary, fitText, writeFit } from "../lib/fit/report.ts";
+import { fitSummary, fitText, warningsText, writeFit } from "../lib/fit/report.ts";
+import { fitWarnings } from "../lib/fit/warnings.ts";
 
 const USAGE =
   `usage: deno task fit INPUT --form chinchilla|quartet|kumar [--n-col NAME --d-col NAME --loss-col NAME
   --fwd-col NAME --bwd-col NAME --bits-col NAME ...] [--baseline LABEL] [--delta X] [--bootstrap B]
-  [--seed S] [--no-extrapolation] [--json]`;
+  [--seed S] [--no-extrapolation] [--unconstrained] [--json]
+
+Exponents (alpha, beta, gamma) are kept positive unless --unconstrained. Warnings about a degenerate or
+ill-determined fit go to stderr (and into fit.json / --json as "warnings").`;
 
 function fail(msg: string): never {
   console.error(`fit: ${msg}`);
@@ -42,6 +46,7 @@ async function main(args: string[]) {
         bootstrap: { type: "string", default: "0" },
         seed: { type: "string", default: "1" },
         "no-extrapolation": { type: "boolean", default: false },
+        unconstrained: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -79,7 +84,13 @@ async function main(args: string[]) {
       bits,
     };
     const runs = toRuns(table, form, cols);
-    plan = planFit(runs, { form, baseline: v.baseline, delta, bitsColumns: bits });
+    plan = planFit(runs, {
+      form,
+      baseline: v.baseline,
+      delta,
+      bitsColumns: bits,
+      unconstrained: v.unconstrained,
+    });
   } catch (e) {
     if (e instanceof FitInputError) fail(e.message);
     throw e;
@@ -93,11 +104,15 @@ async function main(args: string[]) {
       baseline: plan.baseline,
       delta,
       bitsColumns: bits,
+      unconstrained: v.unconstrained,
     });
   }
+  fit.warnings = fitWarnings(fit);
   const paths = await writeFit(fit, table);
-  if (v.json) console.log(JSON.stringify(fitSummary(fit), null, 2));
-  else console.log(`${fitText(fit)}\nwrote ${paths.json} and ${paths.csv}`);
+  if (v.json) {
+    console.log(JSON.stringify(fitSummary(fit), null, 2));
+    if (fit.warnings.length) console.error(warningsText(fit));
+  } else console.log(`${fitText(fit)}\nwrote ${paths.json} and ${paths.csv}`);
 }
 
 if (import.meta.main) await main(Deno.args);

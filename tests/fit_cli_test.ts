@@ -41,6 +41,7 @@ Deno.test("fit CLI: quartet --json on a results directory; writes fit.json and f
   assert.ok(Math.abs(j.effN.quest / 0.65 - 1) < 1e-4 && Math.abs(j.effD.sr / 0.9 - 1) < 1e-4);
   assert.equal(j.points, 125); // the diverged run is not fitted
   assert.ok(typeof j.objective === "number" && j.ci.samples === 5 && j.ci.effN.quest.length === 2);
+  assert.deepEqual(j.warnings, []); // noise-free data on a good grid: nothing to warn about
   assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/fit.json`)).params, j.params);
   const lines = (await Deno.readTextFile(`${dir}/fit.csv`)).trim().split("\n");
   assert.equal(lines.length, 126);

@@ -11,6 +11,7 @@ import { formFor, type FormName, type LawData, lawData } from "./forms.ts";
 import { withDisplay } from "./display.ts";
 import { chinchillaGrid, kumarGrid, multiStart, quartetGrid } from "./multistart.ts";
 import { fitBundle } from "./report.ts";
+import { fitWarnings } from "./warnings.ts";
 
 /** What to fit. */
 export interface FitOptions {
@@ -24,6 +25,12 @@ export interface FitOptions {
   grid?: number[][];
   /** Kumar: names of the precision columns, used to name γ (default ["fwd_bits"]). */
   bitsColumns?: string[];
+  /**
+   * Allow non-positive exponents (α, β and Quartet's γ). Default false: the exponents are fitted in log
+   * space, so they stay in (0, ∞) as a scaling law's must; a fit that wants a non-positive one ends near 0
+   * and is flagged in `warnings`.
+   */
+  unconstrained?: boolean;
 }
 
 /** Which subset a run was fitted in. */
@@ -57,6 +64,8 @@ export interface FitPlan {
   bitsColumns: string[];
   /** Starting grid override for the base fit. */
   grid?: number[][];
+  /** Whether the exponents may be non-positive (see FitOptions.unconstrained). */
+  unconstrained: boolean;
 }
 
 /** A (fwd, bwd) combination present in the data. */
@@ -162,6 +171,14 @@ export interface FitResult {
   ci?: FitCI;
   /** Leave-largest-model-out check (null: not enough data; absent: not run). */
   extrapolation?: Extrapolation | null;
+  /** Whether the exponents were left unconstrained. */
+  unconstrained: boolean;
+  /**
+   * Why the fit should not be trusted (empty when nothing was found): exponents at their bound, too few
+   * points per parameter, … Set by executeFit; recompute with `fitWarnings` (lib/fit/warnings.ts) after
+   * attaching `ci` or `extrapolation`, which add their own checks.
+   */
+  warnings: string[];
 }
 
 /** Default Huber δ per form. */
@@ -231,7 +248,16 @@ export function planFit(runs: Run[], opts: FitOptions): FitPlan {
       }
     }
   }
-  return { form, baseline, delta, runs, tasks, bitsColumns, grid: opts.grid };
+  return {
+    form,
+    baseline,
+    delta,
+    runs,
+    tasks,
+    bitsColumns,
+    grid: opts.grid,
+    unconstrained: !!opts.unconstrained,
+  };
 }
 
 function subset(runs: Run[], ids: number[]): LawData {
@@ -271,6 +297,8 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
     free: [...Array(pBase).keys()],
     weights: w(baseTask.runs),
     theta: new Float64Array(form.names.length),
+    positive: plan.unconstrained ? [] : exponentIndices(name),
+    positiveFloor: o.warm ? 1e-12 : undefined,
   });
   objectives.base = base.objective;
   const theta = base.theta;
@@ -315,6 +343,8 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
     bitsColumns: name === "kumar" ? plan.bitsColumns : [],
     schemes: schemesOf(plan),
     predictions: [],
+    unconstrained: plan.unconstrained,
+    warnings: [],
   };
   if (name === "kumar") {
     for (const s of fit.schemes) if (s.fwd !== "" && !(s.fwd in effN)) effN[s.fwd] = kumarEff(fit, s.bits);
@@ -337,7 +367,13 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
       };
     })
   );
+  fit.warnings = fitWarnings(fit);
   return withDisplay(fit, fitBundle);
+}
+
+/** θ indices of a form's exponents: α, β (and Quartet's γ; Kumar's γs are already fitted as ln γ). */
+export function exponentIndices(form: FormName): number[] {
+  return form === "quartet" ? [1, 3, 5] : [1, 3];
 }
 
 /** Plans and executes in one call. */
@@ -474,5 +510,7 @@ export function lawFromParams(
     bitsColumns,
     schemes: [],
     predictions: [],
+    unconstrained: false,
+    warnings: [],
   }, fitBundle);
 }

@@ -26,6 +26,7 @@ export {
   defaultDelta,
   efficiencies,
   executeFit,
+  exponentIndices,
   fitRuns,
   kumarEff,
   lawFromParams,
@@ -106,6 +107,9 @@ export {
   fmt,
   plainTable,
   predictionsCsv,
+  warningsText,
   writeFit,
 } from "./report.ts";
+export { fitWarnings } from "./warnings.ts";
+export type { WarningOptions } from "./warnings.ts";
 export type { Rng } from "./random.ts";

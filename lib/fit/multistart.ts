@@ -20,6 +20,13 @@ export interface MultiStartOptions {
   free?: number[];
   /** Per-point multiplicities. */
   weights?: Float64Array;
+  /**
+   * Indices of θ (free ones) kept positive by optimizing their logarithm. Starts and results stay in θ
+   * coordinates; a start ≤ `positiveFloor` is moved up to it (default 0.1: ln 0 does not exist).
+   */
+  positive?: number[];
+  /** Smallest starting value of a positive coordinate (default 0.1). */
+  positiveFloor?: number;
   /** How many distinct best end points to polish (default 4). */
   keep?: number;
   /** Phase-1 settings (default 120 iterations, ftol 1e-9). */
@@ -45,12 +52,16 @@ export function multiStart(form: LawForm, data: LawData, o: MultiStartOptions): 
   const p = form.names.length;
   const theta = o.theta ? Float64Array.from(o.theta) : new Float64Array(p);
   const free = o.free ?? [...Array(p).keys()];
-  const f = makeObjective(form, data, { delta: o.delta, theta, free, weights: o.weights });
+  const positive = o.positive ?? [];
+  const f = makeObjective(form, data, { delta: o.delta, theta, free, weights: o.weights, positive });
+  const isPos = free.map((idx) => positive.includes(idx));
+  const floor = o.positiveFloor ?? 0.1;
+  const toX = (s: number[]) => s.map((v, k) => (isPos[k] ? Math.log(Math.max(v, floor)) : v));
   const explore = { maxIter: 120, ftol: 1e-9, ...o.explore };
   const polish = { maxIter: 3000, ftol: 1e-15, ...o.polish };
   const ends: { x: Float64Array; f: number }[] = [];
   for (const s of o.starts) {
-    const r = lbfgs(f, s, explore);
+    const r = lbfgs(f, toX(s), explore);
     if (Number.isFinite(r.f)) ends.push({ x: r.x, f: r.f });
   }
   if (ends.length === 0) throw new Error("fit: every start gave a non-finite objective");
@@ -67,7 +78,7 @@ export function multiStart(form: LawForm, data: LawData, o: MultiStartOptions): 
     if (r.f < best.f) best = { x: r.x, f: r.f, converged: r.converged };
   }
   const out = Float64Array.from(theta);
-  free.forEach((idx, k) => (out[idx] = best.x[k]));
+  free.forEach((idx, k) => (out[idx] = isPos[k] ? Math.exp(best.x[k]) : best.x[k]));
   return { theta: out, objective: best.f, starts: o.starts.length, converged: best.converged };
 }
 

@@ -29,6 +29,11 @@ export interface ObjectiveSpec {
   free?: number[];
   /** Per-point multiplicities (default: all 1). */
   weights?: Float64Array;
+  /**
+   * Indices of θ (each also in `free`) constrained to be positive: the optimizer moves ln θₖ instead of θₖ
+   * (x holds ln θₖ, θₖ = e^x, and the gradient is chained: ∂f/∂x = θₖ·∂f/∂θₖ). Used for the exponents.
+   */
+  positive?: number[];
 }
 
 /** Builds f(x), ∇f(x) for the free coordinates x of θ. */
@@ -39,8 +44,14 @@ export function makeObjective(form: LawForm, data: LawData, spec: ObjectiveSpec)
   const gp = new Float64Array(p), acc = new Float64Array(p);
   const { delta, weights } = spec;
   const n = data.n, lnL = data.lnL;
+  const pos = new Uint8Array(free.length);
+  for (const idx of spec.positive ?? []) {
+    const k = free.indexOf(idx);
+    if (k < 0) throw new Error(`objective: positive index ${idx} is not free`);
+    pos[k] = 1;
+  }
   return (x, g) => {
-    for (let k = 0; k < free.length; k++) theta[free[k]] = x[k];
+    for (let k = 0; k < free.length; k++) theta[free[k]] = pos[k] ? Math.exp(x[k]) : x[k];
     acc.fill(0);
     let f = 0;
     for (let i = 0; i < n; i++) {
@@ -51,7 +62,7 @@ export function makeObjective(form: LawForm, data: LawData, spec: ObjectiveSpec)
       const c = -w * huberDeriv(r, delta);
       for (let k = 0; k < p; k++) acc[k] += c * gp[k];
     }
-    for (let k = 0; k < free.length; k++) g[k] = acc[free[k]];
+    for (let k = 0; k < free.length; k++) g[k] = pos[k] ? acc[free[k]] * theta[free[k]] : acc[free[k]];
     return f;
   };
 }

@@ -6,8 +6,12 @@
 import { stringify } from "csv-stringify/sync";
 import { type MimeBundle, tableBundle } from "./display.ts";
 import type { FitResult } from "./fit.ts";
+import { fitWarnings } from "./warnings.ts";
 
-/** The documented JSON shape: {form, params, effN, effD, objective, points, ci?} plus context. */
+/**
+ * The documented JSON shape: {form, params, effN, effD, objective, points, ci?, warnings} plus context.
+ * `warnings` is recomputed here, so it includes the bootstrap and extrapolation checks.
+ */
 export function fitSummary(fit: FitResult): Record<string, unknown> {
   const out: Record<string, unknown> = {
     form: fit.form,
@@ -18,9 +22,11 @@ export function fitSummary(fit: FitResult): Record<string, unknown> {
     points: fit.points,
   };
   if (fit.ci) out.ci = fit.ci;
+  out.warnings = fitWarnings(fit);
   out.objectives = fit.objectives;
   out.delta = fit.delta;
   out.baseline = fit.baseline;
+  if (fit.unconstrained) out.unconstrained = true;
   if (fit.extrapolation !== undefined) out.extrapolation = fit.extrapolation;
   return out;
 }
@@ -105,11 +111,20 @@ export function plainTable(header: string[], rows: string[][]): string {
   return [line(header), line(w.map((n) => "-".repeat(n))), ...rows.map(line)].join("\n");
 }
 
-/** A fit as a plain-text table. */
+/** The warnings as text lines ("" when there are none). */
+export function warningsText(fit: FitResult): string {
+  const w = fitWarnings(fit);
+  return w.length
+    ? `WARNING: the fit is degenerate or ill-determined:\n${w.map((s) => `  - ${s}`).join("\n")}`
+    : "";
+}
+
+/** A fit as a plain-text table, followed by its warnings. */
 export function fitText(fit: FitResult): string {
   const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
+  const w = warningsText(fit);
   return `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline})\n` +
-    plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit));
+    plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit)) + (w ? `\n${w}` : "");
 }
 
 /** The Jupyter bundle of a fit: its parameter table as HTML, Markdown and text. */
