@@ -1,13 +1,13 @@
 /**
- * `deno task bench schemes [--scheme quartet,fp8,… | --all] [--unpacked] [--gemm] [--steps 4] [--layers 4 --d-model 128 --heads 4
+ * `deno task bench schemes [--scheme quartet,fp8,… | --all] [--packed] [--gemm] [--steps 4] [--layers 4 --d-model 128 --heads 4
  * --context 128 --batch 16] [--json]`
  *
  * Step time of each scheme beside `bf16` in the same run, on the reference model: every scheme's model is
  * built (pipelines compiled), warmed up two steps, then timed over `--steps` full training steps
  * submitted back to back with one await at the end (as `train()` does). bf16 is timed before and after
  * the schemes and averaged, so drift from the shared CPU shows up in its two numbers. Reports wall ms per
- * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16. `--unpacked`
- * also times each scheme with the packed FP4 GEMMs off (dequantized f32 operands through the engine's GEMMs);
+ * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16. `--packed`
+ * also times each scheme with the packed FP4 GEMMs on (off by default: lib/schemes/compile.ts);
  * `--gemm` compares the packed FP4 GEMM kernel with the f32 storage-buffer GEMM on the model's shapes.
  * @module
  */
@@ -129,7 +129,7 @@ export async function main(args: string[]): Promise<void> {
         batch: { type: "string", default: "16" },
         json: { type: "boolean" },
         gemm: { type: "boolean" },
-        unpacked: { type: "boolean" },
+        packed: { type: "boolean" },
       },
     }));
   } catch (e) {
@@ -170,7 +170,7 @@ export async function main(args: string[]): Promise<void> {
   const { rt, adapter } = await getRuntime();
   const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
   const params = initParams(cfg, 0);
-  const time = async (name: string, packed = true): Promise<{ ms: number; cpu: number }> => {
+  const time = async (name: string, packed = false): Promise<{ ms: number; cpu: number }> => {
     compileOptions.packed = packed; // packed FP4 GEMMs where both operands are FP4 (read when the model is built)
     const model = GpuModel.create(rt, cfg, { batch: B, scheme: schemePair(name)! });
     model.setParams(params);
@@ -202,10 +202,10 @@ export async function main(args: string[]): Promise<void> {
       ratioWall: 0,
       ratioCpu: 0,
     });
-    if (v.unpacked) {
-      const u = await time(n, false);
+    if (v.packed) {
+      const u = await time(n, true);
       rows.push({
-        scheme: `${n} (unpacked)`,
+        scheme: `${n} (packed)`,
         fwd: p.fwd,
         bwd: p.bwd,
         msPerStep: u.ms,

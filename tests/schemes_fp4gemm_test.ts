@@ -141,6 +141,7 @@ Deno.test("schemes: quartet linear layer, packed FP4 GEMMs = unpacked f32 GEMMs 
     return b;
   };
   const outs: Float32Array[][] = [];
+  const saved = compileOptions.packed;
   for (const packed of [false, true]) {
     compileOptions.packed = packed;
     const scheme = resolveScheme({ fwd: "quest", bwd: "rtn-bwd" });
@@ -169,7 +170,7 @@ Deno.test("schemes: quartet linear layer, packed FP4 GEMMs = unpacked f32 GEMMs 
     ]);
     for (const b of [xb, wb, yb, dyb, dxb, dwb]) b.destroy();
   }
-  compileOptions.packed = true;
+  compileOptions.packed = saved;
   for (const [t, name] of ["Y", "dX", "dW"].entries()) {
     const [a, b] = [outs[0][t], outs[1][t]];
     const scale = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

@@ -86,18 +86,16 @@ export function fp4GemmKernel(M: number, N: number, K: number, add: boolean): st
   const KW = K / 8, KB = K / 32, NT = N / 8;
   const lines: string[] = [];
   for (let jj = 0; jj < 4; jj++) {
-    for (let i = 0; i < 8; i++) lines.push(`      let a${i} = ${pair(`am${i}`, `as${i}`, jj)} * sa[${i}];`);
-    for (let j = 0; j < 8; j++) lines.push(`      let b${j} = ${pair(`bm${j}`, `bs${j}`, jj)} * sb[${j}];`);
+    for (let i = 0; i < 8; i++) lines.push(`      let a${i} = ${pair(`am${i}`, `as${i}`, jj)} * sa${i};`);
+    for (let j = 0; j < 8; j++) lines.push(`      let b${j} = ${pair(`bm${j}`, `bs${j}`, jj)} * sb${j};`);
     lines.push(
       `      let bx0 = vec4<f32>(b0.x, b1.x, b2.x, b3.x); let bx1 = vec4<f32>(b4.x, b5.x, b6.x, b7.x);`,
       `      let by0 = vec4<f32>(b0.y, b1.y, b2.y, b3.y); let by1 = vec4<f32>(b4.y, b5.y, b6.y, b7.y);`,
     );
     for (let i = 0; i < 8; i++) {
       lines.push(
-        `      acc[${2 * i}] = fma(vec4<f32>(a${i}.y), by0, fma(vec4<f32>(a${i}.x), bx0, acc[${2 * i}]));`,
-        `      acc[${2 * i + 1}] = fma(vec4<f32>(a${i}.y), by1, fma(vec4<f32>(a${i}.x), bx1, acc[${
-          2 * i + 1
-        }]));`,
+        `      c${2 * i} = fma(vec4<f32>(a${i}.y), by0, fma(vec4<f32>(a${i}.x), bx0, c${2 * i}));`,
+        `      c${2 * i + 1} = fma(vec4<f32>(a${i}.y), by1, fma(vec4<f32>(a${i}.x), bx1, c${2 * i + 1}));`,
       );
     }
     if (jj < 3) lines.push("    }", "    {");
@@ -118,8 +116,8 @@ export function fp4GemmKernel(M: number, N: number, K: number, add: boolean): st
     [0, 1].map((h) => {
       const o = `(m0 + ${i}u) * ${N}u + n0 + ${4 * h}u`;
       const val = add
-        ? `acc[${2 * i + h}] + vec4<f32>(D[${o}], D[${o} + 1u], D[${o} + 2u], D[${o} + 3u])`
-        : `acc[${2 * i + h}]`;
+        ? `c${2 * i + h} + vec4<f32>(D[${o}], D[${o} + 1u], D[${o} + 2u], D[${o} + 3u])`
+        : `c${2 * i + h}`;
       return `  { let r = ${val}; C[${o}] = r.x; C[${o} + 1u] = r.y; C[${o} + 2u] = r.z; C[${o} + 3u] = r.w; }`;
     }).join("\n")).join("\n");
   return `@group(0) @binding(0) var<storage, read> A: array<u32>;
@@ -135,12 +133,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (t >= ${(M / 8) * NT}u) { return; }
   let m0 = (t / ${NT}u) * 8u;
   let n0 = (t % ${NT}u) * 8u;
-  var acc: array<vec4<f32>, 16>;
-  for (var i = 0u; i < 16u; i++) { acc[i] = vec4<f32>(0.0); }
+  // Named accumulators and scales: dynamically indexed private arrays stay in memory on llvmpipe.
+${Array.from({ length: 16 }, (_, i) => `  var c${i} = vec4<f32>(0.0);`).join("\n")}
   for (var kb = 0u; kb < ${KB}u; kb++) {
-    var sa: array<f32, 8>;
-    var sb: array<f32, 8>;
-    for (var i = 0u; i < 8u; i++) { sa[i] = SA[(m0 + i) * ${KB}u + kb]; sb[i] = SB[(n0 + i) * ${KB}u + kb]; }
+${
+    Array.from({ length: 8 }, (_, i) =>
+      `    let sa${i} = SA[(m0 + ${i}u) * ${KB}u + kb]; let sb${i} = SB[(n0 + ${i}u) * ${KB}u + kb];`).join(
+        "\n",
+      )
+  }
     for (var w = 0u; w < 4u; w++) {
       let kw = kb * 4u + w;
 ${loadA}

@@ -11,8 +11,13 @@ import { packKernel } from "../../kernels/schemes/fp4gemm.ts";
 import { groupSize, needsPost, postGroup } from "./reference.ts";
 import type { BackwardHalf, ForwardHalf, OperandQuant } from "./types.ts";
 
-/** Compile options: `packed` lets GEMMs whose two operands are MXFP4 run as packed FP4 GEMMs (default on). */
-export const compileOptions = { packed: true };
+/**
+ * Compile options. `packed`: GEMMs whose two operands are E2M1 run as packed FP4 GEMMs (kernels/schemes/
+ * fp4gemm.ts). Off by default: the kernel beats the engine's f32 storage GEMM but, measured end to end on
+ * the reference model, loses to the engine's texture GEMMs (quartet 2.25 vs 1.84 CPU-s/step); `deno task
+ * bench schemes --packed` compares both. Read when a model is built.
+ */
+export const compileOptions = { packed: false };
 
 /** Stable key of an operand description (part of the pipeline cache key). */
 export function operandKey(op: OperandQuant): string {
