@@ -67,6 +67,7 @@ const RTN_ELEMENTS = [
   "int4",
   "int5",
   "int6",
+  "int7",
   "int8",
 ];
 
