@@ -3,8 +3,8 @@
  * --context 128 --batch 16] [--json]`
  *
  * Step time of each scheme beside `bf16` in the same run, on the reference model: every scheme's model is
- * built (pipelines compiled), warmed up two steps, then timed over `--steps` full training steps
- * submitted back to back with one await at the end (as `train()` does). bf16 is timed before and after
+ * built (pipelines compiled), warmed up two steps, then timed twice over `--steps` full training steps
+ * submitted back to back with one await at the end (as `train()` does), keeping the faster round. bf16 is timed before and after
  * the schemes and averaged, so drift from the shared CPU shows up in its two numbers. Reports wall ms per
  * step, CPU-seconds per step (this process, llvmpipe threads included) and the ratio to bf16. `--packed`
  * also times each scheme with the packed FP4 GEMMs on (off by default: lib/schemes/compile.ts);
@@ -183,10 +183,16 @@ export async function main(args: string[]): Promise<void> {
     };
     for (let s = 0; s < 2; s++) step(s);
     await rt.device.queue.onSubmittedWorkDone();
-    const c0 = cpuSeconds(), t0 = performance.now();
-    for (let s = 2; s < 2 + steps; s++) step(s);
-    await rt.device.queue.onSubmittedWorkDone();
-    return { ms: (performance.now() - t0) / steps, cpu: (cpuSeconds() - c0) / steps };
+    // Two timed rounds, the faster one kept: the first round after a build is often slower (first touches).
+    let best = { ms: Infinity, cpu: Infinity };
+    for (let round = 0; round < 2; round++) {
+      const c0 = cpuSeconds(), t0 = performance.now();
+      for (let s = 2; s < 2 + steps; s++) step(s + round * steps);
+      await rt.device.queue.onSubmittedWorkDone();
+      const ms = (performance.now() - t0) / steps;
+      if (ms < best.ms) best = { ms, cpu: (cpuSeconds() - c0) / steps };
+    }
+    return best;
   };
   const b0 = await time("bf16");
   const rows: SchemeTiming[] = [];
