@@ -7,6 +7,7 @@ const benches: Record<string, string> = {
   formats: "./formats.ts",
   train: "./train.ts",
   fit: "./fit.ts",
+  schemes: "./schemes.ts",
 };
 
 const [name, ...rest] = Deno.args;
