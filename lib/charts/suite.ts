@@ -11,6 +11,7 @@ import { executeFit, type FitResult, planFit } from "../fit/fit.ts";
 import type { FormName } from "../fit/forms.ts";
 import { type Frontier, frontier, type FrontierOptions } from "../fit/frontier.ts";
 import { fitSummary, writeAtomic } from "../fit/report.ts";
+import { fitWarnings } from "../fit/warnings.ts";
 import { type ChartFiles, writeChart } from "./render.ts";
 import {
   efficiencySpec,
@@ -90,15 +91,17 @@ export async function plotExperiment(resultsDir: string, o: PlotOptions = {}): P
   const B = o.bootstrap ?? 100;
   if (B > 0) fit.ci = bootstrapCI(plan, fit, { samples: B });
   fit.extrapolation = leaveLargestOut(runs, { form, baseline: o.baseline });
+  fit.warnings = fitWarnings(fit);
   const f = frontier(fit, o.cost ?? bopsModel(plan.baseline), o.frontier);
   const dir = o.out ?? `${table.dir ?? resultsDir}/charts`;
   await Deno.mkdir(dir, { recursive: true });
   // Results written by lib/fit/synthetic.ts carry a SYNTHETIC marker: say so on every chart.
   const synthetic = await Deno.stat(`${table.dir ?? resultsDir}/SYNTHETIC`).then(() => true, () => false);
-  const files = await writeCharts(
-    dir,
-    chartSpecs(fit, f, { titlePrefix: synthetic ? "SYNTHETIC DATA: " : undefined }),
-  );
+  // A fit with warnings says so on every chart, so a PNG shown on its own cannot mislead.
+  const n = fit.warnings.length;
+  const prefix = (synthetic ? "SYNTHETIC DATA: " : "") +
+    (n ? `ILL-DETERMINED FIT (${n} warning${n > 1 ? "s" : ""} in fit.json): ` : "");
+  const files = await writeCharts(dir, chartSpecs(fit, f, { titlePrefix: prefix || undefined }));
   await writeAtomic(`${dir}/fit.json`, JSON.stringify(fitSummary(fit), null, 2) + "\n");
   await writeAtomic(
     `${dir}/frontier.json`,
