@@ -199,6 +199,12 @@ export function efficiencySpec(fit: FitResult, o: { width?: number; height?: num
   const values = rows.map((r) => r.value as number).filter(Number.isFinite);
   const top = Math.max(1.1, 1.3 * Math.max(0, ...values));
   const clipped = rows.some((r) => (r.hi as number) > top || (r.lo as number) < 0);
+  // Clamp the drawn bar ends into the domain: a bar whose end lies at 1e41 is otherwise dropped by the
+  // renderer. The tooltip keeps the true interval.
+  for (const r of rows) {
+    r.loDrawn = Math.min(Math.max(r.lo as number, 0), top);
+    r.hiDrawn = Math.min(Math.max(r.hi as number, 0), top);
+  }
   const note = `bars: ${level}${
     clipped ? `, clipped to [0, ${fmt(top)}]` : ""
   }; dashed: baseline ${fit.baseline} = 1`;
@@ -222,7 +228,7 @@ export function efficiencySpec(fit: FitResult, o: { width?: number; height?: num
         { mark: { type: "rule", strokeDash: [4, 4], color: "#888888" }, encoding: { y: { datum: 1 } } },
         {
           mark: { type: "rule", strokeWidth: 2, color: "#4c78a8", clip: true },
-          encoding: { x, y: y("lo"), y2: { field: "hi" } },
+          encoding: { x, y: y("loDrawn"), y2: { field: "hiDrawn" } },
         },
         {
           mark: { type: "point", filled: true, size: 70, color: "#e45756", clip: true },
