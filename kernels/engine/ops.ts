@@ -360,9 +360,12 @@ export function prepare(
   group: number,
   prepWgsl: string,
   estimator: boolean,
-  salt: number,
+  salt: number | "uniform",
 ): string {
   const groups = (R * C) / group;
+  // A per-layer salt as a uniform keeps one pipeline per shape instead of one per layer (compile time).
+  const saltBinding = estimator ? 4 : 3;
+  const saltExpr = salt === "uniform" ? "SALT.x" : `${salt >>> 0}u`;
   const idx = axis === 1
     ? `let base = (gi / ${C / group}u) * ${C}u + (gi % ${C / group}u) * ${group}u; let stride = 1u;`
     : `let base = (gi / ${C}u) * ${group * C}u + (gi % ${C}u); let stride = ${C}u;`;
@@ -371,6 +374,7 @@ export function prepare(
 @group(0) @binding(1) var<storage, read_write> O: array<f32>;
 @group(0) @binding(2) var<uniform> u: U;
 ${estimator ? "@group(0) @binding(3) var<storage, read_write> GM: array<f32>;" : ""}
+${salt === "uniform" ? `@group(0) @binding(${saltBinding}) var<uniform> SALT: vec4<u32>;` : ""}
 ${prepWgsl}
 fn mix32(x: u32) -> u32 {
   var h = x ^ (x >> 16u); h = h * 0x7feb352du; h = h ^ (h >> 15u); h = h * 0x846ca68bu; return h ^ (h >> 16u);
@@ -381,7 +385,7 @@ ${HEAD.replace("let i =", "let gi =")}
   var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
   for (var j = 0u; j < ${group}u; j++) { v[j] = S[base + j * stride]; g[j] = 1.0; }
-  prep(&v, &g, mix32(u.seed ^ ${salt >>> 0}u ^ mix32(gi)));
+  prep(&v, &g, mix32(u.seed ^ ${saltExpr} ^ mix32(gi)));
   for (var j = 0u; j < ${group}u; j++) { O[base + j * stride] = v[j]; }
 ${estimator ? `  for (var j = 0u; j < ${group}u; j++) { GM[base + j * stride] = g[j]; }` : ""}
 }`;

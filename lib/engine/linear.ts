@@ -280,6 +280,19 @@ export class Linear {
     return { fwd: f, bwd: 2 * f };
   }
 
+  #salts = new Map<string, GPUBuffer>();
+
+  /** The 16-byte uniform holding the RNG salt of one operand role of this layer. */
+  #saltUniform(role: string, salt: number): GPUBuffer {
+    let b = this.#salts.get(role);
+    if (!b) {
+      b = this.#rt.uniform(16, `${this.o.name} salt ${role}`);
+      this.#rt.device.queue.writeBuffer(b, 0, new Uint32Array([salt >>> 0, 0, 0, 0]));
+      this.#salts.set(role, b);
+    }
+    return b;
+  }
+
   /** Records a prepare pass of `src` ([R, C] row-major) and returns the slice the GEMM reads. */
   #prep(
     prog: Program,
@@ -300,10 +313,11 @@ export class Linear {
     const dst = keep ?? this.o.scratch.get(`prep.${role}`, R * C);
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
-    const key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${salt}`;
-    const pipe = this.#rt.pipeline(key, () => prepare(R, C, axis, p.group, p.wgsl, est, salt));
+    const key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}`;
+    const pipe = this.#rt.pipeline(key, () => prepare(R, C, axis, p.group, p.wgsl, est, "uniform"));
     const slices: (Slice | GPUBuffer)[] = [src, { buffer: dst, size: R * C * 4 }, this.o.stepUniform];
     if (est) slices.push({ buffer: mult!, size: R * C * 4 });
+    slices.push(this.#saltUniform(role, salt));
     prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d((R * C) / p.group)));
     return { buffer: dst, size: R * C * 4 };
   }
