@@ -6,6 +6,7 @@
  */
 import { ELEMENTS } from "../formats/elements.ts";
 import type { BackwardHalf, ForwardHalf, NamedScheme, OperandQuant } from "./types.ts";
+import { closestNames as suggestNames } from "../spec/suggest.ts";
 
 /** Elementwise BF16 rounding (the baseline's operands). */
 const BF16: OperandQuant = {
@@ -342,26 +343,7 @@ export function schemeNames(): string[] {
   return [...new Set([...Object.keys(NAMED), ...Object.keys(FORWARD), ...Object.keys(BACKWARD)])];
 }
 
-/** Levenshtein distance (for "did you mean"). */
-function edit(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = t;
-    }
-  }
-  return d[b.length];
-}
-
-/** The `n` known names closest to `name` (edit distance, substring matches first). */
+/** The `n` known scheme names closest to `name` (the project's one "did you mean" rule, lib/spec/suggest.ts). */
 export function closestNames(name: string, pool: string[] = schemeNames(), n = 3): string[] {
-  return [...pool]
-    .map((p) => ({ p, d: edit(name, p) - (p.includes(name) || name.includes(p) ? 2 : 0) }))
-    .sort((a, b) => a.d - b.d || a.p.localeCompare(b.p))
-    .slice(0, n)
-    .map((x) => x.p);
+  return suggestNames(name, pool, n);
 }
