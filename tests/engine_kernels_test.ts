@@ -8,6 +8,7 @@ import * as R from "../lib/engine/reference.ts";
 import { packBatch, ropeTable } from "../lib/engine/model.ts";
 import { BF16_PREP, bf16Round } from "../lib/engine/schemes.ts";
 import { Rng } from "../lib/engine/config.ts";
+import { tileFor } from "../lib/engine/linear.ts";
 
 const rng = new Rng(42);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
@@ -180,6 +181,90 @@ Deno.test("gemm: all transposes, batch/heads strides, alpha and epilogues", asyn
       }
     }
   }
+});
+
+Deno.test("gemm: the model's tile choices (up to 32×32, textures, causal) equal the reference", async () => {
+  const { rt } = await getRuntime();
+  const dev = rt.device;
+  /** Runs `s` on A and B uploaded as rgba32float textures; C starts filled with 7. */
+  const gemmTex = async (s: GemmSpec, A: Float32Array, rowsA: number, B: Float32Array, rowsB: number) => {
+    const tex = (x: Float32Array, rows: number, cols: number) => {
+      const t = rt.texture(cols / 4, rows, "t");
+      const layout = { bytesPerRow: cols * 4 };
+      dev.queue.writeTexture({ texture: t }, x as Float32Array<ArrayBuffer>, layout, [cols / 4, rows]);
+      return t;
+    };
+    const ta = tex(A, rowsA, s.a.ld), tb = tex(B, rowsB, s.b.ld);
+    const c = rt.storage(s.M * s.N * 4, "c");
+    dev.queue.writeBuffer(c, 0, new Float32Array(s.M * s.N).fill(7));
+    const pipe = rt.pipeline(gemmKey(s), () => gemmWgsl(s));
+    const d = rt.dispatch("t", pipe, [ta.createView(), tb.createView(), c], gemmGrid(s));
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.grid);
+    pass.end();
+    dev.queue.submit([enc.finish()]);
+    const out = new Float32Array(await rt.read(c));
+    c.destroy(), ta.destroy(), tb.destroy();
+    return out;
+  };
+  // Shapes the reference model gets: a linear X·Wᵀ (32×32 tiles) and causal attention products with
+  // 32×32 (scores, skipping tiles above the diagonal) and 32×16 tiles (P·V and its transposes).
+  const n = 128, k = 64, hd = 32;
+  const X = randn(n * k), W = randn(n * k), V = randn(n * hd);
+  const low = randn(n * n).map((v, i) => (i % n) <= Math.floor(i / n) ? v : 0);
+  const xw: GemmSpec = {
+    M: n,
+    N: n,
+    K: k,
+    transA: false,
+    transB: true,
+    a: { ld: k },
+    b: { ld: k },
+    c: { ld: n },
+  };
+  const pv = (transA: boolean): GemmSpec => ({
+    M: n,
+    N: hd,
+    K: n,
+    transA,
+    transB: false,
+    a: { ld: n },
+    b: { ld: hd },
+    c: { ld: hd },
+    causal: transA ? "kmin" : "kmax",
+  });
+  const cases: [string, GemmSpec, Float32Array, number, Float32Array, number, ArrayLike<number>][] = [
+    ["X·Wᵀ", xw, X, n, W, n, R.matmul(X, W, n, n, k, false, true)],
+    ["causal skip", { ...xw, causal: "skip" }, X, n, W, n, R.matmul(X, W, n, n, k, false, true)],
+    ["causal kmax", pv(false), low, n, V, n, R.matmul(low, V, n, hd, n, false, false)],
+    ["causal kmin", pv(true), low, n, V, n, R.matmul(low, V, n, hd, n, true, false)],
+  ];
+  const seen: string[] = [];
+  for (const [what, s0, A, rowsA, B, rowsB, want] of cases) {
+    const s: GemmSpec = { ...s0, ...tileFor(s0.M, s0.N, s0.K, 64), tex: true }; // batch 64, as in the model
+    seen.push(`${s.tm}×${s.tn}`);
+    const got = await gemmTex(s, A, rowsA, B, rowsB);
+    for (let i = 0; i < got.length; i++) {
+      const [r, col] = [Math.floor(i / s.N), i % s.N];
+      const skipped = s.causal === "skip" &&
+        Math.floor(col / s.tn!) * s.tn! >= Math.floor(r / s.tm!) * s.tm! + s.tm!;
+      assert.ok(
+        skipped ? got[i] === 7 : Math.abs(got[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])),
+        `${what} ${s.tm}×${s.tn} at ${r},${col}: ${got[i]} vs ${want[i]}`,
+      );
+    }
+    if (what === "X·Wᵀ") {
+      // the tile is a speed knob only: every output sums its k terms in the same order
+      const small = await gemmTex({ ...s, tm: 16, tn: 16, wg: 16 }, A, rowsA, B, rowsB);
+      assert.deepEqual(small, got, "16×16 and 32×32 tiles give bit-identical results");
+    }
+  }
+  assert.deepEqual(seen, ["32×32", "32×32", "32×16", "32×16"]);
+  assert.deepEqual(tileFor(2048, 704, 128), { tm: 32, tn: 32, wg: 8 });
+  assert.deepEqual(tileFor(64, 64, 64), { tm: 8, tn: 8, wg: 16 }, "small GEMMs keep 8×8");
 });
 
 Deno.test("rmsnorm forward, backward (with residual) and weight gradient", async () => {
