@@ -196,22 +196,31 @@ ${HEAD}
   let lim = row / 4u;
   var s = 0.0;
   for (var j = 0u; j <= lim; j++) { s += dot(P[o + j], G[o + j]); }
-  for (var j = 0u; j < ${T4}u; j++) { G[o + j] = P[o + j] * (G[o + j] - s); }
+  for (var j = 0u; j <= lim; j++) { G[o + j] = P[o + j] * (G[o + j] - s); }
+  // above the diagonal P is 0: write the zeros without reading (dP there may be stale: its GEMM skips those tiles)
+  for (var j = lim + 1u; j < ${T4}u; j++) { G[o + j] = vec4<f32>(0.0); }
 }`;
 }
 
-/** SwiGLU forward: A[m, j] = silu(GU[m, j]) · GU[m, F + j]. Bindings: 0 GU [M, 2F], 1 A [M, F]. */
-export function swigluFwd(M: number, F: number): string {
+/**
+ * SwiGLU forward: A[m, j] = silu(GU[m, j]) · GU[m, F + j]. Bindings: 0 GU [M, 2F], 1 A [M, F], and with
+ * `tex` 2 an rgba32float storage texture of F/4 × M that receives A too (the next GEMM's operand, without a
+ * separate copy pass).
+ */
+export function swigluFwd(M: number, F: number, tex = false): string {
   const F4 = F / 4;
   return `@group(0) @binding(0) var<storage, read> GU: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+${tex ? "@group(0) @binding(2) var AT: texture_storage_2d<rgba32float, write>;" : ""}
 ${HEAD}
   if (i >= ${M * F4}u) { return; }
   let m = i / ${F4}u;
   let j = i % ${F4}u;
   let g = GU[m * ${2 * F4}u + j];
   let u = GU[m * ${2 * F4}u + ${F4}u + j];
-  A[i] = (g / (vec4<f32>(1.0) + exp(-g))) * u;
+  let a = (g / (vec4<f32>(1.0) + exp(-g))) * u;
+  A[i] = a;
+  ${tex ? "textureStore(AT, vec2<i32>(i32(j), i32(m)), a);" : ""}
 }`;
 }
 

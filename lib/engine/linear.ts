@@ -242,6 +242,14 @@ export class Linear {
     }
   }
 
+  /**
+   * The texture the f32 forward GEMM reads X from, when a producer kernel may write X there itself (no
+   * forward quantizer on X); pass `{ xInTexture: true }` to `forward` after recording that producer.
+   */
+  get inputTexture(): GPUTextureView | undefined {
+    return this.#tx && !this.o.scheme.fwd.x ? this.#tx.view : undefined;
+  }
+
   /** True when the GEMMs read their operands from textures. */
   get usesTextures(): boolean {
     return !!this.#tx;
@@ -357,7 +365,14 @@ export class Linear {
   }
 
   /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout). */
-  forward(prog: Program, x: Slice, w: Slice, y: Slice, residual?: Slice): void {
+  forward(
+    prog: Program,
+    x: Slice,
+    w: Slice,
+    y: Slice,
+    residual?: Slice,
+    opt: { xInTexture?: boolean } = {},
+  ): void {
     const { M, inF, outF, scheme } = this.o;
     const px = this.#packable(scheme.fwd.x, inF), pw = this.#packable(scheme.fwd.w, inF);
     if (px && pw) {
@@ -402,7 +417,7 @@ export class Linear {
     };
     let a: Binding = xq, b: Binding = wq;
     if (this.#tx) {
-      a = this.#toTex(prog, xq, this.#tx);
+      a = opt.xInTexture && this.inputTexture ? this.#tx.view : this.#toTex(prog, xq, this.#tx);
       b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
     }
     this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);

@@ -214,7 +214,7 @@ export class GpuModel {
       label: string,
       key: string,
       code: () => string,
-      sl: (Slice | GPUBuffer)[],
+      sl: (Slice | GPUBuffer | GPUTextureView)[],
       n: number,
     ) => prog.add(rt.dispatch(label, rt.pipeline(key, code), sl, K.grid1d(n)));
     const gemm = (prog: Program, label: string, s0: GemmSpec, sl: (Slice | GPUBuffer | GPUTextureView)[]) => {
@@ -242,6 +242,8 @@ export class GpuModel {
     const side = rt.maxTextureSide;
     const fits = (rows: number, ld: number) => rows <= side && ld / 4 <= side && (ld * 4) % 256 === 0;
     const attTex = fits(M, 3 * d) && fits(BH * T, T) && fits(M, d);
+    /** Attention operands the forward pass put in textures (or their buffers), per layer, for the backward. */
+    const attFwdTex: { qkv: GPUBuffer | GPUTextureView; p: GPUBuffer | GPUTextureView }[] = [];
     /** Copies buffer `b` viewed as [rows, ld] into the scratch texture `key`; returns the binding. */
     const tx = (
       prog: Program,
@@ -281,7 +283,8 @@ export class GpuModel {
         [a.qkv, rope],
         (M * d) / 4,
       );
-      const tq = tx(fwd, "qkv", a.qkv, M, 3 * d);
+      // per-layer textures: the backward pass reads the same rotated qkv and probabilities without a second copy
+      const tq = tx(fwd, `qkv${l}`, a.qkv, M, 3 * d);
       gemm(fwd, `L${l} qk`, {
         M: T,
         N: T,
@@ -297,7 +300,8 @@ export class GpuModel {
         alpha: scale,
       }, [tq, tq, a.p]);
       k(fwd, `L${l} softmax`, `softmax:${BH}:${T}`, () => K.softmaxCausal(BH, T), [a.p], BH * T);
-      const tp = tx(fwd, "p", a.p, BH * T, T);
+      const tp = tx(fwd, `p${l}`, a.p, BH * T, T);
+      attFwdTex[l] = { qkv: tq, p: tp };
       gemm(fwd, `L${l} pv`, {
         M: T,
         N: hd,
@@ -319,10 +323,16 @@ export class GpuModel {
         a.r2,
       ], M);
       gu.forward(fwd, { buffer: a.h2 }, P(`${pre}.gate_up`), { buffer: a.gu });
-      k(fwd, `L${l} swiglu`, `swiglu:${M}:${f}`, () => K.swigluFwd(M, f), [a.gu, a.a], M * f / 4);
+      // SwiGLU writes the down projection's texture operand itself (no copy pass) when that reads one
+      const aTex = down.inputTexture;
+      k(fwd, `L${l} swiglu`, `swiglu:${M}:${f}:${!!aTex}`, () => K.swigluFwd(M, f, !!aTex), [
+        a.gu,
+        a.a,
+        ...(aTex ? [aTex] : []),
+      ], M * f / 4);
       down.forward(fwd, { buffer: a.a }, P(`${pre}.down`), { buffer: xs[2 * l + 2] }, {
         buffer: xs[2 * l + 1],
-      });
+      }, { xInTexture: !!aTex });
     }
     k(fwd, "norm_f", `rms:${M}:${d}:${cfg.rmsEps}`, () => K.rmsFwd(M, d, cfg.rmsEps), [
       xs[2 * L],
@@ -413,7 +423,7 @@ export class GpuModel {
       rmsBack(`L${l} norm2`, dh, xs[2 * l + 1], `${pre}.post_attention_layernorm.weight`, a.r2, true);
       // attention
       oproj.backward(bwd, { buffer: dx }, { buffer: a.att }, P(`${pre}.o`), { buffer: datt }, G(`${pre}.o`));
-      const bq = tx(bwd, "qkv", a.qkv, M, 3 * d), bp = tx(bwd, "p", a.p, BH * T, T);
+      const { qkv: bq, p: bp } = attFwdTex[l];
       const bo = tx(bwd, "datt", datt, M, d);
       gemm(bwd, `L${l} dP`, {
         M: T,
