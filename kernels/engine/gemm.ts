@@ -134,7 +134,8 @@ export function checkGemm(s: GemmSpec): void {
 /** Workgroup grid of a spec. */
 export function gemmGrid(s: GemmSpec): [number, number, number] {
   const tiles = (s.M / (s.tm ?? 8)) * (s.N / (s.tn ?? TILE_N));
-  return [Math.ceil(tiles / (s.wg ?? GEMM_WG)), s.batch ?? 1, 1];
+  const groups = Math.ceil((tiles * (s.batch ?? 1)) / (s.wg ?? GEMM_WG));
+  return groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
 }
 
 /** FLOPs the kernel executes (2 per multiply-add; causal modes skip work). */
@@ -182,14 +183,20 @@ export function gemmWgsl(s: GemmSpec): string {
   if (add === "buf") L.push(`@group(0) @binding(${nb++}) var<storage, read> D: array<vec4<f32>>;`);
   if (s.mul) L.push(`@group(0) @binding(${nb++}) var<storage, read> G: array<vec4<f32>>;`);
   L.push(`@compute @workgroup_size(${WG})`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {`);
-  L.push(`  let t = gid.x;`);
-  L.push(`  if (t >= ${tiles}u) { return; }`);
+  L.push(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,`);
+  L.push(`        @builtin(local_invocation_index) lid: u32) {`);
+  L.push(`  let inv = (wid.y * nwg.x + wid.x) * ${WG}u + lid;`);
+  // Batch index fastest: the SIMD lanes llvmpipe runs together share one tile position, so causal limits
+  // and skipped tiles are uniform across them (no lane idles while another finishes a longer k loop).
+  const Z = s.batch ?? 1;
+  L.push(`  if (inv >= ${tiles * Z}u) { return; }`);
+  L.push(`  let z = inv % ${Z}u;`);
+  L.push(`  let t = inv / ${Z}u;`);
   L.push(`  let m0 = (t / ${tilesN}u) * ${TM}u;`);
   L.push(`  let n0 = (t % ${tilesN}u) * ${TN}u;`);
   if (s.causal === "skip") L.push(`  if (n0 >= m0 + ${TM}u) { return; }`);
-  L.push(`  let zb = wid.y / ${H}u;`);
-  L.push(`  let zh = wid.y % ${H}u;`);
+  L.push(`  let zb = z / ${H}u;`);
+  L.push(`  let zh = z % ${H}u;`);
   const base = (l: OperandLayout) => `(${l.off ?? 0}u + zb * ${l.sb ?? 0}u + zh * ${l.sh ?? 0}u)`;
   L.push(`  let aB = ${base(s.a)};`);
   L.push(`  let bB = ${base(s.b)};`);
