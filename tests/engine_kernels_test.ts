@@ -1,7 +1,7 @@
 /** Every engine WGSL kernel against its TypeScript reference on small shapes. */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import type { Runtime } from "../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../lib/engine/runtime.ts";
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../kernels/engine/gemm.ts";
 import * as K from "../kernels/engine/ops.ts";
 import * as R from "../lib/engine/reference.ts";
@@ -33,13 +33,7 @@ async function run(
   });
   const pipe = rt.pipeline(key, () => code);
   const d = rt.dispatch(key, pipe, bufs, grid);
-  const enc = rt.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(d.pipeline);
-  pass.setBindGroup(0, d.bindGroup);
-  pass.dispatchWorkgroups(...d.grid);
-  pass.end();
-  rt.device.queue.submit([enc.finish()]);
+  Program.of(d).submit(rt.device);
   const out: Float32Array[] = [];
   for (let i = 0; i < bufs.length; i++) {
     const x = inputs[i];
@@ -199,13 +193,7 @@ Deno.test("gemm: the model's tile choices (up to 32×32, textures, causal) equal
     dev.queue.writeBuffer(c, 0, new Float32Array(s.M * s.N).fill(7));
     const pipe = rt.pipeline(gemmKey(s), () => gemmWgsl(s));
     const d = rt.dispatch("t", pipe, [ta.createView(), tb.createView(), c], gemmGrid(s));
-    const enc = dev.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(...d.grid);
-    pass.end();
-    dev.queue.submit([enc.finish()]);
+    Program.of(d).submit(rt.device);
     const out = new Float32Array(await rt.read(c));
     c.destroy(), ta.destroy(), tb.destroy();
     return out;

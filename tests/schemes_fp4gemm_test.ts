@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import type { Runtime } from "../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../lib/engine/runtime.ts";
 import { Rng } from "../lib/engine/config.ts";
 import { grid1d } from "../kernels/engine/ops.ts";
 import { fp4GemmGrid, fp4GemmKernel, packKernel } from "../kernels/schemes/fp4gemm.ts";
@@ -17,7 +17,6 @@ import { groupSize, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
 import { compileOptions } from "../lib/schemes/compile.ts";
 import { Linear, Scratch } from "../lib/engine/linear.ts";
-import { Program } from "../lib/engine/runtime.ts";
 import { resolveScheme } from "../lib/engine/schemes.ts";
 
 const rng = new Rng(5);
@@ -25,13 +24,7 @@ const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.n
 
 async function runKernel(rt: Runtime, code: string, bufs: GPUBuffer[], grid: [number, number, number]) {
   const d = rt.dispatch("k", rt.pipeline(`t:${code.length}:${code.slice(-200)}`, () => code), bufs, grid);
-  const enc = rt.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(d.pipeline);
-  pass.setBindGroup(0, d.bindGroup);
-  pass.dispatchWorkgroups(...d.grid);
-  pass.end();
-  rt.device.queue.submit([enc.finish()]);
+  Program.of(d).submit(rt.device);
   await rt.device.queue.onSubmittedWorkDone();
 }
 

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
+import { Program } from "../lib/engine/runtime.ts";
 import { grid1d } from "../kernels/engine/ops.ts";
 import { gpuPrep } from "../kernels/schemes/run.ts";
 import { postKernel, postPrepWgsl } from "../kernels/schemes/prep.ts";
@@ -98,13 +99,7 @@ Deno.test("schemes: gradient post-pass (mask, inverse Hadamard) equals the TS re
       [db, un, gb],
       grid1d((R * C) / P),
     );
-    const enc = rt.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(disp.pipeline);
-    pass.setBindGroup(0, disp.bindGroup);
-    pass.dispatchWorkgroups(...disp.grid);
-    pass.end();
-    rt.device.queue.submit([enc.finish()]);
+    Program.of(disp).submit(rt.device);
     const got = new Float32Array(await rt.read(db, d.byteLength));
     const want = new Float32Array(R * C);
     for (let o = 0; o < R * C; o += P) want.set(refPost(op, d.subarray(o, o + P), g.subarray(o, o + P)), o);

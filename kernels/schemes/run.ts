@@ -3,7 +3,7 @@
  * (kernels/engine/ops.ts) with a scheme operand's fused `prep()` on one [R, C] tensor.
  * @module
  */
-import type { Runtime } from "../../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../../lib/engine/runtime.ts";
 import { grid1d, prepare } from "../engine/ops.ts";
 import { prepWgsl } from "./prep.ts";
 import { groupSize } from "../../lib/schemes/reference.ts";
@@ -30,13 +30,7 @@ export async function gpuPrep(
   rt.device.queue.writeBuffer(un, 0, new Uint32Array([0, 0, 0, stepSeed]));
   const pipe = rt.pipeline(`test:${JSON.stringify(op)}:${R}:${C}:${axis}:${salt}:${gemm}`, () => code);
   const d = rt.dispatch("prep", pipe, [src, dst, un, gm], grid1d((R * C) / G));
-  const enc = rt.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(d.pipeline);
-  pass.setBindGroup(0, d.bindGroup);
-  pass.dispatchWorkgroups(...d.grid);
-  pass.end();
-  rt.device.queue.submit([enc.finish()]);
+  Program.of(d).submit(rt.device);
   const v = new Float32Array(await rt.read(dst, x.byteLength));
   const g = new Float32Array(await rt.read(gm, x.byteLength));
   for (const b of [src, dst, gm, un]) b.destroy();

@@ -311,6 +311,44 @@ export class Linear {
     return { ...tileFor(M, N, K), tex: !!this.#tx };
   }
 
+  /** One of the layer's three products as a GEMM spec: Y = X·Wᵀ, dX = dY·W or dW = dYᵀ·X, tiled for its shape. */
+  #spec(kind: "fwd" | "dx" | "dw", extra: Partial<GemmSpec> = {}): GemmSpec {
+    const { M, inF, outF } = this.o;
+    const base = {
+      fwd: {
+        M,
+        N: outF,
+        K: inF,
+        transA: false,
+        transB: true,
+        a: { ld: inF },
+        b: { ld: inF },
+        c: { ld: outF },
+      },
+      dx: {
+        M,
+        N: inF,
+        K: outF,
+        transA: false,
+        transB: false,
+        a: { ld: outF },
+        b: { ld: inF },
+        c: { ld: inF },
+      },
+      dw: {
+        M: outF,
+        N: inF,
+        K: M,
+        transA: true,
+        transB: false,
+        a: { ld: outF },
+        b: { ld: inF },
+        c: { ld: inF },
+      },
+    }[kind];
+    return { ...base, ...this.#tile(base.M, base.N, base.K), ...extra };
+  }
+
   /** FLOPs of the three GEMMs. */
   get flops(): { fwd: number; bwd: number } {
     const f = 2 * this.o.M * this.o.inF * this.o.outF;
@@ -385,36 +423,13 @@ export class Linear {
     const bfF = this.#bf16Pair(scheme.fwd.x, scheme.fwd.w);
     if (bfF && !this.#gx && !this.#gw && !this.#xq && !this.#wq) {
       const a = this.#packTex(prog, bfF, x, M, inF, "x"), b = this.#packTex(prog, bfF, w, outF, inF, "w");
-      const spec: GemmSpec = {
-        M,
-        N: outF,
-        K: inF,
-        transA: false,
-        transB: true,
-        a: { ld: inF },
-        b: { ld: inF },
-        c: { ld: outF },
-        add: residual ? "buf" : "none",
-        ...this.#tile(M, outF, inF),
-        bf16: true,
-      };
+      const spec = this.#spec("fwd", { add: residual ? "buf" : "none", bf16: true });
       this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
       return;
     }
     const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
     const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
-    const spec: GemmSpec = {
-      M,
-      N: outF,
-      K: inF,
-      transA: false,
-      transB: true,
-      a: { ld: inF },
-      b: { ld: inF },
-      c: { ld: outF },
-      add: residual ? "buf" : "none",
-      ...this.#tile(M, outF, inF),
-    };
+    const spec = this.#spec("fwd", { add: residual ? "buf" : "none" });
     let a: Binding = xq, b: Binding = wq;
     if (this.#tx) {
       a = opt.xInTexture && this.inputTexture ? this.#tx.view : this.#toTex(prog, xq, this.#tx);
@@ -444,34 +459,12 @@ export class Linear {
       const a = this.#packTex(prog, bfX, dy, M, outF, "dy");
       if (bfX === bfW) tDyBf = a;
       const b = this.#packTex(prog, bfX, w, outF, inF, "w");
-      const spec: GemmSpec = {
-        M,
-        N: inF,
-        K: outF,
-        transA: false,
-        transB: false,
-        a: { ld: outF },
-        b: { ld: inF },
-        c: { ld: inF },
-        ...this.#tile(M, inF, outF),
-        bf16: true,
-      };
+      const spec = this.#spec("dx", { bf16: true });
       this.#gemm(prog, `${this.o.name} dX`, spec, [a, b, dx]);
     } else if (dx) {
       const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
       const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
-      const spec: GemmSpec = {
-        M,
-        N: inF,
-        K: outF,
-        transA: false,
-        transB: false,
-        a: { ld: outF },
-        b: { ld: inF },
-        c: { ld: inF },
-        mul: !!this.#gx && !post?.x,
-        ...this.#tile(M, inF, outF),
-      };
+      const spec = this.#spec("dx", { mul: !!this.#gx && !post?.x });
       let a: Binding = dyq, b: Binding = wq;
       if (tx) {
         a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
@@ -494,35 +487,13 @@ export class Linear {
     if (bfW && !this.#gw && !post?.w) {
       const a = tDyBf ?? this.#packTex(prog, bfW, dy, M, outF, "dy");
       const b = this.#packTex(prog, bfW, x, M, inF, "x");
-      const spec: GemmSpec = {
-        M: outF,
-        N: inF,
-        K: M,
-        transA: true,
-        transB: false,
-        a: { ld: outF },
-        b: { ld: inF },
-        c: { ld: inF },
-        ...this.#tile(outF, inF, M),
-        bf16: true,
-      };
+      const spec = this.#spec("dw", { bf16: true });
       this.#gemm(prog, `${this.o.name} dW`, spec, [a, b, dw]);
       return;
     }
     const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
     const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
-    const spec: GemmSpec = {
-      M: outF,
-      N: inF,
-      K: M,
-      transA: true,
-      transB: false,
-      a: { ld: outF },
-      b: { ld: inF },
-      c: { ld: inF },
-      mul: !!this.#gw && !post?.w,
-      ...this.#tile(outF, inF, M),
-    };
+    const spec = this.#spec("dw", { mul: !!this.#gw && !post?.w });
     let a: Binding = dyq, b: Binding = xq;
     if (tx) {
       a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));

@@ -235,6 +235,13 @@ export class Program {
   /** Recorded items, in order. */
   readonly items: (Dispatch | Copy | TexCopy)[] = [];
 
+  /** A program of the given dispatches (tests and tools submit single kernels this way). */
+  static of(...items: Dispatch[]): Program {
+    const p = new Program();
+    for (const d of items) p.add(d);
+    return p;
+  }
+
   /** Appends a dispatch. */
   add(d: Dispatch): void {
     this.items.push(d);
