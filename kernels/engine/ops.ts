@@ -5,6 +5,7 @@
  * Each has a TypeScript reference in lib/engine/reference.ts and a test in tests/engine_kernels_test.ts.
  * @module
  */
+import { UNROLL_MAX, wgslFor } from "../formats/wgsl.ts";
 
 /** Invocations per workgroup of every elementwise/row kernel. */
 export const WG = 64;
@@ -372,6 +373,7 @@ export function prepare(
   salt: number | "uniform",
 ): string {
   const groups = (R * C) / group;
+  const unroll = group <= UNROLL_MAX;
   // A per-layer salt as a uniform keeps one pipeline per shape instead of one per layer (compile time).
   const saltBinding = estimator ? 4 : 3;
   const saltExpr = salt === "uniform" ? "SALT.x" : `${salt >>> 0}u`;
@@ -393,10 +395,10 @@ ${HEAD.replace("let i =", "let gi =")}
   ${idx}
   var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
-  for (var j = 0u; j < ${group}u; j++) { v[j] = S[base + j * stride]; g[j] = 1.0; }
+  ${wgslFor("j", "0u", group, "v[j] = S[base + j * stride]; g[j] = 1.0;", unroll)}
   prep(&v, &g, mix32(u.seed ^ ${saltExpr} ^ mix32(gi)));
-  for (var j = 0u; j < ${group}u; j++) { O[base + j * stride] = v[j]; }
-${estimator ? `  for (var j = 0u; j < ${group}u; j++) { GM[base + j * stride] = g[j]; }` : ""}
+  ${wgslFor("j", "0u", group, "O[base + j * stride] = v[j];", unroll)}
+  ${estimator ? wgslFor("j", "0u", group, "GM[base + j * stride] = g[j];", unroll) : ""}
 }`;
 }
 

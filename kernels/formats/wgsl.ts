@@ -386,6 +386,40 @@ export function wgslStatsLoop(count: string, load: string): string {
 `;
 }
 
+/**
+ * Groups up to this length get their loops over the group written out with constant indices: llvmpipe then
+ * keeps the group's private arrays in registers instead of per-lane scratch memory.
+ */
+export const UNROLL_MAX = 32;
+
+/**
+ * `for (var j = from; j < from + n; j++) { body }` — or, with `unroll`, the n bodies each in a block that
+ * binds `let j` to a constant (same statements, same order, so the same results).
+ */
+export function wgslFor(j: string, from: string, n: number, body: string, unroll: boolean, step = 1): string {
+  if (!unroll) {
+    return `for (var ${j} = ${from}; ${j} < ${from} + ${n}u; ${j} = ${j} + ${step}u) {\n${body}\n}`;
+  }
+  const out: string[] = [];
+  for (let k = 0; k < n; k += step) out.push(`{ let ${j} = ${from} + ${k}u;\n${body}\n}`);
+  return out.join("\n");
+}
+
+/**
+ * `wgslStatsLoop` written out for `n` values `load(j)` (j a constant): the same accumulations in the same
+ * order, so results are identical; a private array indexed only by constants stays in registers on llvmpipe.
+ */
+export function wgslStatsUnrolled(n: number, load: (j: number) => string): string {
+  const L = [`  var amax = 0.0;\n  var sum = 0.0;\n  var sumsq = 0.0;`];
+  for (let j = 0; j < n; j++) {
+    L.push(`  { let val = ${load(j)};
+    if ((bitcast<u32>(val) & 0x7f800000u) != 0x7f800000u) {
+      amax = max(amax, fp4_abs(val)); sum = sum + val; sumsq = sumsq + val * val;
+    } }`);
+  }
+  return L.join("\n") + "\n";
+}
+
 /** The struct returned by scale functions: effective scale and stored code (E8M0 byte / E4M3 code / f32 bits). */
 export const WGSL_SCALE_STRUCT = `struct Fp4Scale { scale: f32, code: u32 }\n`;
 

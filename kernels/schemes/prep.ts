@@ -7,7 +7,7 @@
  * @module
  */
 import { wgslF32 } from "../../lib/formats/f32.ts";
-import { WgslLib, wgslStatsLoop } from "../formats/wgsl.ts";
+import { UNROLL_MAX, wgslFor, WgslLib, wgslStatsLoop, wgslStatsUnrolled } from "../formats/wgsl.ts";
 import {
   formatSpec,
   hadamardSize,
@@ -34,6 +34,8 @@ export function prepWgsl(op: OperandQuant, G: number, gemm: "dx" | "dw" = "dx", 
   lib.rng();
   const body: string[] = [];
   const comp = !!op.clip?.compensate;
+  // OCC's insertion sorts and QuEST-INT index their arrays dynamically anyway: keep those as loops
+  const unroll = G <= UNROLL_MAX && !op.clip && !op.centred;
   if (comp) body.push(`  var res: array<f32, ${G}>;`);
   if (op.clip) {
     const { iLo, iHi } = occIndices(op.clip.quantile, G);
@@ -69,7 +71,7 @@ export function prepWgsl(op: OperandQuant, G: number, gemm: "dx" | "dw" = "dx", 
     if (op.hadamard!.signs === "per-step") {
       body.push(`  {
     let sseed = u.seed ^ ${SIGN_SALT[gemm] >>> 0}u;
-    for (var j = 0u; j < ${G}u; j++) { (*v)[j] = (*v)[j] * fp4_rng_sign(sseed, j % ${hs}u); }
+    ${wgslFor("j", "0u", G, `(*v)[j] = (*v)[j] * fp4_rng_sign(sseed, j % ${hs}u);`, unroll)}
   }`);
     }
     body.push(`  sch_had_fwd(v);`);
@@ -102,9 +104,12 @@ ${wgslStatsLoop(`${S}u`, `(*v)[b + j]`)}
     const { scale, round } = lib.scaleAndRound(spec, "sch", S);
     const pre = op.prescale ? wgslF32(Math.fround(op.prescale)) : "";
     const post = op.prescale ? wgslF32(Math.fround(1 / op.prescale)) : "";
+    const statsLoop = unroll
+      ? wgslStatsUnrolled(S, (k) => `(*v)[b + ${k}u]`)
+      : wgslStatsLoop(`${S}u`, `(*v)[b + j]`);
     const stats = op.scale.granularity === "none"
       ? "    let sc = Fp4Scale(1.0, 0x3f800000u);"
-      : `${wgslStatsLoop(`${S}u`, `(*v)[b + j]`)}    let sc = ${scale}(amax, sum, sumsq, 1.0);`;
+      : `${statsLoop}    let sc = ${scale}(amax, sum, sumsq, 1.0);`;
     let est = "";
     if (op.estimator === "trust") est = `(*g)[j] = select(0.0, 1.0, r.keep);`;
     else if (op.estimator === "dge") {
@@ -132,10 +137,7 @@ ${wgslStatsLoop(`${S}u`, `(*v)[b + j]`)}
         wgslF32(Math.fround((op.prescale ? 1 / op.prescale : 1) * 2 ** 14))
       }; }`
       : "";
-    body.push(`  for (var b = 0u; b < ${G}u; b = b + ${S}u) {
-${stats}${emitScale}
-    for (var j = b; j < b + ${S}u; j++) {
-      let y = ${pre ? `(*v)[j] * ${pre}` : "(*v)[j]"};
+    const perValue = `      let y = ${pre ? `(*v)[j] * ${pre}` : "(*v)[j]"};
       let r = ${round}(y, sc, ${uExpr});
       ${est}${
       emit
@@ -143,9 +145,12 @@ ${stats}${emitScale}
       (*words)[j / 8u] = (*words)[j / 8u] | (encode_e2m1(r.q) << (4u * (j % 8u)));`
         : ""
     }
-      (*v)[j] = ${post ? `r.deq * ${post}` : "r.deq"}${comp ? " + res[j]" : ""};
-    }
-  }`);
+      (*v)[j] = ${post ? `r.deq * ${post}` : "r.deq"}${comp ? " + res[j]" : ""};`;
+    body.push(
+      `  ${
+        wgslFor("b", "0u", G, `${stats}${emitScale}\n${wgslFor("j", "b", S, perValue, unroll)}`, unroll, S)
+      }`,
+    );
   }
   return `${lib.source()}
 fn prep(v: ptr<function, array<f32, ${G}>>, g: ptr<function, array<f32, ${G}>>, seed: u32${
@@ -173,7 +178,7 @@ export function postPrepWgsl(op: OperandQuant, len: number): string {
   if (hs) lib.hadamard(hs, "sch_post", undefined, P);
   return `${lib.source()}
 fn prep(v: ptr<function, array<f32, ${P}>>, g: ptr<function, array<f32, ${P}>>, seed: u32) {
-  for (var j = 0u; j < ${P}u; j++) { (*v)[j] = (*v)[j] * (*g)[j]; }
+  ${wgslFor("j", "0u", P, "(*v)[j] = (*v)[j] * (*g)[j];", P <= UNROLL_MAX)}
   ${hs ? "sch_post_inv(v);" : ""}
 }
 `;
@@ -185,6 +190,7 @@ fn prep(v: ptr<function, array<f32, ${P}>>, g: ptr<function, array<f32, ${P}>>, 
  */
 export function postKernel(R: number, C: number, group: number, prep: string, mult: boolean): string {
   const groups = (R * C) / group;
+  const unroll = group <= UNROLL_MAX;
   return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
 @group(0) @binding(0) var<storage, read_write> D: array<f32>;
 @group(0) @binding(1) var<uniform> u: U;
@@ -198,8 +204,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = gi * ${group}u;
   var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
-  for (var j = 0u; j < ${group}u; j++) { v[j] = D[base + j]; g[j] = ${mult ? "GM[base + j]" : "1.0"}; }
+  ${wgslFor("j", "0u", group, `v[j] = D[base + j]; g[j] = ${mult ? "GM[base + j]" : "1.0"};`, unroll)}
   prep(&v, &g, u.seed); // reads the uniform so the auto layout keeps binding 1
-  for (var j = 0u; j < ${group}u; j++) { D[base + j] = v[j]; }
+  ${wgslFor("j", "0u", group, "D[base + j] = v[j];", unroll)}
 }`;
 }
