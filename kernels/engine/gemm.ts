@@ -2,7 +2,7 @@
  * The one GEMM generator of the engine: C = alpha · op(A) · op(B) (· G) (+ C | + D), batched.
  *
  * Design (see /work/shared/notes/webgpu-on-cpu.md): every invocation owns a TM×TN register tile of C (8, 16 or
- * 32 a side; `tileFor` in lib/engine/linear.ts picks it), operands are read as `vec4<f32>` words from storage
+ * 32 a side; `tileFor` below picks it), operands are read as `vec4<f32>` words from storage
  * buffers or as texels of rgba32float textures (cheaper per value on llvmpipe), there is no workgroup memory
  * and no barrier. All shapes, strides and the epilogue are compile-time constants, so each call site gets its
  * own specialised pipeline (cached by `gemmKey`). Measured on llvmpipe (perf over the JIT code): at 16×16 about
@@ -91,6 +91,46 @@ export interface GemmSpec {
 export const TILE_N = 8;
 /** Default invocations per workgroup. */
 export const GEMM_WG = 64;
+
+/**
+ * Largest register-tile side: 32, or 16 with env `FP4LAB_GEMM_TILE=16`. Results are bit-identical either way
+ * (every output sums its k terms in the same order); 32×32 kernels run 1.15–1.3× faster on llvmpipe but take
+ * about 5 s each to compile on a cold Mesa shader cache (16×16: 0.5 s), about 110 s for the reference model.
+ */
+export const MAX_TILE: 16 | 32 = envTile() === "16" ? 16 : 32;
+
+/** `FP4LAB_GEMM_TILE` when the process may read it (sweeps run without env access and keep the default). */
+function envTile(): string | undefined {
+  const name = "FP4LAB_GEMM_TILE";
+  return Deno.permissions.querySync({ name: "env", variable: name }).state === "granted"
+    ? Deno.env.get(name)
+    : undefined;
+}
+
+/**
+ * Register tile and workgroup size for an M×N×K GEMM (× `batch`). On llvmpipe about half of a GEMM's time
+ * is the per-lane texel fetch, so the largest tile that divides the shape wins: 32×32 reads 64 texels per
+ * 4,096 multiply-adds against 32 per 1,024 at 16×16 (1.2–1.3× faster on the reference model's shapes,
+ * `deno task bench train`). Small GEMMs keep 8×8 (their kernels compile several times faster and the work
+ * is tiny); a side shrinks while fewer than 32 tiles would leave a thread idle.
+ */
+export function tileFor(
+  M: number,
+  N: number,
+  K: number,
+  batch = 1,
+): { tm: 8 | 16 | 32; tn: 8 | 16 | 32; wg: number } {
+  const small = M * N * K * batch < 1 << 22;
+  const side = (n: number): 8 | 16 | 32 =>
+    small ? 8 : n % 32 === 0 && n >= 64 && MAX_TILE >= 32 ? 32 : n % 16 === 0 ? 16 : 8;
+  let tm = side(M), tn = side(N);
+  while ((M / tm) * (N / tn) * batch < 32 && Math.max(tm, tn) > 8) {
+    if (tm >= tn) tm = (tm / 2) as 8 | 16;
+    else tn = (tn / 2) as 8 | 16;
+  }
+  const tiles = (M / tm) * (N / tn);
+  return { tm, tn, wg: tm * tn >= 512 ? 8 : tiles >= 1024 ? 64 : 16 };
+}
 
 /** Cache key of a spec (identical keys share a pipeline). */
 export function gemmKey(s: GemmSpec): string {

@@ -20,7 +20,7 @@
  * masks, DGE multipliers; all-ones = straight-through).
  * @module
  */
-import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
+import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
 import { grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
@@ -132,46 +132,6 @@ export class Scratch {
     }
     return t;
   }
-}
-
-/**
- * Largest register-tile side: 32, or 16 with env `FP4LAB_GEMM_TILE=16`. Results are bit-identical either way
- * (every output sums its k terms in the same order); 32×32 kernels run 1.15–1.3× faster on llvmpipe but take
- * about 5 s each to compile on a cold Mesa shader cache (16×16: 0.5 s), about 100 s for the reference model.
- */
-export const MAX_TILE: 16 | 32 = envTile() === "16" ? 16 : 32;
-
-/** `FP4LAB_GEMM_TILE` when the process may read it (sweeps run without env access and keep the default). */
-function envTile(): string | undefined {
-  const name = "FP4LAB_GEMM_TILE";
-  return Deno.permissions.querySync({ name: "env", variable: name }).state === "granted"
-    ? Deno.env.get(name)
-    : undefined;
-}
-
-/**
- * Register tile and workgroup size for an M×N×K GEMM (× `batch`). On llvmpipe about half of a GEMM's time
- * is the per-lane texel fetch, so the largest tile that divides the shape wins: 32×32 reads 64 texels per
- * 4,096 multiply-adds against 32 per 1,024 at 16×16 (1.2–1.3× faster on the reference model's shapes,
- * `deno task bench train`). Small GEMMs keep 8×8 (their kernels compile several times faster and the work
- * is tiny); a side shrinks while fewer than 32 tiles would leave a thread idle.
- */
-export function tileFor(
-  M: number,
-  N: number,
-  K: number,
-  batch = 1,
-): { tm: 8 | 16 | 32; tn: 8 | 16 | 32; wg: number } {
-  const small = M * N * K * batch < 1 << 22;
-  const side = (n: number): 8 | 16 | 32 =>
-    small ? 8 : n % 32 === 0 && n >= 64 && MAX_TILE >= 32 ? 32 : n % 16 === 0 ? 16 : 8;
-  let tm = side(M), tn = side(N);
-  while ((M / tm) * (N / tn) * batch < 32 && Math.max(tm, tn) > 8) {
-    if (tm >= tn) tm = (tm / 2) as 8 | 16;
-    else tn = (tn / 2) as 8 | 16;
-  }
-  const tiles = (M / tm) * (N / tn);
-  return { tm, tn, wg: tm * tn >= 512 ? 8 : tiles >= 1024 ? 64 : 16 };
 }
 
 /** A GEMM operand held in a texture (the buffer [rows, cols] viewed as cols/4 texels per row). */

@@ -13,9 +13,9 @@
  */
 import type { ModelConfig, SchemeChoice } from "./api.ts";
 import { type ParamLayout, paramLayout } from "./config.ts";
-import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../../kernels/engine/gemm.ts";
+import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
 import * as K from "../../kernels/engine/ops.ts";
-import { Linear, Scratch, tileFor } from "./linear.ts";
+import { Linear, Scratch } from "./linear.ts";
 import { Program, Runtime, type Slice } from "./runtime.ts";
 import { resolveScheme } from "./schemes.ts";
 import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
