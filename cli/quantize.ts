@@ -19,7 +19,7 @@ import { quantizeTensor, type QuantResult, type QuantSpec } from "../lib/formats
 export class UsageError extends Error {}
 
 const NUM = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-const SPECIAL: Record<string, number> = { nan: NaN, inf: Infinity, infinity: Infinity };
+const SPECIAL = new Map<string, number>([["nan", NaN], ["inf", Infinity], ["infinity", Infinity]]);
 
 /** Parses whitespace-separated numbers (decimal, exponent, inf/infinity/nan with optional sign). */
 export function parseNumbers(text: string): Float32Array {
@@ -30,8 +30,9 @@ export function parseNumbers(text: string): Float32Array {
     else {
       const neg = t.startsWith("-");
       const key = t.replace(/^[+-]/, "").toLowerCase();
-      if (!(key in SPECIAL)) throw new UsageError(`input token ${i + 1} "${t}" is not a number`);
-      out[i] = neg ? -SPECIAL[key] : SPECIAL[key];
+      const v = SPECIAL.get(key);
+      if (v === undefined) throw new UsageError(`input token ${i + 1} "${t}" is not a number`);
+      out[i] = neg ? -v : v;
     }
   });
   return out;

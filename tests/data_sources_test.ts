@@ -52,5 +52,5 @@ Deno.test("Markov source: exact entropy rate matches the empirical conditional e
   }
   nll /= t.length - 2;
   assert.ok(Math.abs(nll - h) < 0.01, `empirical ${nll} vs exact ${h}`);
-  assert.throws(() => parseMarkov("markov:q=1"), /bad markov option/);
+  assert.throws(() => parseMarkov("markov:q=1"), /markov: unknown option "q"/);
 });

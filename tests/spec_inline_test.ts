@@ -49,7 +49,7 @@ Deno.test("inline definitions are checked with paths", () => {
   );
   assert.throws(
     () => parseExperiment({ ...spec({ x: mx }), schemes: [{ fwd: { x: mx }, bwd: "bf16" }] }),
-    /inline definition needs a name\n {2}→ at schemes\[0\]\.name/,
+    /inline definition needs a name → at schemes\[0\]\.name$/,
   );
 });
 

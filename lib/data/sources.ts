@@ -37,6 +37,7 @@ export const VAL_EVERY = 20;
 export function loadSource(name: string): DataSource {
   const hit = cache.get(name);
   if (hit) return hit;
+  checkSourceName(name);
   let src: DataSource;
   if (name === "sotu") {
     src = fromDocs(
@@ -140,23 +141,84 @@ export interface MarkovOptions {
   conc: number;
 }
 
-/** Parses "markov:k=2,v=16,…". */
+/** Limits of the Markov options (inclusive). */
+export const MARKOV_LIMITS: Readonly<Record<keyof MarkovOptions, readonly [number, number]>> = Object.freeze({
+  k: [1, 4],
+  v: [2, 26],
+  seed: [0, 2 ** 32 - 1],
+  // At least one held-out document of 64 tokens; at most 2^27 (generated in memory, ~1 s per 10M).
+  tokens: [VAL_EVERY * 64, 2 ** 27],
+  conc: [0.05, 100],
+});
+
+/**
+ * Parses "markov" or "markov:k=2,v=16,seed=1,tokens=1048576,conc=0.5", checking the whole name: known
+ * option names only (each at most once), finite numbers within {@link MARKOV_LIMITS}, integers where
+ * counts are meant, v^k ≤ 65536. Throws one line naming the first problem.
+ */
 export function parseMarkov(name: string): MarkovOptions {
   const o: MarkovOptions = { k: 2, v: 16, seed: 1, tokens: 1 << 20, conc: 0.5 };
-  const rest = name.slice("markov".length).replace(/^:/, "");
+  if (name !== "markov" && !name.startsWith("markov:")) throw new Error(`not a markov source: "${name}"`);
+  const rest = name.slice("markov:".length);
+  if (name.startsWith("markov:") && !rest) throw new Error(`markov: no options after "markov:"`);
+  const seen = new Set<string>();
   for (const kv of rest ? rest.split(",") : []) {
-    const [key, val] = kv.split("=");
-    const num = Number(val);
-    if (!(key in o) || !Number.isFinite(num)) {
-      throw new Error(`bad markov option "${kv}" (use k, v, seed, tokens, conc)`);
+    const eq = kv.indexOf("=");
+    const key = eq < 0 ? kv : kv.slice(0, eq);
+    const val = eq < 0 ? "" : kv.slice(eq + 1);
+    if (!Object.hasOwn(MARKOV_LIMITS, key)) {
+      throw new Error(`markov: unknown option "${key}" (options: ${Object.keys(MARKOV_LIMITS).join(", ")})`);
     }
-    (o as unknown as Record<string, number>)[key] = num;
+    if (seen.has(key)) throw new Error(`markov: option "${key}" given twice`);
+    seen.add(key);
+    const num = val.trim() === "" ? NaN : Number(val);
+    const [lo, hi] = MARKOV_LIMITS[key as keyof MarkovOptions];
+    if (!Number.isFinite(num) || num < lo || num > hi || (key !== "conc" && !Number.isInteger(num))) {
+      const kind = key === "conc" ? "a number" : "an integer";
+      throw new Error(`markov: ${key} must be ${kind} in [${lo}, ${hi}] (got "${val}")`);
+    }
+    o[key as keyof MarkovOptions] = num;
   }
-  if (!Number.isInteger(o.k) || o.k < 1 || o.k > 4) throw new Error("markov: k must be 1..4");
-  if (!Number.isInteger(o.v) || o.v < 2 || o.v > 26) throw new Error("markov: v must be 2..26");
-  if (Math.pow(o.v, o.k) > 1 << 16) throw new Error("markov: v^k must be at most 65536");
-  if (!(o.conc > 0)) throw new Error("markov: conc must be positive");
+  if (Math.pow(o.v, o.k) > 1 << 16) throw new Error(`markov: v^k must be at most 65536 (got ${o.v}^${o.k})`);
   return o;
+}
+
+/**
+ * Checks a data source name whole without loading anything: a known source, options only for
+ * markov (checked by {@link parseMarkov}). Throws one line, with the known names for unknown ones.
+ */
+export function checkSourceName(name: string): void {
+  const base = name.split(":")[0];
+  if (base === "markov") {
+    parseMarkov(name);
+    return;
+  }
+  if (!(SOURCE_NAMES as readonly string[]).includes(base)) {
+    throw new Error(`unknown data source "${name}" (known: ${SOURCE_NAMES.join(", ")}, markov:k=…,v=…)`);
+  }
+  if (name !== base) throw new Error(`data source "${base}" takes no options (got "${name}")`);
+}
+
+/** Document length and [train, val] token counts of a Markov source of `tokens` tokens. */
+function markovSplit(tokens: number): { docLen: number; train: number; val: number } {
+  const docLen = Math.max(64, Math.min(4096, Math.floor(tokens / (2 * VAL_EVERY))));
+  let train = 0, val = 0;
+  for (let i = 0, d = 0; i < tokens; i += docLen, d++) {
+    const n = Math.min(tokens, i + docLen) - i;
+    if (d % VAL_EVERY === VAL_EVERY - 1) val += n;
+    else train += n;
+  }
+  return { docLen, train, val };
+}
+
+/**
+ * Training tokens of a source: computed from the options for markov (nothing generated), else the size
+ * of the loaded corpus. Throws like {@link checkSourceName}.
+ */
+export function sourceTrainTokens(name: string): number {
+  checkSourceName(name);
+  if (name.split(":")[0] === "markov") return markovSplit(parseMarkov(name).tokens).train;
+  return loadSource(name).train.length;
 }
 
 /** Transition table P[state·v + x] of an order-k chain (state = last k symbols, base v). */
@@ -212,7 +274,7 @@ function markovSource(name: string): DataSource {
     if (i >= 1000) out[i - 1000] = 97 + x; // after burn-in
   }
   // Documents of up to 4096 tokens (at least two held out); the split follows the 1-in-VAL_EVERY rule.
-  const docLen = Math.max(64, Math.min(4096, Math.floor(o.tokens / (2 * VAL_EVERY))));
+  const { docLen } = markovSplit(o.tokens);
   const tr: Uint8Array[] = [], va: Uint8Array[] = [];
   for (let i = 0, d = 0; i < out.length; i += docLen, d++) {
     (d % VAL_EVERY === VAL_EVERY - 1 ? va : tr).push(out.subarray(i, Math.min(out.length, i + docLen)));

@@ -109,28 +109,30 @@ export function intFormat(bits: number): ElementFormat {
   };
 }
 
-/** The built-in element formats, keyed by name. */
-export const ELEMENTS: Readonly<Record<string, ElementFormat>> = Object.freeze({
-  e2m1: minifloat(2, 1),
-  e1m2: minifloat(1, 2, { bias: 1, name: "e1m2" }),
-  e3m0: minifloat(3, 0),
-  e2m3: minifloat(2, 3),
-  e3m2: minifloat(3, 2),
-  // OCP E4M3 ("fn"): S.1111.111 is NaN, so the top code is 448, not the formula's 480; no Inf.
-  e4m3: minifloat(4, 3, { max: 448, hasNaN: true }),
-  // OCP E5M2: IEEE-like top binade (Inf/NaN), max 57344; finite overflow saturates (MX conversion rule).
-  e5m2: minifloat(5, 2, { max: 57344, hasInf: true, hasNaN: true }),
-  int4: intFormat(4),
-  int8: intFormat(8),
-  fp16: minifloat(5, 10, { max: 65504, hasInf: true, hasNaN: true, ieeeOverflow: true, name: "fp16" }),
-  bf16: minifloat(8, 7, {
-    max: (2 - 2 ** -7) * 2 ** 127,
-    hasInf: true,
-    hasNaN: true,
-    ieeeOverflow: true,
-    name: "bf16",
+/** The built-in element formats, keyed by name (a null-prototype object: `constructor` is no format). */
+export const ELEMENTS: Readonly<Record<string, ElementFormat>> = Object.freeze(
+  Object.assign(Object.create(null), {
+    e2m1: minifloat(2, 1),
+    e1m2: minifloat(1, 2, { bias: 1, name: "e1m2" }),
+    e3m0: minifloat(3, 0),
+    e2m3: minifloat(2, 3),
+    e3m2: minifloat(3, 2),
+    // OCP E4M3 ("fn"): S.1111.111 is NaN, so the top code is 448, not the formula's 480; no Inf.
+    e4m3: minifloat(4, 3, { max: 448, hasNaN: true }),
+    // OCP E5M2: IEEE-like top binade (Inf/NaN), max 57344; finite overflow saturates (MX conversion rule).
+    e5m2: minifloat(5, 2, { max: 57344, hasInf: true, hasNaN: true }),
+    int4: intFormat(4),
+    int8: intFormat(8),
+    fp16: minifloat(5, 10, { max: 65504, hasInf: true, hasNaN: true, ieeeOverflow: true, name: "fp16" }),
+    bf16: minifloat(8, 7, {
+      max: (2 - 2 ** -7) * 2 ** 127,
+      hasInf: true,
+      hasNaN: true,
+      ieeeOverflow: true,
+      name: "bf16",
+    }),
   }),
-});
+);
 
 /** Looks up a built-in element format by name; throws a one-line error naming the choices. */
 export function elementFormat(name: string): ElementFormat {

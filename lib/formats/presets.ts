@@ -14,8 +14,8 @@ function mx(elem: string): QuantSpec {
   };
 }
 
-/** The block-scaled presets by name. */
-export const PRESETS: Readonly<Record<string, QuantSpec>> = Object.freeze({
+/** The block-scaled presets by name (a null-prototype object). */
+export const PRESETS: Readonly<Record<string, QuantSpec>> = Object.freeze(Object.assign(Object.create(null), {
   mxfp4: mx("e2m1"),
   mxfp6_e2m3: mx("e2m3"),
   mxfp6_e3m2: mx("e3m2"),
@@ -27,7 +27,7 @@ export const PRESETS: Readonly<Record<string, QuantSpec>> = Object.freeze({
     scale: { granularity: "block", block: 16, axis: 1, type: "e4m3", rule: "absmax", tensorScale: true },
     rounding: "nearest",
   },
-});
+}));
 
 /** Every name the CLI accepts: element formats (unit scale) and presets. */
 export function formatNames(): string[] {

@@ -124,10 +124,10 @@ function wangX(occ: boolean): OperandQuant {
 const FP8_X = rtnOp("e4m3");
 const FP8_G = rtnOp("e5m2");
 
-/** Every forward half, by label. */
-export const FORWARD: Record<string, ForwardHalf> = {};
-/** Every backward half, by label. */
-export const BACKWARD: Record<string, BackwardHalf> = {};
+/** Every forward half, by label (a null-prototype object: `constructor` is not a label). */
+export const FORWARD: Record<string, ForwardHalf> = Object.create(null);
+/** Every backward half, by label (null prototype). */
+export const BACKWARD: Record<string, BackwardHalf> = Object.create(null);
 
 function fwd(h: ForwardHalf): void {
   FORWARD[h.label] = h;
@@ -298,8 +298,8 @@ export function withLmHead(h: ForwardHalf): ForwardHalf {
   };
 }
 
-/** Preset pairs: `--scheme NAME`. */
-export const NAMED: Record<string, NamedScheme> = {};
+/** Preset pairs: `--scheme NAME` (null prototype). */
+export const NAMED: Record<string, NamedScheme> = Object.create(null);
 function named(name: string, f: string, b: string, description: string): void {
   NAMED[name] = { name, fwd: f, bwd: b, description };
 }

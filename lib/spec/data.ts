@@ -1,23 +1,24 @@
 /**
- * Checks a spec's data source name against the data module, with "did you mean" suggestions.
+ * Checks a spec's data source name whole (source and markov options) against the data module.
  * @module
  */
-import { parseMarkov, SOURCE_NAMES } from "../data/sources.ts";
-import { InputError } from "./errors.ts";
-import { unknownNameMessage } from "./suggest.ts";
+import { checkSourceName } from "../data/sources.ts";
+import { closestNames } from "./suggest.ts";
+import { SOURCE_NAMES } from "../data/sources.ts";
+import type { Problem } from "./errors.ts";
 
-/** Throws InputError (path `data`) for an unknown source or bad markov options; cheap (loads nothing). */
-export function checkDataSource(data: string): void {
-  const base = data.split(":")[0];
-  let problem: string | undefined;
-  if (!(SOURCE_NAMES as readonly string[]).includes(base)) {
-    problem = unknownNameMessage("data source", data, [...SOURCE_NAMES]);
-  } else if (base === "markov") {
-    try {
-      parseMarkov(data);
-    } catch (e) {
-      problem = (e as Error).message;
+/** The problem of a data source name (path `data`), or undefined when it is fine; cheap (loads nothing). */
+export function dataSourceProblem(data: string): Problem | undefined {
+  try {
+    checkSourceName(data);
+    return undefined;
+  } catch (e) {
+    let message = (e as Error).message;
+    const base = data.split(":")[0];
+    const close = closestNames(base, SOURCE_NAMES);
+    if (/^unknown data source/.test(message) && close.length) {
+      message = `unknown data source "${data}"; did you mean ${close.map((c) => `"${c}"`).join(", ")}?`;
     }
+    return { message, path: "data" };
   }
-  if (problem) throw new InputError(`invalid experiment spec:\n✖ ${problem}\n  → at data`);
 }

@@ -10,6 +10,7 @@ import { elementOf } from "../schemes/reference.ts";
 import type { BackwardHalf, ForwardHalf, OperandQuant } from "../schemes/types.ts";
 import { canonicalJson, fnv1aHex } from "./hash.ts";
 import type { BackwardDef, ForwardDef, OperandQuantDef } from "./schema.ts";
+import type { Problem } from "./errors.ts";
 
 /** Problems of one inline operand (empty when it compiles), each a one-line message. */
 export function operandProblems(op: OperandQuantDef): string[] {
@@ -44,9 +45,9 @@ export function operandProblems(op: OperandQuantDef): string[] {
   return out;
 }
 
-function check(ops: [string, OperandQuantDef | undefined][], where: string, problems: string[]): void {
+function check(ops: [string, OperandQuantDef | undefined][], where: string, problems: Problem[]): void {
   for (const [key, op] of ops) {
-    if (op) { for (const p of operandProblems(op)) problems.push(`${p}\n  → at ${where}.${key}`); }
+    if (op) { for (const p of operandProblems(op)) problems.push({ message: p, path: `${where}.${key}` }); }
   }
 }
 
@@ -55,7 +56,7 @@ export function registerInlineForward(
   name: string,
   def: ForwardDef,
   where: string,
-  problems: string[],
+  problems: Problem[],
 ): string {
   const label = `${name}.${fnv1aHex(canonicalJson(def))}`;
   const before = problems.length;
@@ -79,7 +80,7 @@ export function registerInlineBackward(
   name: string,
   def: BackwardDef,
   where: string,
-  problems: string[],
+  problems: Problem[],
 ): string {
   const label = `${name}.${fnv1aHex(canonicalJson(def))}`;
   const before = problems.length;

@@ -5,8 +5,48 @@
  */
 import { z } from "zod";
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "use lower-case letters, digits, '.', '_' or '-'");
-const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, "use letters, digits, '.', '_', '+' or '-'");
+/**
+ * Limits of the spec's numbers and names. Names become parts of file names (results/<name>/, run ids),
+ * so they are short; numbers are bounded so that every derived quantity (steps, learning rate, FLOPs)
+ * stays finite and a run stays trainable.
+ */
+export const LIMITS = Object.freeze({
+  /** Longest experiment, model or scheme name (characters). */
+  name: 64,
+  /** Largest seed + 1: seeds are u32. */
+  seeds: 2 ** 32,
+  /** Largest tokens per parameter. */
+  perParam: 1e6,
+  /** Largest absolute token budget. */
+  tokens: 1e13,
+  /** Largest number of optimizer steps a budget may resolve to. */
+  steps: 1e8,
+  /** Largest target size `params`. */
+  params: 1e12,
+  /** Largest learning rate (any rule, after clamping). */
+  lr: 10,
+  /** Largest batch (sequences per step). */
+  batch: 4096,
+  /** Longest context. */
+  context: 8192,
+  /** Largest evalEvery / checkpointEvery / evalTokens. */
+  count: 1e8,
+  /** Most runs a spec may expand to (before include/exclude). */
+  runs: 100_000,
+});
+
+const slug = z.string().max(LIMITS.name).regex(
+  /^[a-z0-9][a-z0-9._-]*$/,
+  "use lower-case letters, digits, '.', '_' or '-'",
+);
+const label = z.string().max(LIMITS.name).regex(
+  /^[A-Za-z0-9][A-Za-z0-9._+-]*$/,
+  "use letters, digits, '.', '_', '+' or '-'",
+);
+/** A name used as a key (speedups): never one of Object.prototype's members such as `__proto__`. */
+const key = z.string().min(1).max(LIMITS.name).refine((k) => !Object.hasOwn(Object.prototype, k), {
+  message: "not a scheme name",
+});
 const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
 
 /**
@@ -19,11 +59,11 @@ export const ModelEntrySchema = z.object({
   layers: z.int().min(1).max(256).optional(),
   dModel: z.int().min(32).max(16384).multipleOf(32).optional(),
   /** Attention heads; default dModel / shapeRule.headDim. */
-  heads: z.int().min(1).optional(),
+  heads: z.int().min(1).max(16384).optional(),
   /** SwiGLU hidden size; default 8·dModel/3 rounded up to a multiple of 32. */
-  ffn: z.int().min(32).multipleOf(32).optional(),
+  ffn: z.int().min(32).max(65536).multipleOf(32).optional(),
   /** Target non-embedding parameter count (instead of layers/dModel). */
-  params: z.number().positive().optional(),
+  params: z.number().min(1000).max(LIMITS.params).optional(),
 }).strict().superRefine((m, ctx) => {
   const explicit = m.layers !== undefined || m.dModel !== undefined;
   if (m.params !== undefined && (explicit || m.heads !== undefined || m.ffn !== undefined)) {
@@ -43,25 +83,28 @@ export const ModelEntrySchema = z.object({
  */
 export const OperandQuantSchema = z.object({
   /** Element format of lib/formats (e2m1, e4m3, e5m2, int4, bf16, …), or "centred" with `centred`. */
-  element: z.string().min(1),
+  element: z.string().min(1).max(LIMITS.name),
   scale: z.object({
     granularity: z.enum(["none", "block", "row"]),
-    block: z.int().min(1).optional(),
+    block: z.int().min(1).max(4096).optional(),
     type: z.enum(["f32", "e8m0", "e4m3"]),
     rule: z.enum(["absmax", "ocp", "quest", "quest-round", "rms"]),
   }).strict(),
   rounding: z.enum(["nearest", "stochastic"]),
-  hadamard: z.object({ size: z.int().min(16), signs: z.enum(["fixed", "per-step"]) }).strict().optional(),
-  prescale: z.number().positive().optional(),
+  hadamard: z.object({ size: z.int().min(16).max(4096), signs: z.enum(["fixed", "per-step"]) }).strict()
+    .optional(),
+  prescale: z.number().positive().max(1e6).optional(),
   clip: z.object({ quantile: z.number().gt(0).lte(1), compensate: z.boolean() }).strict().optional(),
-  centred: z.object({ bits: z.int().min(1).max(8), alpha: z.number().positive() }).strict().optional(),
+  centred: z.object({ bits: z.int().min(1).max(8), alpha: z.number().positive().max(1e3) }).strict()
+    .optional(),
   estimator: z.enum(["ste", "trust", "dge"]).optional(),
-  dge: z.object({ k: z.number().positive(), clamp: z.number().positive() }).strict().optional(),
+  dge: z.object({ k: z.number().positive().max(1e3), clamp: z.number().positive().max(1e6) }).strict()
+    .optional(),
 }).strict();
 
 /** An inline forward half: quantizers of X and W (optionally per module: qkv, o, gate_up, down). */
 export const ForwardDefSchema = z.object({
-  description: z.string().optional(),
+  description: z.string().max(1000).optional(),
   x: OperandQuantSchema.optional(),
   w: OperandQuantSchema.optional(),
   modules: z.partialRecord(
@@ -72,7 +115,7 @@ export const ForwardDefSchema = z.object({
 
 /** An inline backward half: quantizers of dY and W in dX = dY·W, and of dY and X in dW = dYᵀ·X. */
 export const BackwardDefSchema = z.object({
-  description: z.string().optional(),
+  description: z.string().max(1000).optional(),
   dxDy: OperandQuantSchema.optional(),
   dxW: OperandQuantSchema.optional(),
   dwDy: OperandQuantSchema.optional(),
@@ -108,25 +151,28 @@ export const SchemeEntrySchema = z.union([
 /** Token budgets: absolute counts and/or tokens per non-embedding parameter (D/N). */
 export const TokensSchema = z.object({
   /** Tokens per non-embedding parameter, e.g. [25, 50, 100] as in Quartet. */
-  perParam: z.array(z.number().positive()).min(1).optional(),
+  perParam: z.array(z.number().positive().max(LIMITS.perParam)).min(1).optional(),
   /** Absolute token counts. */
-  absolute: z.array(z.int().positive()).min(1).optional(),
+  absolute: z.array(z.int().positive().max(LIMITS.tokens)).min(1).optional(),
 }).strict().refine((t) => t.perParam !== undefined || t.absolute !== undefined, {
   message: "give perParam and/or absolute token budgets",
 });
 
 /** Learning-rate rule per model size. */
 export const LrRuleSchema = z.discriminatedUnion("rule", [
-  z.object({ rule: z.literal("constant"), value: z.number().positive() }).strict(),
+  z.object({ rule: z.literal("constant"), value: z.number().positive().max(LIMITS.lr) }).strict(),
   z.object({
     /** lr(N) = base · (baseParams / N)^power, clamped to [min, max] (Quartet: power 1, tuned on a small model). */
     rule: z.literal("inverse-params"),
-    base: z.number().positive(),
-    baseParams: z.number().positive(),
+    base: z.number().positive().max(LIMITS.lr),
+    baseParams: z.number().min(1).max(LIMITS.params),
     power: z.number().min(0).max(2).default(1),
-    min: z.number().positive().optional(),
-    max: z.number().positive().optional(),
-  }).strict(),
+    min: z.number().positive().max(LIMITS.lr).optional(),
+    max: z.number().positive().max(LIMITS.lr).optional(),
+  }).strict().refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, {
+    message: "min must not exceed max",
+    path: ["min"],
+  }),
 ]);
 
 /** Optimizer; the engine implements AdamW (β, weight decay, clipping and schedule are fixed there). */
@@ -140,7 +186,7 @@ export const CostSchema = z.discriminatedUnion("model", [
   z.object({
     /** Speed ∝ 1/bits on each pass (BOPS), relative to `baselineBits` (Quartet: FP8 = 8). */
     model: z.literal("bops"),
-    baselineBits: z.number().positive().default(8),
+    baselineBits: z.number().positive().max(64).default(8),
     /** Share of training compute in the forward pass (rest is backward). */
     forwardShare: z.number().gt(0).lt(1).default(1 / 3),
   }).strict(),
@@ -148,8 +194,8 @@ export const CostSchema = z.discriminatedUnion("model", [
     /** Measured forward/backward speed-ups per scheme name (missing schemes: 1). */
     model: z.literal("measured"),
     speedups: z.record(
-      z.string(),
-      z.object({ fwd: z.number().positive(), bwd: z.number().positive() }).strict(),
+      key,
+      z.object({ fwd: z.number().positive().max(1e6), bwd: z.number().positive().max(1e6) }).strict(),
     ),
     forwardShare: z.number().gt(0).lt(1).default(1 / 3),
   }).strict(),
@@ -157,21 +203,24 @@ export const CostSchema = z.discriminatedUnion("model", [
 
 /** Include/exclude filter: a run matches when every given field matches one of its values. */
 export const FilterSchema = z.object({
-  scheme: oneOrMany(z.string()).optional(),
-  model: oneOrMany(z.string()).optional(),
+  scheme: oneOrMany(z.string().max(2 * LIMITS.name + 1)).optional(),
+  model: oneOrMany(z.string().max(LIMITS.name)).optional(),
   /** Matches budgets given as tokens.perParam. */
   tokensPerParam: oneOrMany(z.number()).optional(),
   /** Matches budgets given as tokens.absolute. */
   tokens: oneOrMany(z.number()).optional(),
-  seed: oneOrMany(z.int()).optional(),
-}).strict();
+  seed: oneOrMany(z.int().min(0).max(LIMITS.seeds - 1)).optional(),
+}).strict().refine((f) => Object.values(f).some((v) => v !== undefined), {
+  message:
+    "an empty filter matches every run; name at least one of scheme, model, tokensPerParam, tokens, seed",
+});
 
 /** The rule turning target sizes into shapes (see shapeForTarget). */
 export const ShapeRuleSchema = z.object({
-  /** Preferred dModel / layers; shapes within a factor 2 of it are eligible. */
-  aspect: z.number().positive().default(32),
+  /** Preferred dModel / layers; shapes within a factor 2 of it are eligible (so 0.25–16384 can match). */
+  aspect: z.number().min(0.25).max(16384).default(32),
   /** Head size used when heads are not given. */
-  headDim: z.int().min(8).multipleOf(8).default(32),
+  headDim: z.int().min(8).max(1024).multipleOf(8).default(32),
 }).strict();
 
 /** A whole experiment. */
@@ -180,26 +229,27 @@ export const ExperimentSchema = z.object({
   $schema: z.string().optional(),
   /** Results go to results/<name>/. */
   name: slug,
-  description: z.string().optional(),
+  description: z.string().max(10_000).optional(),
   /** Data source ("sotu", "brown", "moby-dick", "markov:…"). */
-  data: z.string().min(1),
+  data: z.string().min(1).max(200),
   /** The model ladder. */
   models: z.array(ModelEntrySchema).min(1),
   shapeRule: ShapeRuleSchema.default({ aspect: 32, headDim: 32 }),
   schemes: z.array(SchemeEntrySchema).min(1),
   tokens: TokensSchema,
-  seeds: z.array(z.int().min(0)).min(1).default([0]),
+  /** Seeds of init, batches and stochastic rounding: integers in [0, 2^32). */
+  seeds: z.array(z.int().min(0).max(LIMITS.seeds - 1)).min(1).default([0]),
   optimizer: OptimizerSchema,
   /** Sequences per step. */
-  batch: z.int().min(1),
+  batch: z.int().min(1).max(LIMITS.batch),
   /** Context length in tokens (the engine needs a multiple of 32). */
-  context: z.int().min(32).multipleOf(32),
+  context: z.int().min(32).max(LIMITS.context).multipleOf(32),
   /** Validation every this many steps (0: only at the end). */
-  evalEvery: z.int().min(0).default(0),
+  evalEvery: z.int().min(0).max(LIMITS.count).default(0),
   /** Held-out tokens per validation. */
-  evalTokens: z.int().min(1),
+  evalTokens: z.int().min(1).max(LIMITS.count),
   /** Resumable checkpoint every this many steps (0: only at the end). Not part of run ids. */
-  checkpointEvery: z.int().min(0).default(50),
+  checkpointEvery: z.int().min(0).max(LIMITS.count).default(50),
   cost: CostSchema.default({ model: "bops", baselineBits: 8, forwardShare: 1 / 3 }),
   /** Keep only runs matching one of these (all runs when absent). */
   include: z.array(FilterSchema).optional(),

@@ -17,7 +17,7 @@ import { BACKWARD, FORWARD, NAMED, schemePair } from "../schemes/catalog.ts";
 import type { OperandQuant } from "../schemes/types.ts";
 import { ELEMENTS } from "../formats/elements.ts";
 import { schemeLabels } from "../engine/schemes.ts";
-import { InputError } from "./errors.ts";
+import { type Problem, specError } from "./errors.ts";
 import type { SchemeEntry } from "./schema.ts";
 import { unknownNameMessage } from "./suggest.ts";
 import { inlineBits, registerInlineBackward, registerInlineForward } from "./inline.ts";
@@ -43,14 +43,15 @@ export interface SchemeLabels {
 
 /** The engine's current labels plus the catalogue's presets. */
 export function knownLabels(): SchemeLabels {
-  const presets = Object.fromEntries(Object.values(NAMED).map((n) => [n.name, { fwd: n.fwd, bwd: n.bwd }]));
+  const presets: Record<string, { fwd: string; bwd: string }> = Object.create(null);
+  for (const n of Object.values(NAMED)) presets[n.name] = { fwd: n.fwd, bwd: n.bwd };
   return { ...schemeLabels(), presets };
 }
 
 /** Element bits of one operand. */
 function operandBits(op: OperandQuant): number {
   if (op.centred) return op.centred.bits;
-  const known = ELEMENTS[op.element]?.bits;
+  const known = Object.hasOwn(ELEMENTS, op.element) ? ELEMENTS[op.element].bits : undefined;
   if (known) return known;
   const m = /(\d+)$/.exec(op.element);
   return m ? Number(m[1]) : 32;
@@ -58,7 +59,7 @@ function operandBits(op: OperandQuant): number {
 
 /** Element bits of a forward or backward label by the rule in the module doc. */
 export function labelBits(label: string, dir: "fwd" | "bwd"): number {
-  const half = dir === "fwd" ? FORWARD[label] : BACKWARD[label];
+  const half = Object.hasOwn(dir === "fwd" ? FORWARD : BACKWARD, label);
   const ops = half
     ? (dir === "fwd"
       ? [FORWARD[label].x, FORWARD[label].w]
@@ -73,16 +74,16 @@ export function resolveSchemes(
   entries: SchemeEntry[],
   labels: SchemeLabels = knownLabels(),
 ): ResolvedScheme[] {
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   const presets = labels.presets ?? {};
   const check = (label: string, dir: "fwd" | "bwd", where: string) => {
     if (!labels[dir].includes(label)) {
       const kind = dir === "fwd" ? "forward scheme" : "backward scheme";
-      problems.push(`${unknownNameMessage(kind, label, labels[dir])}\n  → at ${where}`);
+      problems.push({ message: unknownNameMessage(kind, label, labels[dir]), path: where });
     }
   };
   const pairOf = (name: string): { fwd: string; bwd: string } | undefined => {
-    if (presets[name]) return presets[name];
+    if (Object.hasOwn(presets, name)) return presets[name];
     const f = labels.fwd.includes(name), b = labels.bwd.includes(name);
     if (f || b) {
       return labels.presets ? schemePair(name) ?? { fwd: name, bwd: name } : { fwd: name, bwd: name };
@@ -94,7 +95,7 @@ export function resolveSchemes(
       const pair = pairOf(e);
       if (!pair) {
         const names = [...new Set([...Object.keys(presets), ...labels.fwd, ...labels.bwd])];
-        problems.push(`${unknownNameMessage("scheme", e, names)}\n  → at schemes[${i}]`);
+        problems.push({ message: unknownNameMessage("scheme", e, names), path: `schemes[${i}]` });
         return { name: e, fwd: e, bwd: e, fwdBits: NaN, bwdBits: NaN };
       }
       check(pair.fwd, "fwd", `schemes[${i}]`);
@@ -118,10 +119,12 @@ export function resolveSchemes(
     };
   });
   const seen = new Set<string>();
-  for (const s of out) {
-    if (seen.has(s.name)) problems.push(`scheme name "${s.name}" appears twice\n  → at schemes`);
+  out.forEach((s, i) => {
+    if (seen.has(s.name)) {
+      problems.push({ message: `scheme name "${s.name}" appears twice`, path: `schemes[${i}]` });
+    }
     seen.add(s.name);
-  }
-  if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
+  });
+  if (problems.length) throw specError(problems);
   return out;
 }

@@ -35,10 +35,15 @@ export interface Shape {
   ffn: number;
 }
 
+/** How far (as a factor) the chosen shape's N may be from the target before the target is refused. */
+export const TARGET_TOLERANCE = 2;
+
 /**
- * The rule for target sizes: among all shapes with 1–64 layers and dModel a multiple of 32 whose
- * aspect dModel/layers lies within a factor 2 of `rule.aspect`, take the one whose N is closest to the
- * target in log scale (ties: fewer layers). heads = dModel / headDim (at least 1), ffn = default.
+ * The rule for target sizes: among all shapes with 1–64 layers and dModel a multiple of 32 (32–8192)
+ * whose aspect dModel/layers lies within a factor 2 of `rule.aspect`, take the one whose N is closest to
+ * the target in log scale (ties: fewer layers). heads = dModel / headDim (at least 1), ffn = default.
+ * Throws one line with the reason when no shape is eligible or the closest one is more than
+ * {@link TARGET_TOLERANCE}× away from the target.
  */
 export function shapeForTarget(target: number, rule: ShapeRule): Omit<Shape, "name"> {
   let best: { layers: number; dModel: number; score: number } | undefined;
@@ -51,7 +56,20 @@ export function shapeForTarget(target: number, rule: ShapeRule): Omit<Shape, "na
       if (!best || score < best.score - 1e-12) best = { layers, dModel, score };
     }
   }
-  const { layers, dModel } = best!;
+  if (!best) {
+    throw new Error(
+      `no shape with 1–64 layers and dModel 32–8192 has dModel/layers within 2× of aspect ${rule.aspect}; ` +
+        `use an aspect between 0.25 and 16384`,
+    );
+  }
+  const { layers, dModel } = best;
+  const n = nonEmbeddingParams({ layers, dModel, ffn: defaultFfn(dModel) });
+  if (!(Math.abs(Math.log(n / target)) <= Math.log(TARGET_TOLERANCE))) {
+    throw new Error(
+      `no shape of the shape rule (aspect ${rule.aspect}) is within ${TARGET_TOLERANCE}× of params ${target}; ` +
+        `the closest, ${layers} layers × d ${dModel}, has N = ${n}`,
+    );
+  }
   return { layers, dModel, heads: Math.max(1, Math.floor(dModel / rule.headDim)), ffn: defaultFfn(dModel) };
 }
 

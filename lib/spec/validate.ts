@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { type Experiment, ExperimentSchema } from "./schema.ts";
-import { InputError } from "./errors.ts";
+import { pathText, specError } from "./errors.ts";
 
 type Issue = z.core.$ZodIssue;
 
@@ -38,6 +38,6 @@ function flattenUnions(issues: readonly Issue[]): Issue[] {
 export function parseExperiment(raw: unknown, source?: string): Experiment {
   const r = ExperimentSchema.safeParse(raw);
   if (r.success) return r.data;
-  const error = new z.ZodError(flattenUnions(r.error.issues));
-  throw new InputError(`invalid experiment spec${source ? ` ${source}` : ""}:\n${z.prettifyError(error)}`);
+  const problems = flattenUnions(r.error.issues).map((i) => ({ message: i.message, path: pathText(i.path) }));
+  throw specError(problems, source);
 }

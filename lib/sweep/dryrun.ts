@@ -28,9 +28,16 @@ export function estimateSeconds(run: PlannedRun, throughput: Map<string, number>
   return tps ? run.trainTokens / tps : NaN;
 }
 
+/** Most rows the dry-run table lists; longer plans show the first ones and a count (totals cover all). */
+export const MAX_TABLE_ROWS = 1000;
+
+/** Most notes and warnings of one kind the report lists. */
+const MAX_NOTES = 20;
+
 /** The report text. */
 export function dryRunReport(inp: DryRunInput): string {
-  const rows = inp.owned.map((r, i) => {
+  const shown = inp.owned.slice(0, MAX_TABLE_ROWS);
+  const rows = shown.map((r, i) => {
     const est = estimateSeconds(r, inp.throughput);
     return [
       String(i + 1),
@@ -56,8 +63,10 @@ export function dryRunReport(inp: DryRunInput): string {
   });
   const sum = (rs: PlannedRun[], f: (r: PlannedRun) => number) => rs.reduce((s, r) => s + f(r), 0);
   const estPending = sum(pending, (r) => estimateSeconds(r, inp.throughput));
+  const hidden = inp.owned.length - shown.length;
   const lines = [
     table,
+    ...(hidden > 0 ? [`… and ${hidden} more runs (list a subset with --only or --shard)`] : []),
     "",
     `total: ${inp.owned.length} runs (${pending.length} pending), ` +
     `${formatSi(sum(inp.owned, (r) => r.trainTokens))} tokens, ${
@@ -66,19 +75,25 @@ export function dryRunReport(inp: DryRunInput): string {
     `estimated time of the pending runs ${formatDuration(estPending)}` +
     (Number.isNaN(estPending) ? " (no throughput probe)" : " (training steps, from the probe)"),
   ];
-  for (const d of inp.expansion.duplicates) {
-    lines.push(`note: ${d.scheme} × ${d.model} repeats run ${d.id} (same resolved config), listed once`);
-  }
-  if (inp.dataTokens !== undefined) {
-    const over = inp.owned.filter((r) => r.trainTokens > inp.dataTokens!);
-    for (const r of over) {
-      lines.push(
-        `warning: ${r.id} would repeat the training data ${(r.trainTokens / inp.dataTokens).toFixed(1)}× ` +
-          `(${formatSi(r.trainTokens)} tokens; "${inp.data}" has ${
-            formatSi(inp.dataTokens)
-          } training tokens)`,
-      );
-    }
+  const capped = <T>(items: T[], line: (t: T) => string, what: string) => {
+    for (const t of items.slice(0, MAX_NOTES)) lines.push(line(t));
+    if (items.length > MAX_NOTES) lines.push(`… and ${items.length - MAX_NOTES} more ${what}`);
+  };
+  capped(
+    inp.expansion.duplicates,
+    (d) => `note: ${d.scheme} × ${d.model} repeats run ${d.id} (same resolved config), listed once`,
+    "repeated grid points",
+  );
+  const dataTokens = inp.dataTokens;
+  if (dataTokens !== undefined) {
+    const over = inp.owned.filter((r) => r.trainTokens > dataTokens);
+    capped(
+      over,
+      (r) =>
+        `warning: ${r.id} would repeat the training data ${(r.trainTokens / dataTokens).toFixed(1)}× ` +
+        `(${formatSi(r.trainTokens)} tokens; "${inp.data}" has ${formatSi(dataTokens)} training tokens)`,
+      "runs that would repeat the training data",
+    );
   }
   return lines.join("\n");
 }

@@ -4,14 +4,16 @@
  * @module
  */
 import type { TrainConfig } from "../engine/api.ts";
-import type { Experiment } from "../spec/schema.ts";
+import { type Experiment, type Filter, LIMITS } from "../spec/schema.ts";
 import { type ResolvedScheme, resolveSchemes, type SchemeLabels } from "../spec/schemes.ts";
 import { nonEmbeddingParams, resolveShape, type Shape, totalParams, VOCAB } from "../spec/shapes.ts";
 import { learningRate } from "../spec/lr.ts";
-import { InputError } from "../spec/errors.ts";
-import { checkDataSource } from "../spec/data.ts";
+import { InputError, type Problem, specError } from "../spec/errors.ts";
+import { dataSourceProblem } from "../spec/data.ts";
+import { unknownNameMessage } from "../spec/suggest.ts";
+import { formatSi } from "./format.ts";
 import { validateModelConfig } from "../engine/config.ts";
-import { applySpecFilters, type RunCoords } from "./filter.ts";
+import { applySpecFilters, matchesFilter, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
 
 /** One run of a sweep, fully resolved. */
@@ -34,32 +36,145 @@ export interface Expansion {
   duplicates: { id: string; model: string; scheme: string }[];
 }
 
-/** Expands a spec; scheme problems throw InputError (with suggestions). */
+/** The grid's axes and its size before include/exclude (schemes × models × budgets × seeds). */
+export interface GridSize {
+  schemes: number;
+  models: number;
+  budgets: number;
+  seeds: number;
+  runs: number;
+}
+
+/** Size of a spec's grid, computed without expanding it. */
+export function gridSize(spec: Experiment): GridSize {
+  const budgets = (spec.tokens.perParam?.length ?? 0) + (spec.tokens.absolute?.length ?? 0);
+  const g = { schemes: spec.schemes.length, models: spec.models.length, budgets, seeds: spec.seeds.length };
+  return { ...g, runs: g.schemes * g.models * g.budgets * g.seeds };
+}
+
+/** The one-line problem of a grid over {@link LIMITS}.runs, or undefined. */
+export function gridProblem(spec: Experiment): Problem | undefined {
+  const g = gridSize(spec);
+  if (g.runs <= LIMITS.runs) return undefined;
+  return {
+    message:
+      `the spec expands to ${
+        g.runs.toLocaleString("en")
+      } runs (${g.schemes} schemes × ${g.models} models × ` +
+      `${g.budgets} token budgets × ${g.seeds} seeds); at most ${
+        LIMITS.runs.toLocaleString("en")
+      } per spec: ` +
+      `split it into several specs`,
+    path: "",
+  };
+}
+
+/** Unknown filter values (with suggestions) and filters that match no run, each a problem. */
+function filterProblems(spec: Experiment, all: RunCoords[], schemes: string[], models: string[]): Problem[] {
+  const out: Problem[] = [];
+  const known: [keyof Filter, unknown[]][] = [
+    ["scheme", schemes],
+    ["model", models],
+    ["tokensPerParam", spec.tokens.perParam ?? []],
+    ["tokens", spec.tokens.absolute ?? []],
+    ["seed", spec.seeds],
+  ];
+  for (const which of ["include", "exclude"] as const) {
+    (spec[which] ?? []).forEach((f, i) => {
+      let bad = false;
+      for (const [field, values] of known) {
+        const given = f[field];
+        if (given === undefined) continue;
+        const list = Array.isArray(given) ? given : [given];
+        list.forEach((v, j) => {
+          if (values.includes(v)) return;
+          bad = true;
+          const path = `${which}[${i}].${field}${Array.isArray(given) ? `[${j}]` : ""}`;
+          const message = typeof v === "string"
+            ? unknownNameMessage(field, v, values.map(String)).replace(/^unknown/, `filter names an unknown`)
+            : `filter names ${field} ${v}, which the spec does not have (it has: ${
+              values.join(", ") || "none"
+            })`;
+          out.push({ message, path });
+        });
+      }
+      if (!bad && !all.some((r) => matchesFilter(r, f))) {
+        out.push({ message: "this filter matches no run of the spec", path: `${which}[${i}]` });
+      }
+    });
+  }
+  return out;
+}
+
+/** Expands a spec; every problem (data, schemes, shapes, numbers, filters, grid size) throws one InputError. */
 export async function expandExperiment(
   spec: Experiment,
   labels?: SchemeLabels,
 ): Promise<Expansion> {
-  checkDataSource(spec.data);
-  const schemes = resolveSchemes(spec.schemes, labels);
-  const shapes = spec.models.map((m) => resolveShape(m, spec.shapeRule));
-  const problems: string[] = [];
+  const problems: Problem[] = [];
+  const grid = gridProblem(spec);
+  if (grid) throw specError([grid]);
+  const dataProblem = dataSourceProblem(spec.data);
+  if (dataProblem) problems.push(dataProblem);
+  let schemes: ResolvedScheme[] = [];
+  try {
+    schemes = resolveSchemes(spec.schemes, labels);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    problems.push(...e.problems);
+  }
+  const shapes: (Shape | undefined)[] = spec.models.map((m, i) => {
+    try {
+      return resolveShape(m, spec.shapeRule);
+    } catch (e) {
+      problems.push({
+        message: (e as Error).message,
+        path: `models[${i}]${m.params !== undefined ? ".params" : ""}`,
+      });
+      return undefined;
+    }
+  });
+  const byName = new Map<string, Shape>();
   shapes.forEach((sh, i) => {
+    if (!sh) return;
     try {
       validateModelConfig({ ...sh, context: spec.context, vocab: VOCAB, rmsEps: 1e-5, ropeTheta: 10000 });
     } catch (e) {
-      problems.push(`${(e as Error).message}\n  → at models[${i}]`);
+      problems.push({ message: (e as Error).message, path: `models[${i}]` });
     }
+    const other = byName.get(sh.name);
+    if (
+      other && (other.layers !== sh.layers || other.dModel !== sh.dModel || other.heads !== sh.heads ||
+        other.ffn !== sh.ffn)
+    ) {
+      problems.push({
+        message:
+          `model name "${sh.name}" is already used by a different shape (${other.layers} layers, d ${other.dModel})`,
+        path: `models[${i}]${spec.models[i].name !== undefined ? ".name" : ""}`,
+      });
+    }
+    if (!other) byName.set(sh.name, sh);
   });
-  if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
-  const budgets: { tokensPerParam?: number; tokens?: number }[] = [
-    ...(spec.tokens.perParam ?? []).map((p) => ({ tokensPerParam: p })),
-    ...(spec.tokens.absolute ?? []).map((t) => ({ tokens: t })),
+  if (spec.cost.model === "measured") {
+    const names = schemes.map((s) => s.name);
+    for (const k of Object.keys(spec.cost.speedups)) {
+      if (schemes.length && !names.includes(k)) {
+        problems.push({
+          message: unknownNameMessage("scheme", k, names).replace(/^unknown/, "speedups for an unknown"),
+          path: `cost.speedups.${k}`,
+        });
+      }
+    }
+  }
+  const budgets: { tokensPerParam?: number; tokens?: number; path: string }[] = [
+    ...(spec.tokens.perParam ?? []).map((p, i) => ({ tokensPerParam: p, path: `tokens.perParam[${i}]` })),
+    ...(spec.tokens.absolute ?? []).map((t, i) => ({ tokens: t, path: `tokens.absolute[${i}]` })),
   ];
   const seqTokens = spec.batch * spec.context;
-  const all: PlannedRun[] = [];
-  for (const scheme of schemes) {
-    for (const shape of shapes) {
-      const model = {
+  const models = shapes.map((shape) =>
+    shape && {
+      shape,
+      model: {
         layers: shape.layers,
         dModel: shape.dModel,
         heads: shape.heads,
@@ -68,11 +183,43 @@ export async function expandExperiment(
         vocab: VOCAB,
         rmsEps: 1e-5,
         ropeTheta: 10000,
-      };
-      const n = nonEmbeddingParams(model);
-      for (const budget of budgets) {
-        const wanted = budget.tokens ?? budget.tokensPerParam! * n;
-        const steps = Math.max(1, Math.round(wanted / seqTokens));
+      },
+      n: nonEmbeddingParams({ layers: shape.layers, dModel: shape.dModel, ffn: shape.ffn }),
+    }
+  );
+  // Derived numbers: steps per budget and the learning rate per model must be finite and in range.
+  const stepsOf = (b: { tokensPerParam?: number; tokens?: number }, n: number) =>
+    Math.max(1, Math.round((b.tokens ?? b.tokensPerParam! * n) / seqTokens));
+  for (const b of budgets) {
+    const worst = models.reduce((w, m) => (m ? Math.max(w, stepsOf(b, m.n)) : w), 0);
+    if (!(worst <= LIMITS.steps)) {
+      problems.push({
+        message: `this budget needs ${formatSi(worst)} steps of ${seqTokens} tokens; at most ${
+          formatSi(LIMITS.steps)
+        }`,
+        path: b.path,
+      });
+    }
+  }
+  models.forEach((m, i) => {
+    if (!m) return;
+    const lr = learningRate(spec.optimizer.lr, m.n);
+    if (!(lr > 0 && lr <= LIMITS.lr)) {
+      problems.push({
+        message:
+          `the learning-rate rule gives lr ${lr} for models[${i}] (N = ${m.n}); it must be in (0, ${LIMITS.lr}]` +
+          (spec.optimizer.lr.rule === "inverse-params" ? " (set min/max)" : ""),
+        path: "optimizer.lr",
+      });
+    }
+  });
+  if (problems.length) throw specError(problems);
+  const all: PlannedRun[] = [];
+  for (const scheme of schemes) {
+    for (const m of models) {
+      const { shape, model, n } = m!;
+      for (const { path: _, ...budget } of budgets) {
+        const steps = stepsOf(budget, n);
         for (const seed of spec.seeds) {
           const config: TrainConfig = {
             model,
@@ -108,7 +255,12 @@ export async function expandExperiment(
       }
     }
   }
+  const filterIssues = filterProblems(spec, all, schemes.map((s) => s.name), [...byName.keys()]);
+  if (filterIssues.length) throw specError(filterIssues);
   const kept = applySpecFilters(all, spec.include, spec.exclude);
+  if (!kept.length) {
+    throw specError([{ message: `include/exclude leave none of the ${all.length} runs`, path: "exclude" }]);
+  }
   const seen = new Set<string>();
   const runs: PlannedRun[] = [];
   const duplicates: Expansion["duplicates"] = [];

@@ -26,7 +26,11 @@ export function formatSi(n: number): string {
 
 /** Left-aligned text table with a header row; numbers should be pre-formatted. */
 export function textTable(header: string[], rows: string[][], rightAlign: boolean[] = []): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // A loop, not Math.max(...rows): a spread of 10^5 rows overflows the stack.
+  const widths = header.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], (r[i] ?? "").length);
+  }
   const line = (cells: string[]) =>
     cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
