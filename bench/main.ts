@@ -3,21 +3,31 @@
  * Each module prints its figures as ratios against a baseline measured in the same run.
  * @module
  */
-const benches: Record<string, string> = {
-  formats: "./formats.ts",
-  train: "./train.ts",
-  fit: "./fit.ts",
-  schemes: "./schemes.ts",
-};
+import { exitWithParent } from "../lib/cli/parent.ts";
+const benches = new Map<string, string>([
+  ["formats", "./formats.ts"],
+  ["train", "./train.ts"],
+  ["fit", "./fit.ts"],
+  ["schemes", "./schemes.ts"],
+]);
 
 const [name, ...rest] = Deno.args;
-if (!name || !(name in benches)) {
+if (name === "--help" || name === "-h") {
+  console.log(
+    `usage: deno task bench ${[...benches.keys()].join("|")} [args…]\n` +
+      "  runs one benchmark; each prints its figures as ratios against a baseline measured in the same run",
+  );
+  Deno.exit(0);
+}
+const path = name === undefined ? undefined : benches.get(name);
+if (path === undefined) {
   console.error(
     `bench: unknown benchmark ${JSON.stringify(name ?? "")}; choose one of: ${
-      Object.keys(benches).join(", ")
+      [...benches.keys()].join(", ")
     }`,
   );
   Deno.exit(2);
 }
-const mod = await import(benches[name]) as { main(args: string[]): Promise<void> };
+exitWithParent("bench");
+const mod = await import(path) as { main(args: string[]): Promise<void> };
 await mod.main(rest);

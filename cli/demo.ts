@@ -6,22 +6,40 @@
  * @module
  */
 import { runDemoSweep } from "../lib/sweep/demo.ts";
+import { exitWithParent } from "../lib/cli/parent.ts";
+import { taskMessage } from "../lib/spec/errors.ts";
 import { plotExperiment } from "../lib/charts/suite.ts";
 import { fitText, writeFit } from "../lib/fit/report.ts";
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(
+    "usage: deno task demo   (or ./fp4lab demo)\n" +
+      "  sweeps experiments/quartet-tiny.ts (resumable), fits the Quartet law, writes fit.json and the charts",
+  );
+  Deno.exit(0);
+}
+if (Deno.args.length) {
+  console.error(`demo: unexpected argument "${Deno.args[0]}" (see --help)`);
+  Deno.exit(2);
+}
+exitWithParent("demo");
+
 const started = performance.now();
 const ac = new AbortController();
-Deno.addSignalListener("SIGINT", () => {
+const stop = () => {
+  if (ac.signal.aborted) Deno.exit(130);
   console.error("\ndemo: stopping after the current step; run the command again to resume");
   ac.abort();
-});
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
 
 let sweep;
 try {
   sweep = await runDemoSweep({ signal: ac.signal });
 } catch (e) {
   if (ac.signal.aborted) Deno.exit(130);
-  console.error(`demo: ${(e as Error).message.split("\n")[0]}`);
+  console.error(taskMessage("demo", (e as Error).message.split("\n")[0]));
   Deno.exit(2);
 }
 const { dir, summary } = sweep;

@@ -10,6 +10,8 @@ import { bopsModel, loadProfile, profileModel } from "../lib/fit/cost.ts";
 import { FitInputError } from "../lib/fit/data.ts";
 import type { FormName } from "../lib/fit/forms.ts";
 import { plotExperiment } from "../lib/charts/suite.ts";
+import { ensureWritableDir } from "../lib/results/writable.ts";
+import { exitWithParent } from "../lib/cli/parent.ts";
 
 function fail(msg: string): never {
   console.error(`plot: ${msg}`);
@@ -20,7 +22,10 @@ async function exists(p: string) {
   try {
     await Deno.stat(p);
     return true;
-  } catch {
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      fail(`${p} is outside the folders this task may read (the project); move the results under results/`);
+    }
     return false;
   }
 }
@@ -31,6 +36,7 @@ async function main(args: string[]) {
     parsed = parseArgs({
       args,
       allowPositionals: true,
+      strict: true,
       options: {
         form: { type: "string", default: "quartet" },
         baseline: { type: "string", default: "bf16" },
@@ -42,7 +48,7 @@ async function main(args: string[]) {
       },
     });
   } catch (e) {
-    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
+    fail(`${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`);
   }
   const v = parsed.values;
   if (v.help) {
@@ -67,6 +73,12 @@ async function main(args: string[]) {
   if (!(await exists(`${dir}/runs.csv`))) {
     fail(`no results for '${name}': neither ${name}/runs.csv nor results/${name}/runs.csv exists`);
   }
+  // The chart directory is created and proven writable before the fit, not after it.
+  try {
+    await ensureWritableDir(v.out ?? `${dir}/charts`, "chart directory", "--out");
+  } catch (e) {
+    fail((e as Error).message);
+  }
   let cost = bopsModel(v.baseline, refBits);
   if (v.profile) {
     try {
@@ -87,4 +99,7 @@ async function main(args: string[]) {
   }
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) {
+  exitWithParent("plot");
+  await main(Deno.args);
+}

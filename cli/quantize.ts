@@ -9,6 +9,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { joinNegativeValues } from "../lib/cli/args.ts";
+import { exitWithParent } from "../lib/cli/parent.ts";
 import { formatNames, specFor, withClip } from "../lib/formats/presets.ts";
 import { HADAMARD_SIZES } from "../lib/formats/hadamard.ts";
 import { shortestF32 } from "../lib/formats/f32.ts";
@@ -43,7 +45,7 @@ export function specFromArgs(args: string[]): { spec: QuantSpec; device: "gpu" |
   let v;
   try {
     v = parseArgs({
-      args,
+      args: joinNegativeValues(args, { seed: { type: "string" }, "sign-seed": { type: "string" } }),
       options: {
         format: { type: "string" },
         hadamard: { type: "string" },
@@ -58,7 +60,9 @@ export function specFromArgs(args: string[]): { spec: QuantSpec; device: "gpu" |
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
+    );
   }
   if (!v.format) throw new UsageError(`--format is required; choose one of: ${formatNames().join(", ")}`);
   let spec: QuantSpec;
@@ -92,7 +96,7 @@ export function specFromArgs(args: string[]): { spec: QuantSpec; device: "gpu" |
     let signSeed: number | undefined;
     if (v["sign-seed"] !== undefined) {
       signSeed = Number(v["sign-seed"]);
-      if (!Number.isInteger(signSeed) || signSeed < 0) {
+      if (!Number.isInteger(signSeed) || signSeed < 0 || signSeed > 0xffffffff) {
         throw new UsageError(`--sign-seed "${v["sign-seed"]}" is not a u32 integer`);
       }
     }
@@ -143,7 +147,18 @@ export async function runQuantize(args: string[], input: string): Promise<string
   return formatResult(r, spec, codes);
 }
 
+const USAGE = `usage: echo "0.1 -2.7 3.3" | deno task quantize --format NAME [--hadamard N]
+  [--clip absmax|quest|quest-round] [--rounding nearest|stochastic --seed S] [--sign-seed S]
+  [--device gpu|cpu] [--codes]
+Quantizes the whitespace-separated numbers on stdin; prints the dequantized values one per line.
+Formats: ${formatNames().join(", ")}`;
+
 if (import.meta.main) {
+  exitWithParent("quantize");
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   try {
     const input = await new Response(Deno.stdin.readable).text();
     const out = await runQuantize(Deno.args, input);
@@ -153,7 +168,7 @@ if (import.meta.main) {
       console.error(`quantize: ${e.message}`);
       Deno.exit(2);
     }
-    console.error(`quantize: ${(e as Error).message}`);
+    console.error(`quantize: ${(e as Error).message.split("\n")[0]}`);
     Deno.exit(1);
   }
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InputError } from "../lib/spec/errors.ts";
+import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { ensureReadableDir } from "../lib/results/writable.ts";
 import { closestNames } from "../lib/spec/suggest.ts";
 import { currentRecords, mergeResults, sortedRows } from "../lib/results/merge.ts";
 import { ResultsDir } from "../lib/results/store.ts";
@@ -17,6 +18,7 @@ const usage = "usage: deno task results [merge] EXPERIMENT [--format table|csv|j
 
 async function experimentDir(root: string, name: string): Promise<ResultsDir> {
   const path = name.includes("/") ? name : `${root}/${name}`;
+  await ensureReadableDir(path, "results directory", "--results");
   try {
     if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path.replace(/\/+$/, ""));
   } catch { /* not there */ }
@@ -45,13 +47,16 @@ async function main(): Promise<number> {
       },
     });
   } catch (e) {
-    throw new InputError(`${(e as Error).message.split("\n")[0]}\n${usage}`);
+    throw new InputError(
+      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
+    );
   }
   const { values: v, positionals } = args;
   if (v.help) {
     console.log(usage);
     return 0;
   }
+  await ensureReadableDir(v.results, "results root", "--results");
   const merge = positionals[0] === "merge";
   const rest = merge ? positionals.slice(1) : positionals;
   if (rest.length === 0 && !merge) {
@@ -60,13 +65,13 @@ async function main(): Promise<number> {
     try {
       for await (const e of Deno.readDir(v.results)) if (e.isDirectory) names.push(e.name);
     } catch { /* no results yet */ }
-    if (!names.length) throw new InputError(`no experiments in ${v.results}/ yet\n${usage}`);
+    if (!names.length) throw new InputError(`no experiments in ${v.results}/ yet (see --help)`);
     for (const n of names.sort()) {
       console.log(`${n}  ${(await currentRecords(new ResultsDir(`${v.results}/${n}`))).length} runs`);
     }
     return 0;
   }
-  if (rest.length !== 1) throw new InputError(usage);
+  if (rest.length !== 1) throw new InputError(`expected one EXPERIMENT (see --help)`);
   if (!(FORMATS as readonly string[]).includes(v.format)) {
     throw new InputError(`--format: expected one of ${FORMATS.join(", ")}, got "${v.format}"`);
   }
@@ -87,7 +92,7 @@ try {
   Deno.exit(await main());
 } catch (e) {
   if (e instanceof InputError) {
-    console.error(e.message);
+    console.error(taskMessage("results", e.message));
     Deno.exit(2);
   }
   throw e;

@@ -5,7 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BACKWARD, closestNames, FORWARD, NAMED, schemePair } from "../lib/schemes/catalog.ts";
+import { BACKWARD, FORWARD, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { unknownNameMessage } from "../lib/spec/suggest.ts";
 
 function main(args: string[]): void {
   let v, positionals;
@@ -16,7 +17,9 @@ function main(args: string[]): void {
       options: { json: { type: "boolean" }, help: { type: "boolean" } },
     }));
   } catch (e) {
-    console.error(`schemes: ${(e as Error).message.split("\n")[0]}`);
+    console.error(
+      `schemes: ${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
+    );
     Deno.exit(2);
   }
   if (v.help) {
@@ -28,7 +31,7 @@ function main(args: string[]): void {
     const name = positionals[0];
     const pair = schemePair(name);
     if (!pair) {
-      console.error(`schemes: unknown scheme "${name}"; closest: ${closestNames(name).join(", ")}`);
+      console.error(`schemes: ${unknownNameMessage("scheme", name, schemeNames())}`);
       Deno.exit(2);
     }
     const out = {

@@ -1,16 +1,45 @@
 /**
  * `deno task spec-schema [OUT]` writes the experiment spec's JSON Schema (default
  * experiments/spec.schema.json; "-" prints it) so editors complete and check JSON specs that say
- * `"$schema": "./spec.schema.json"`.
+ * `"$schema": "./spec.schema.json"`. `--help` prints the usage; bad input is one line, exit 2.
  * @module
  */
 import { specJsonSchema } from "../lib/spec/schema.ts";
 import { writeTextAtomic } from "../lib/results/atomic.ts";
+import { parseFlags } from "../lib/cli/args.ts";
+import { InputError, taskMessage } from "../lib/spec/errors.ts";
 
-const out = Deno.args[0] ?? "experiments/spec.schema.json";
-const text = JSON.stringify(specJsonSchema(), null, 2) + "\n";
-if (out === "-") console.log(text.trimEnd());
-else {
-  await writeTextAtomic(out, text);
+const USAGE = "usage: deno task spec-schema [OUT]   (default experiments/spec.schema.json; - prints it)";
+
+async function main(args: string[]): Promise<number> {
+  const { positionals, help } = parseFlags(args, {});
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) throw new InputError(`expected at most one OUT (see --help)`);
+  const out = positionals[0] ?? "experiments/spec.schema.json";
+  const text = JSON.stringify(specJsonSchema(), null, 2) + "\n";
+  if (out === "-") {
+    console.log(text.trimEnd());
+    return 0;
+  }
+  try {
+    await writeTextAtomic(out, text);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotCapable
+      ? "this task may only write under experiments/; give a path there, or - to print it"
+      : (e as Error).message.split("\n")[0];
+    throw new InputError(`cannot write ${out}: ${why}`);
+  }
   console.log(`wrote ${out}`);
+  return 0;
+}
+
+try {
+  Deno.exit(await main(Deno.args));
+} catch (e) {
+  if (!(e instanceof InputError)) throw e;
+  console.error(taskMessage("spec-schema", e.message));
+  Deno.exit(2);
 }

@@ -7,12 +7,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InputError } from "../lib/spec/errors.ts";
+import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { ensureReadableDir, ensureWritableDir } from "../lib/results/writable.ts";
+import { exitWithParent } from "../lib/cli/parent.ts";
 import { loadSpec } from "../lib/spec/load.ts";
 import { parseOnly } from "../lib/sweep/filter.ts";
 import { parseShard } from "../lib/sweep/shard.ts";
-import { expandExperiment } from "../lib/sweep/expand.ts";
-import { dryRunReport } from "../lib/sweep/dryrun.ts";
+import { expandExperiment, gridProblem } from "../lib/sweep/expand.ts";
+import { dryRunReport, gridReport } from "../lib/sweep/dryrun.ts";
 import { ResultsDir } from "../lib/results/store.ts";
 import { formatDuration } from "../lib/sweep/format.ts";
 import { dataTrainTokens } from "../lib/sweep/data.ts";
@@ -39,21 +41,31 @@ async function main(): Promise<number> {
       },
     });
   } catch (e) {
-    throw new InputError(`${(e as Error).message.split("\n")[0]}\n${usage}`);
+    throw new InputError(
+      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
+    );
   }
   const { values: v, positionals } = args;
   if (v.help) {
     console.log(usage);
     return 0;
   }
-  if (positionals.length !== 1) throw new InputError(usage);
+  if (positionals.length !== 1) throw new InputError(`expected one SPEC file (see --help)`);
   const shard = v.shard !== undefined ? parseShard(v.shard) : undefined;
   const only = v.only !== undefined ? parseOnly(v.only) : undefined;
   const probeSteps = Number(v["probe-steps"]);
   if (!Number.isInteger(probeSteps) || probeSteps < 1) {
     throw new InputError(`--probe-steps: expected a positive integer`);
   }
+  // The results root is checked first: one line saying what to do, never NotCapable mid-run.
+  if (v["dry-run"]) await ensureReadableDir(v.results, "results directory", "--results");
+  else await ensureWritableDir(v.results, "results directory", "--results");
   const { spec } = await loadSpec(positionals[0]);
+  if (v["dry-run"] && gridProblem(spec)) {
+    // Too many runs to expand: the dry run summarizes the grid; the sweep itself refuses it.
+    console.log(gridReport(spec));
+    return 0;
+  }
   // Every input check above and in expansion runs before the engine (and the GPU) is even loaded.
   const expansion = await expandExperiment(spec);
   const { ownedRuns, runSweep } = await import("../lib/sweep/runner.ts");
@@ -105,7 +117,8 @@ async function main(): Promise<number> {
     });
     console.log(
       `${spec.name}: ${s.planned} runs (${s.skipped} already done): ${s.finished} finished, ${s.diverged} diverged, ` +
-        `${s.failed} failed in ${formatDuration(s.wallSeconds)}; results in ${s.dir}`,
+        `${s.failed} failed in ${formatDuration(s.wallSeconds)}; results in ${s.dir}` +
+        (s.busy ? `; ${s.busy} skipped: another sweep is training them` : ""),
     );
     return s.failed ? 1 : 0;
   } catch (e) {
@@ -120,11 +133,12 @@ async function main(): Promise<number> {
   }
 }
 
+exitWithParent("sweep");
 try {
   Deno.exit(await main());
 } catch (e) {
   if (e instanceof InputError) {
-    console.error(e.message);
+    console.error(taskMessage("sweep", e.message));
     Deno.exit(2);
   }
   throw e;

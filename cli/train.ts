@@ -2,131 +2,163 @@
  * `deno task train [--layers --d-model --heads --ffn --context --batch --steps | --tokens --lr --seed
  * --data NAME --fwd LABEL --bwd LABEL --eval-every N --eval-tokens N --out DIR --checkpoint-every N
  * --resume --json]`: trains one model, printing a live progress line (stderr) and, with `--json`,
- * one final JSON object (stdout). Bad arguments: one error line and exit code 2.
+ * one final JSON object (stdout). Bad arguments (and an --out that cannot be written): one line
+ * `train: …` and exit code 2 before any step; a failure while training: one line, exit code 2.
  * @module
  */
-import { parseArgs } from "node:util";
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
 import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
-import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { schemeLabels } from "../lib/engine/schemes.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
+import { checkSourceName } from "../lib/data/sources.ts";
+import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { LIMITS } from "../lib/spec/schema.ts";
+import { unknownNameMessage } from "../lib/spec/suggest.ts";
+import { numberFlag, parseFlags } from "../lib/cli/args.ts";
+import { ensureWritableDir } from "../lib/results/writable.ts";
+import { exitWithParent } from "../lib/cli/parent.ts";
 
-const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
-  "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --switch-to NAME --switch-at 0.9 --eval-every 0 --eval-tokens 32768 " +
-  "--out DIR --checkpoint-every N --resume --json]";
+const USAGE = `usage: deno task train [options]
+  model:    --layers 4 --d-model 128 --heads 4 [--ffn N] --context 128
+  training: --batch 16 (--steps 200 | --tokens N) --lr 3e-3 --seed 0 (0 ≤ seed < 2^32)
+            --data sotu|brown|moby-dick|english|markov[:k=2,v=16,seed=1,tokens=1048576,conc=0.5]
+  scheme:   --scheme NAME | --fwd fp32 --bwd fp32   [--switch-to NAME --switch-at 0.9]   (deno task schemes)
+  eval:     --eval-every 0 --eval-tokens 32768
+  output:   --out DIR [--checkpoint-every N] [--resume] [--json]`;
 
-/** Parses an integer option; throws one line. */
-function int(name: string, v: string | undefined, dflt?: number): number | undefined {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || !Number.isInteger(n)) {
-    throw new Error(`--${name} must be an integer (got "${v}")`);
-  }
-  return n;
+const OPTIONS = {
+  layers: { type: "string" },
+  "d-model": { type: "string" },
+  heads: { type: "string" },
+  ffn: { type: "string" },
+  context: { type: "string" },
+  batch: { type: "string" },
+  steps: { type: "string" },
+  tokens: { type: "string" },
+  lr: { type: "string" },
+  seed: { type: "string" },
+  data: { type: "string" },
+  fwd: { type: "string" },
+  bwd: { type: "string" },
+  scheme: { type: "string" },
+  "switch-to": { type: "string" },
+  "switch-at": { type: "string" },
+  "eval-every": { type: "string" },
+  "eval-tokens": { type: "string" },
+  out: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  resume: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+/** Parses an integer option within [min, max]; InputError (one line) otherwise. */
+function int(
+  name: string,
+  v: string | undefined,
+  min: number,
+  max: number,
+  dflt?: number,
+): number | undefined {
+  return v === undefined ? dflt : numberFlag(name, v, { integer: true, min, max });
 }
 
-/** Builds the TrainConfig (and options) from command-line arguments. */
-export function configFromArgs(args: string[]): {
+/** What `train` was asked to do. */
+export interface TrainArgs {
   config: TrainConfig;
   out?: string;
   json: boolean;
   resume: boolean;
   checkpointEvery: number;
-} {
-  const { values: v, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      layers: { type: "string" },
-      "d-model": { type: "string" },
-      heads: { type: "string" },
-      ffn: { type: "string" },
-      context: { type: "string" },
-      batch: { type: "string" },
-      steps: { type: "string" },
-      tokens: { type: "string" },
-      lr: { type: "string" },
-      seed: { type: "string" },
-      data: { type: "string" },
-      fwd: { type: "string" },
-      bwd: { type: "string" },
-      scheme: { type: "string" },
-      "switch-to": { type: "string" },
-      "switch-at": { type: "string" },
-      "eval-every": { type: "string" },
-      "eval-tokens": { type: "string" },
-      out: { type: "string" },
-      "checkpoint-every": { type: "string" },
-      resume: { type: "boolean" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
-  if (v.help) {
-    console.log(USAGE);
-    Deno.exit(0);
+}
+
+/**
+ * Builds the TrainConfig (and options) from command-line arguments, checking every value; `"help"` for
+ * --help. Bad input throws InputError with one line (no `train:` prefix).
+ */
+export function configFromArgs(args: string[]): TrainArgs | "help" {
+  const { values, positionals, help } = parseFlags(args, OPTIONS);
+  if (help) return "help";
+  const v = values as Partial<Record<keyof typeof OPTIONS, string>> & { resume?: boolean; json?: boolean };
+  if (positionals.length) throw new InputError(`unexpected argument "${positionals[0]}" (see --help)`);
+  let model;
+  try {
+    model = resolveModelConfig({
+      layers: int("layers", v.layers, 1, 256, 4)!,
+      dModel: int("d-model", v["d-model"], 32, 16384, 128)!,
+      heads: int("heads", v.heads, 1, 16384, 4)!,
+      ffn: int("ffn", v.ffn, 32, 65536),
+      context: int("context", v.context, 32, LIMITS.context, 128)!,
+    });
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError((e as Error).message);
   }
-  if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
-  const model = resolveModelConfig({
-    layers: int("layers", v.layers, 4)!,
-    dModel: int("d-model", v["d-model"], 128)!,
-    heads: int("heads", v.heads, 4)!,
-    ffn: int("ffn", v.ffn),
-    context: int("context", v.context, 128)!,
-  });
-  const batch = int("batch", v.batch, 16)!;
-  if (v.steps !== undefined && v.tokens !== undefined) throw new Error("give --steps or --tokens, not both");
-  const tokens = int("tokens", v.tokens);
-  if (tokens !== undefined && tokens < 1) throw new Error("--tokens must be positive");
+  const batch = int("batch", v.batch, 1, LIMITS.batch, 16)!;
+  if (v.steps !== undefined && v.tokens !== undefined) {
+    throw new InputError("give --steps or --tokens, not both");
+  }
+  const tokens = int("tokens", v.tokens, 1, LIMITS.tokens);
   const steps = tokens !== undefined
     ? Math.ceil(tokens / (batch * model.context))
-    : int("steps", v.steps, 200)!;
-  const lr = v.lr === undefined ? 3e-3 : Number(v.lr);
-  if (!(lr > 0)) throw new Error(`--lr must be a positive number (got "${v.lr}")`);
+    : int("steps", v.steps, 1, LIMITS.steps, 200)!;
+  if (steps > LIMITS.steps) {
+    throw new InputError(`--tokens ${tokens} needs ${steps} steps; at most ${LIMITS.steps}`);
+  }
+  const lr = v.lr === undefined ? 3e-3 : numberFlag("lr", v.lr, { max: LIMITS.lr });
+  if (!(lr > 0)) throw new InputError(`--lr must be a positive number ≤ ${LIMITS.lr} (got "${v.lr}")`);
+  const data = v.data ?? "sotu";
+  try {
+    checkSourceName(data);
+  } catch (e) {
+    throw new InputError(`--data: ${(e as Error).message}`);
+  }
   const config: TrainConfig = {
     model,
     batch,
     steps,
     lr,
-    seed: int("seed", v.seed, 0)!,
-    data: v.data ?? "sotu",
+    seed: int("seed", v.seed, 0, LIMITS.seeds - 1, 0)!,
+    data,
     scheme: withTarget(schemeFromArgs(v.scheme, v.fwd, v.bwd), v["switch-to"], v["switch-at"]),
-    evalEvery: int("eval-every", v["eval-every"], 0)!,
-    evalTokens: int("eval-tokens", v["eval-tokens"], 32768)!,
+    evalEvery: int("eval-every", v["eval-every"], 0, LIMITS.count, 0)!,
+    evalTokens: int("eval-tokens", v["eval-tokens"], 1, LIMITS.count, 32768)!,
   };
-  validateTrainConfig(config);
-  if ((v.resume || v["checkpoint-every"]) && !v.out) {
-    throw new Error("--resume and --checkpoint-every need --out DIR");
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    throw new InputError(taskMessage("train", (e as Error).message).slice("train: ".length));
+  }
+  if ((v.resume || v["checkpoint-every"] !== undefined) && !v.out) {
+    throw new InputError("--resume and --checkpoint-every need --out DIR");
   }
   return {
     config,
     out: v.out,
     json: !!v.json,
     resume: !!v.resume,
-    checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0)!,
+    checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0, LIMITS.count, 0)!,
   };
 }
 
 /** `--scheme NAME` (a preset pair, see `deno task schemes`) or `--fwd A --bwd B`; unknown: closest names. */
 function schemeFromArgs(name?: string, fwd?: string, bwd?: string): TrainConfig["scheme"] {
   if (name !== undefined) {
-    if (fwd !== undefined || bwd !== undefined) throw new Error("give --scheme or --fwd/--bwd, not both");
-    const pair = schemePair(name);
-    if (!pair) {
-      throw new Error(`unknown scheme "${name}"; closest: ${closestNames(name, schemeNames()).join(", ")}`);
+    if (fwd !== undefined || bwd !== undefined) {
+      throw new InputError("give --scheme or --fwd/--bwd, not both");
     }
+    const pair = schemePair(name);
+    if (!pair) throw new InputError(`--scheme: ${unknownNameMessage("scheme", name, schemeNames())}`);
     return pair;
   }
   const known = schemeLabels();
   const f = fwd ?? "fp32", b = bwd ?? "fp32";
   if (!known.fwd.includes(f)) {
-    throw new Error(`unknown forward scheme "${f}"; closest: ${closestNames(f, known.fwd).join(", ")}`);
+    throw new InputError(`--fwd: ${unknownNameMessage("forward scheme", f, known.fwd)}`);
   }
   if (!known.bwd.includes(b)) {
-    throw new Error(`unknown backward scheme "${b}"; closest: ${closestNames(b, known.bwd).join(", ")}`);
+    throw new InputError(`--bwd: ${unknownNameMessage("backward scheme", b, known.bwd)}`);
   }
   return { fwd: f, bwd: b };
 }
@@ -134,14 +166,14 @@ function schemeFromArgs(name?: string, fwd?: string, bwd?: string): TrainConfig[
 /** `--switch-to NAME --switch-at F`: target-precision schedule (lib/schemes/schedule.ts). */
 function withTarget(c: TrainConfig["scheme"], to?: string, at?: string): TrainConfig["scheme"] {
   if (to === undefined) {
-    if (at !== undefined) throw new Error("--switch-at needs --switch-to NAME");
+    if (at !== undefined) throw new InputError("--switch-at needs --switch-to NAME");
     return c;
   }
   const target = schemePair(to);
-  if (!target) {
-    throw new Error(`unknown scheme "${to}"; closest: ${closestNames(to, schemeNames()).join(", ")}`);
-  }
-  return withSwitch(c, target, at === undefined ? 0.9 : Number(at));
+  if (!target) throw new InputError(`--switch-to: ${unknownNameMessage("scheme", to, schemeNames())}`);
+  const fraction = at === undefined ? 0.9 : numberFlag("switch-at", at, { min: 0, max: 1 });
+  if (!(fraction > 0 && fraction < 1)) throw new InputError(`--switch-at must be in (0, 1) (got "${at}")`);
+  return withSwitch(c, target, fraction);
 }
 
 function fmtTime(s: number): string {
@@ -151,12 +183,19 @@ function fmtTime(s: number): string {
 }
 
 if (import.meta.main) {
-  let opts: ReturnType<typeof configFromArgs>;
+  exitWithParent("train");
+  let opts: TrainArgs | "help";
   try {
     opts = configFromArgs(Deno.args);
+    // The output directory is created and proven writable before the first step, not after the run.
+    if (opts !== "help" && opts.out) await ensureWritableDir(opts.out, "output directory", "--out");
   } catch (e) {
-    console.error(`train: ${(e as Error).message}`);
+    console.error(taskMessage("train", (e as Error).message));
     Deno.exit(2);
+  }
+  if (opts === "help") {
+    console.log(USAGE);
+    Deno.exit(0);
   }
   const { config, out, json, resume, checkpointEvery } = opts;
   const tty = Deno.stderr.isTerminal();
@@ -213,7 +252,7 @@ if (import.meta.main) {
       );
     }
   } catch (e) {
-    console.error(`train: ${(e as Error).message}`);
+    console.error(taskMessage("train", (e as Error).message.split("\n")[0]));
     Deno.exit(2);
   }
 }

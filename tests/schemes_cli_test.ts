@@ -24,14 +24,14 @@ Deno.test("schemes CLI: lists every named scheme and label with a description", 
 Deno.test("schemes CLI: unknown names → closest names, exit 2 (schemes and train)", async () => {
   const a = await run("schemes.ts", ["quartett"]);
   assert.equal(a.code, 2);
-  assert.match(a.err, /closest: quartet/);
+  assert.match(a.err, /did you mean "quartet"/);
   assert.equal(a.err.trim().split("\n").length, 1);
   const b = await run("train.ts", ["--scheme", "fp4-dge-ocx"]);
   assert.equal(b.code, 2);
-  assert.match(b.err, /closest: fp4-dge-occ/);
+  assert.match(b.err, /did you mean "fp4-dge-occ"/);
   const c = await run("train.ts", ["--fwd", "qest", "--bwd", "fp32"]);
   assert.equal(c.code, 2);
-  assert.match(c.err, /closest: quest/);
+  assert.match(c.err, /did you mean "quest"/);
 });
 
 Deno.test("schemes: --scheme resolution (presets, both-halves labels, forward-only, backward-only, +lm_head)", () => {

@@ -12,9 +12,9 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { CurvePoint, TrainConfig } from "../engine/api.ts";
-import { InputError } from "../spec/errors.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { CURVE_COLUMN_NAMES, type RunRow } from "./columns.ts";
+import { ensureWritableDir } from "./writable.ts";
 
 /** What a finished, diverged or failed run leaves behind. */
 export interface RunRecord {
@@ -123,15 +123,8 @@ export class ResultsDir {
   }
 
   /** Creates the directory and proves it writable; InputError otherwise (reported before any run). */
-  async ensureWritable(): Promise<void> {
-    const probe = `${this.dir}/.write-probe-${Deno.pid}.tmp`;
-    try {
-      await Deno.mkdir(this.dir, { recursive: true });
-      await Deno.writeTextFile(probe, "");
-      await Deno.remove(probe);
-    } catch (e) {
-      throw new InputError(`results directory ${this.dir} cannot be written: ${(e as Error).message}`);
-    }
+  ensureWritable(): Promise<void> {
+    return ensureWritableDir(this.dir, "results directory", "--results");
   }
 }
 

@@ -18,13 +18,37 @@ function toFileUrl(path: string): string {
   return new URL(`file://${abs.split("/").map(encodeURIComponent).join("/")}`).href;
 }
 
+/**
+ * The InputError for a file the task could not read: missing, outside what the task may read (Deno's
+ * --allow-read), or denied by the file system; each says what to do.
+ */
+export function unreadable(what: string, path: string, e: unknown): InputError {
+  if (e instanceof Deno.errors.NotFound) return new InputError(`${what} ${path} does not exist`);
+  if (e instanceof Deno.errors.NotCapable) {
+    return new InputError(
+      `${what} ${path} is outside the folders this task may read (the project and Deno's cache); ` +
+        `move or copy it under the project, e.g. into experiments/`,
+    );
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new InputError(`${what} ${path} cannot be read (permission denied); check its permissions`);
+  }
+  if (e instanceof Deno.errors.IsADirectory) {
+    return new InputError(`${what} ${path} is a directory, not a file`);
+  }
+  return new InputError(`${what} ${path} cannot be read: ${(e as Error).message.split("\n")[0]}`);
+}
+
 /** Reads and validates a spec; every failure is an InputError (exit 2), raised before any work. */
 export async function loadSpec(path: string): Promise<LoadedSpec> {
   let raw: unknown;
   try {
-    await Deno.stat(path);
-  } catch {
-    throw new InputError(`spec not found: ${path}`);
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    // Reading (not only stat) proves the task may read it; a module import would fail less clearly.
+    await (await Deno.open(path, { read: true })).close();
+  } catch (e) {
+    throw unreadable("spec", path, e);
   }
   if (/\.json$/i.test(path)) {
     try {
@@ -39,7 +63,8 @@ export async function loadSpec(path: string): Promise<LoadedSpec> {
     } catch (e) {
       throw new InputError(`spec ${path} failed to load: ${(e as Error).message.split("\n")[0]}`);
     }
-    if (!("default" in mod)) {
+    if (mod === null || typeof mod !== "object") throw new InputError(`spec ${path} is not a module`);
+    if (!Object.hasOwn(mod, "default")) {
       throw new InputError(`spec ${path} has no default export (defineExperiment({...}))`);
     }
     raw = mod.default;

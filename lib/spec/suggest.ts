@@ -36,11 +36,23 @@ export function closestNames(name: string, candidates: Iterable<string>, max = 3
   return scored.slice(0, max).map(([, c]) => c);
 }
 
-/** `unknown scheme "x"; did you mean "a", "b"?` (or the full list when nothing is close). */
+/** Most names a "known: …" list shows. */
+const MAX_KNOWN = 12;
+
+/**
+ * `unknown scheme "x"; did you mean "a", "b"?`, or the known names when nothing is close (the first
+ * dozen and a count; `none` when there are none). Long names are shortened to keep it one line.
+ */
 export function unknownNameMessage(kind: string, name: string, candidates: string[]): string {
+  const shown = name.length > 80 ? `${name.slice(0, 60)}…(${name.length} characters)` : name;
   const close = closestNames(name, candidates);
+  const list = (names: string[]) => names.map((c) => `"${c}"`).join(", ");
   const hint = close.length
-    ? `did you mean ${close.map((c) => `"${c}"`).join(", ")}?`
-    : `known: ${candidates.map((c) => `"${c}"`).join(", ")}`;
-  return `unknown ${kind} "${name}"; ${hint}`;
+    ? `did you mean ${list(close)}?`
+    : candidates.length === 0
+    ? "there are none"
+    : candidates.length <= MAX_KNOWN
+    ? `known: ${list(candidates)}`
+    : `known: ${list(candidates.slice(0, MAX_KNOWN))}, … (${candidates.length} in all)`;
+  return `unknown ${kind} "${shown}"; ${hint}`;
 }

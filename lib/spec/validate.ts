@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { type Experiment, ExperimentSchema } from "./schema.ts";
-import { pathText, specError } from "./errors.ts";
+import { pathText, type Problem, specError } from "./errors.ts";
 
 type Issue = z.core.$ZodIssue;
 
@@ -34,8 +34,27 @@ function flattenUnions(issues: readonly Issue[]): Issue[] {
   return out;
 }
 
+/**
+ * Paths of own `__proto__` keys anywhere in a raw value (JSON.parse makes them own keys; zod drops them
+ * silently from records, so a `__proto__` speedup would vanish instead of being refused).
+ */
+function protoKeys(value: unknown, path: PropertyKey[] = [], out: Problem[] = [], depth = 0): Problem[] {
+  if (depth > 64 || value === null || typeof value !== "object") return out;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => protoKeys(v, [...path, i], out, depth + 1));
+    return out;
+  }
+  for (const k of Object.keys(value)) {
+    if (k === "__proto__") out.push({ message: `"__proto__" is not allowed as a key`, path: pathText(path) });
+    else protoKeys((value as Record<string, unknown>)[k], [...path, k], out, depth + 1);
+  }
+  return out;
+}
+
 /** Parses a raw spec; throws InputError listing every problem with its path. */
 export function parseExperiment(raw: unknown, source?: string): Experiment {
+  const proto = protoKeys(raw);
+  if (proto.length) throw specError(proto, source);
   const r = ExperimentSchema.safeParse(raw);
   if (r.success) return r.data;
   const problems = flattenUnions(r.error.issues).map((i) => ({ message: i.message, path: pathText(i.path) }));

@@ -3,7 +3,8 @@
  * whether it is already done, totals, and warnings (duplicates, repeated training data).
  * @module
  */
-import type { Expansion, PlannedRun } from "./expand.ts";
+import { type Expansion, gridProblem, gridSize, type PlannedRun } from "./expand.ts";
+import type { Experiment } from "../spec/schema.ts";
 import { formatDuration, formatSi, textTable } from "./format.ts";
 import { throughputKey } from "./probe.ts";
 
@@ -96,4 +97,30 @@ export function dryRunReport(inp: DryRunInput): string {
     );
   }
   return lines.join("\n");
+}
+
+/** The dry run of a grid too large to expand: its axes, its size and why the sweep would refuse it. */
+export function gridReport(spec: Experiment): string {
+  const g = gridSize(spec);
+  const tokens = [
+    ...(spec.tokens.perParam ?? []).map((p) => `${p}/param`),
+    ...(spec.tokens.absolute ?? []).map((t) => formatSi(t)),
+  ];
+  const few = (
+    xs: unknown[],
+  ) => (xs.length > 8 ? `${xs.slice(0, 8).join(", ")}, … (${xs.length})` : xs.join(", "));
+  return [
+    `${spec.name}: ${g.runs.toLocaleString("en")} runs before include/exclude (not listed)`,
+    `  schemes (${g.schemes}): ${
+      few(spec.schemes.map((s) => (typeof s === "string" ? s : s.name ?? `${s.fwd}+${s.bwd}`)))
+    }`,
+    `  models (${g.models}): ${
+      few(spec.models.map((m) =>
+        m.name ?? (m.params !== undefined ? `N≈${formatSi(m.params)}` : `L${m.layers}-d${m.dModel}`)
+      ))
+    }`,
+    `  token budgets (${g.budgets}): ${few(tokens)}`,
+    `  seeds (${g.seeds}): ${few(spec.seeds)}`,
+    `refused: ${gridProblem(spec)?.message ?? ""}`,
+  ].join("\n");
 }

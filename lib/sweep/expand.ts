@@ -201,18 +201,20 @@ export async function expandExperiment(
       });
     }
   }
-  models.forEach((m, i) => {
-    if (!m) return;
-    const lr = learningRate(spec.optimizer.lr, m.n);
-    if (!(lr > 0 && lr <= LIMITS.lr)) {
-      problems.push({
-        message:
-          `the learning-rate rule gives lr ${lr} for models[${i}] (N = ${m.n}); it must be in (0, ${LIMITS.lr}]` +
-          (spec.optimizer.lr.rule === "inverse-params" ? " (set min/max)" : ""),
-        path: "optimizer.lr",
-      });
-    }
-  });
+  // The first model whose learning rate is out of range says it (one line, not one per model).
+  const lrBad = models.find((m) =>
+    m && !(learningRate(spec.optimizer.lr, m.n) > 0 && learningRate(spec.optimizer.lr, m.n) <= LIMITS.lr)
+  );
+  if (lrBad) {
+    problems.push({
+      message:
+        `the learning-rate rule gives lr ${learningRate(spec.optimizer.lr, lrBad.n)} for models[${
+          models.indexOf(lrBad)
+        }] (N = ${lrBad.n}); it must be in (0, ${LIMITS.lr}]` +
+        (spec.optimizer.lr.rule === "inverse-params" ? " (set min/max)" : ""),
+      path: "optimizer.lr",
+    });
+  }
   if (problems.length) throw specError(problems);
   const all: PlannedRun[] = [];
   for (const scheme of schemes) {

@@ -21,6 +21,7 @@ import { formatSi } from "./format.ts";
 import { type Sink, SweepProgress } from "./progress.ts";
 import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
+import { ownerText, tryLockRun } from "./lock.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -54,6 +55,8 @@ export interface SweepSummary {
   diverged: number;
   /** Runs that failed with an error. */
   failed: number;
+  /** Runs skipped because another process held their lock (was training them). */
+  busy: number;
   /** Wall time of this invocation. */
   wallSeconds: number;
 }
@@ -190,14 +193,30 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     finished: 0,
     diverged: 0,
     failed: 0,
+    busy: 0,
     wallSeconds: 0,
   };
 
   for (const run of pending) {
     opts.signal?.throwIfAborted();
-    progress.start(run.id);
-    const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal);
-    summary[record.row.status as "finished" | "diverged" | "failed"]++;
+    // One process per run: another sweep training it (the same shard started twice) makes us skip it.
+    const lock = tryLockRun(`${dir.dir}/locks/${run.id}.lock`);
+    if ("busy" in lock) {
+      summary.busy++;
+      progress.note(`${run.id}: skipped, being trained by ${ownerText(lock.owner)}`);
+      continue;
+    }
+    try {
+      if (isDone(await dir.readRecord(run.id))) {
+        summary.skipped++; // finished by another sweep since we listed it
+        continue;
+      }
+      progress.start(run.id);
+      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal);
+      summary[record.row.status as "finished" | "diverged" | "failed"]++;
+    } finally {
+      lock.release();
+    }
     if (label === "all") await rebuildRunsCsv(dir);
   }
   if (label === "all") await rebuildRunsCsv(dir);
