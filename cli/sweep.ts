@@ -7,7 +7,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { InputError, specError, taskMessage } from "../lib/spec/errors.ts";
+import { joinNegativeValues } from "../lib/cli/args.ts";
 import { ensureReadableDir, ensureWritableDir } from "../lib/results/writable.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";
 import { loadSpec } from "../lib/spec/load.ts";
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
   let args;
   try {
     args = parseArgs({
-      args: Deno.args,
+      args: joinNegativeValues(Deno.args, { "probe-steps": { type: "string" }, shard: { type: "string" } }),
       allowPositionals: true,
       strict: true,
       options: {
@@ -67,7 +68,9 @@ async function main(): Promise<number> {
     return 0;
   }
   // Every input check above and in expansion runs before the engine (and the GPU) is even loaded.
-  const expansion = await expandExperiment(spec);
+  const expansion = await expandExperiment(spec).catch((e) => {
+    throw e instanceof InputError && e.problems.length ? specError(e.problems, positionals[0]) : e;
+  });
   const { ownedRuns, runSweep } = await import("../lib/sweep/runner.ts");
 
   if (v["dry-run"]) {
@@ -75,8 +78,13 @@ async function main(): Promise<number> {
     const owned = ownedRuns(expansion.runs, shard, only);
     const dir = ResultsDir.of(v.results, spec.name);
     const status = new Map<string, string>();
+    // One directory listing, then only the records that exist (a 10^5-run plan stays quick).
+    const present = new Set<string>();
+    try {
+      for await (const e of Deno.readDir(`${dir.dir}/runs`)) if (e.isDirectory) present.add(e.name);
+    } catch { /* no runs yet */ }
     for (const r of owned) {
-      const rec = await dir.readRecord(r.id);
+      const rec = present.has(r.id) ? await dir.readRecord(r.id) : undefined;
       if (rec) status.set(r.id, String(rec.row.status));
     }
     const todo = owned.filter((r) => !["finished", "diverged"].includes(status.get(r.id) ?? ""));
