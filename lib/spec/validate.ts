@@ -57,6 +57,11 @@ export function parseExperiment(raw: unknown, source?: string): Experiment {
   if (proto.length) throw specError(proto, source);
   const r = ExperimentSchema.safeParse(raw);
   if (r.success) return r.data;
-  const problems = flattenUnions(r.error.issues).map((i) => ({ message: i.message, path: pathText(i.path) }));
+  // An unrecognized key is reported at its own path (`models[0].dmodel`), not at the object holding it.
+  const problems = flattenUnions(r.error.issues).flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((k) => ({ message: `unrecognized key "${k}"`, path: pathText([...i.path, k]) }))
+      : [{ message: i.message, path: pathText(i.path) }]
+  );
   throw specError(problems, source);
 }
