@@ -60,7 +60,7 @@ Deno.test("spec errors list every problem with its path", () => {
       "at batch",
     ]
   ) assert.ok(text.includes(`→ ${path}\n`) || text.endsWith(`→ ${path}`), `missing "${path}" in:\n${text}`);
-  assert.match(text, /unrecognized key "extra"\n  → at extra/);
+  assert.match(text, /unrecognized key "extra"\n {2}→ at extra/);
 });
 
 Deno.test("unknown schemes suggest the closest names", () => {
