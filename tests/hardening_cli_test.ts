@@ -46,7 +46,7 @@ function oneLine(r: Out, task: string, pattern: RegExp, what: string): void {
   assert.equal(lines.length, 1, `${what}: ${lines.length} lines:\n${r.err}`);
   assert.ok(lines[0].startsWith(`${task}: `), `${what}: ${lines[0]}`);
   assert.ok(!lines[0].startsWith(`${task}: ${task}:`), `${what}: doubled prefix: ${lines[0]}`);
-  assert.doesNotMatch(lines[0], /NotCapable|not found|closest: *$|Stack|    at /, what);
+  assert.doesNotMatch(lines[0], /NotCapable|not found|closest: *$|Stack| {4}at /, what);
   assert.match(lines[0], pattern, what);
 }
 
