@@ -11,13 +11,14 @@
  * `--gemm` compares the packed FP4 GEMM kernel with the f32 storage-buffer GEMM on the model's shapes.
  * @module
  */
+import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
 import { initParams, resolveModelConfig } from "../lib/engine/config.ts";
 import { GpuModel, packBatch } from "../lib/engine/model.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
-import { closestNames, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../kernels/engine/gemm.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../kernels/schemes/fp4gemm.ts";
 import { Program, type Runtime } from "../lib/engine/runtime.ts";
@@ -155,7 +156,7 @@ export async function main(args: string[]): Promise<void> {
   for (const n of names) {
     if (!schemePair(n)) {
       console.error(
-        `bench schemes: unknown scheme "${n}"; closest: ${closestNames(n, schemeNames()).join(", ")}`,
+        `bench: ${unknownNameMessage("scheme", n, schemeNames())}`,
       );
       Deno.exit(2);
     }

@@ -9,6 +9,7 @@
  * CPU (tools/hf_llama_check.py --bench) with the ratio.
  * @module
  */
+import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
 import { initParams, paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
@@ -16,7 +17,7 @@ import { GpuModel, packBatch } from "../lib/engine/model.ts";
 import { type Dispatch, Program } from "../lib/engine/runtime.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
-import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -114,9 +115,7 @@ export async function main(args: string[]): Promise<void> {
   const pair = v.scheme === undefined ? { fwd: v.fwd!, bwd: v.bwd! } : schemePair(v.scheme);
   if (!pair) {
     console.error(
-      `bench train: unknown scheme "${v.scheme}"; closest: ${
-        closestNames(v.scheme!, schemeNames()).join(", ")
-      }`,
+      `bench: ${unknownNameMessage("scheme", v.scheme!, schemeNames())}`,
     );
     Deno.exit(2);
   }
