@@ -55,8 +55,8 @@ async function main(): Promise<number> {
   const shard = v.shard !== undefined ? parseShard(v.shard) : undefined;
   const only = v.only !== undefined ? parseOnly(v.only) : undefined;
   const probeSteps = Number(v["probe-steps"]);
-  if (!Number.isInteger(probeSteps) || probeSteps < 1) {
-    throw new InputError(`--probe-steps: expected a positive integer`);
+  if (!Number.isInteger(probeSteps) || probeSteps < 1 || probeSteps > 1000) {
+    throw new InputError(`--probe-steps: expected a positive integer ≤ 1000 (got "${v["probe-steps"]}")`);
   }
   // The results root is checked first: one line saying what to do, never NotCapable mid-run.
   if (v["dry-run"]) await ensureReadableDir(v.results, "results directory", "--results");

@@ -101,6 +101,11 @@ Deno.test("user errors: one line `task: …`, exit 2, before any work", async ()
       ["experiments/quartet-tiny.ts", "--probe-steps", "-1"],
       /--probe-steps: expected a positive integer/,
     ],
+    [
+      "sweep",
+      ["experiments/quartet-tiny.ts", "--shard", "1/9999999999"],
+      /--shard: expected i\/n with 1 ≤ i ≤ n ≤ 10000/,
+    ],
     ["results", ["--results", outside], /cannot be read: it is outside/],
     ["train", ["--lr", "-1"], /^train: --lr must be a positive number/],
     ["train", ["--seed=-1"], /--seed must be an integer in \[0, 4294967295\]/],

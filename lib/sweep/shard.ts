@@ -10,12 +10,15 @@ export interface Shard {
   count: number;
 }
 
-/** Parses `i/n` (1 ≤ i ≤ n); InputError otherwise. */
+/** Most shards a sweep may be split into. */
+export const MAX_SHARDS = 10_000;
+
+/** Parses `i/n` (1 ≤ i ≤ n ≤ {@link MAX_SHARDS}); InputError otherwise. */
 export function parseShard(text: string): Shard {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN, count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) {
-    throw new InputError(`--shard: expected i/n with 1 ≤ i ≤ n (e.g. 1/2), got "${text}"`);
+  if (!m || count < 1 || index < 1 || index > count || count > MAX_SHARDS) {
+    throw new InputError(`--shard: expected i/n with 1 ≤ i ≤ n ≤ ${MAX_SHARDS} (e.g. 1/2), got "${text}"`);
   }
   return { index, count };
 }
