@@ -2,9 +2,8 @@
  * Checks a spec's data source name whole (source and markov options) against the data module.
  * @module
  */
-import { checkSourceName } from "../data/sources.ts";
+import { checkSourceName, SOURCE_NAMES } from "../data/sources.ts";
 import { closestNames } from "./suggest.ts";
-import { SOURCE_NAMES } from "../data/sources.ts";
 import type { Problem } from "./errors.ts";
 
 /** The problem of a data source name (path `data`), or undefined when it is fine; cheap (loads nothing). */
