@@ -68,8 +68,8 @@ export function fitWarnings(fit: FitResult, o: WarningOptions = fit.warningOptio
         }
       } else if ((hi - lo) > ciWidth * Math.abs(est)) {
         out.push(
-          `${name}: ${span} is ${fmtw((hi - lo) / Math.abs(est))}× the estimate ${fmtw(est)} wide ` +
-            `(> ${fmtw(ciWidth)}×)`,
+          `${name}: ${span} spans ${fmtw((hi - lo) / Math.abs(est))}× the estimate ${fmtw(est)} ` +
+            `(more than ${fmtw(ciWidth)}×)`,
         );
       }
     };
