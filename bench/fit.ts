@@ -56,7 +56,9 @@ export async function main(args: string[]): Promise<void> {
   };
   const med = (v: { wall: number; cpu: number }[]) => {
     const w = v.map((x) => x.wall).sort((a, b) => a - b), c = v.map((x) => x.cpu).sort((a, b) => a - b);
-    return `${w[Math.floor(w.length / 2)].toFixed(2)} s wall, ${c[Math.floor(c.length / 2)].toFixed(2)} CPU-s`;
+    return `${w[Math.floor(w.length / 2)].toFixed(2)} s wall, ${
+      c[Math.floor(c.length / 2)].toFixed(2)
+    } CPU-s`;
   };
   fitRuns(dataset(4, 4), { form: "chinchilla" }); // warm-up: JIT
   for (const [sizes, ratios] of [[12, 20], [6, 7]]) {
@@ -75,7 +77,9 @@ export async function main(args: string[]): Promise<void> {
       `chinchilla fit, ${runs.length} points, ${chinchillaGrid().length} starts (median of ${repeats}): ` +
         `${med(alone)}; with leave-largest-out refit: ${med(both)}`,
     );
-    console.log(`  objective ${objective.toExponential(6)}, extrapolation mean |rel. error| ${extrap.toFixed(5)}`);
+    console.log(
+      `  objective ${objective.toExponential(6)}, extrapolation mean |rel. error| ${extrap.toFixed(5)}`,
+    );
     if (values.compare) {
       const ctx = { baseline: "bf16", bitsColumns: [], labels: [] };
       const data = runData(runs, ctx);
@@ -91,7 +95,9 @@ export async function main(args: string[]): Promise<void> {
       });
       const cold = time(() => leaveLargestOut(runs, opts));
       console.log(
-        `  unscreened grid (every start to 120 iterations): ${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} ` +
+        `  unscreened grid (every start to 120 iterations): ${t.wall.toFixed(2)} s wall, ${
+          t.cpu.toFixed(2)
+        } ` +
           `CPU-s, objective ${f0.toExponential(6)}; cold refit (whole grid): ${cold.wall.toFixed(2)} s wall`,
       );
     }

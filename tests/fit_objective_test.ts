@@ -85,7 +85,9 @@ Deno.test("a form without a gradient gets central finite differences that match 
   const ga = new Float64Array(5), gf = new Float64Array(5);
   for (let i = 0; i < data.n; i++) {
     assert.equal(fd.lnPredict(t, data, i, gf), chinchilla.lnPredict(t, data, i, ga));
-    for (let k = 0; k < 5; k++) assert.ok(Math.abs(gf[k] - ga[k]) <= 1e-7 * Math.max(1, Math.abs(ga[k])), `${k}`);
+    for (let k = 0; k < 5; k++) {
+      assert.ok(Math.abs(gf[k] - ga[k]) <= 1e-7 * Math.max(1, Math.abs(ga[k])), `${k}`);
+    }
   }
 });
 

@@ -71,7 +71,7 @@ export function applyFilters(table: Table, filters: RowFilter[]): Table {
 /** Drops the k runs with the highest loss (ties: the later rows first); returns kept and dropped. */
 export function dropTopLoss(runs: Run[], k: number): { runs: Run[]; dropped: Run[] } {
   if (k <= 0) return { runs, dropped: [] };
-  const order = runs.map((r, i) => i).sort((x, y) => runs[y].L - runs[x].L || y - x);
+  const order = runs.map((_, i) => i).sort((x, y) => runs[y].L - runs[x].L || y - x);
   const drop = new Set(order.slice(0, k));
   return { runs: runs.filter((_, i) => !drop.has(i)), dropped: runs.filter((_, i) => drop.has(i)) };
 }
