@@ -14,7 +14,11 @@ import type { FitResult, WarningOptions } from "../types.ts";
 export function threeTerm(t: Float64Array, lnNeff: number, lnD: number, g: Float64Array | null): number {
   const u0 = t[4], u1 = t[0] - t[1] * lnNeff, u2 = t[2] - t[3] * lnD;
   const m = Math.max(u0, u1, u2);
-  const x0 = Math.exp(u0 - m), x1 = Math.exp(u1 - m), x2 = Math.exp(u2 - m);
+  // The largest term is e^0 = 1 exactly: two exponentials per point instead of three, same bits (an
+  // infinite m keeps e^(m − m) = NaN, as the line search expects from an overflowed trial point).
+  const f = m - m === 0;
+  const x0 = f && u0 === m ? 1 : Math.exp(u0 - m), x1 = f && u1 === m ? 1 : Math.exp(u1 - m);
+  const x2 = f && u2 === m ? 1 : Math.exp(u2 - m);
   const s = x0 + x1 + x2;
   if (g) {
     const w0 = x0 / s, w1 = x1 / s, w2 = x2 / s;
