@@ -137,7 +137,8 @@ export function fitText(fit: FitResult): string {
   const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
   const w = warningsText(fit);
   const notes = (fit.notes ?? []).map((n) => `note: ${n}\n`).join("");
-  return `${fit.form} fit: ${fit.law.summary} (δ = ${fit.delta}, baseline ${fit.baseline})\n` + notes +
+  const baseline = fit.law.reads.labels === "none" ? "" : `, baseline ${fit.baseline}`;
+  return `${fit.form} fit: ${fit.law.summary} (Huber δ = ${fit.delta}${baseline})\n` + notes +
     plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit)) + (w ? `\n${w}` : "");
 }
 
@@ -148,6 +149,6 @@ export function fitBundle(fit: FitResult): MimeBundle {
     ["kind", "name", "value", level, "high"],
     fitTableRows(fit),
     fitText(fit),
-    `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline}, ${fit.points} points)`,
+    `${fit.form} fit (Huber δ = ${fit.delta}, baseline ${fit.baseline}, ${fit.points} points)`,
   );
 }
