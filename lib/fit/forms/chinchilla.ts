@@ -25,11 +25,12 @@ export function chinchillaOptimum(
   C: number,
   speedup = 1,
 ): Optimum {
-  const { A, B, alpha: a, beta: b, E } = p;
+  const { A, B, alpha: a, beta: b } = p;
   const G = ((a * A) / (b * B)) ** (1 / (a + b));
   const c6 = (C * speedup) / 6;
   const N = G * c6 ** (b / (a + b)), D = (1 / G) * c6 ** (a / (a + b));
-  return { compute: C, N, D, loss: E + A / N ** a + B / D ** b };
+  const loss = Math.exp(threeTerm(Float64Array.from(baseTheta(p)), Math.log(N), Math.log(D), null));
+  return { compute: C, N, D, loss };
 }
 
 /** The Chinchilla form. */
