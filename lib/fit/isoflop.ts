@@ -185,7 +185,8 @@ export function fitIsoflop(runs: Run[], o: IsoflopOptions = {}): IsoflopFit {
   const groups = budgets(runs);
   const r = analyse(runs, groups);
   if (!r.params) {
-    const why = r.skipped.map((s) => `C=${fmt(s.C)}: ${s.reason}`).join("; ");
+    const why = r.skipped.slice(0, 3).map((s) => `C=${fmt(s.C)}: ${s.reason}`).join("; ") +
+      (r.skipped.length > 3 ? `; … ${r.skipped.length - 3} more` : "");
     throw new FitInputError(
       `isoflop needs at least 2 compute budgets with a parabola minimum, found ${r.optima.length} of ` +
         `${groups.length}${why ? ` (${why})` : ""}`,
