@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { bopsModel, loadProfile, profileModel } from "../lib/fit/cost.ts";
 import { FitInputError } from "../lib/fit/data.ts";
-import type { FormName } from "../lib/fit/forms.ts";
+import type { FormName } from "../lib/fit/types.ts";
 import { plotExperiment } from "../lib/charts/suite.ts";
 import { ensureWritableDir } from "../lib/results/writable.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { chinchilla, kumar, lawData, quartet } from "../lib/fit/forms.ts";
+import { chinchilla } from "../lib/fit/forms/chinchilla.ts";
+import { kumar } from "../lib/fit/forms/kumar.ts";
+import { kumarPtq } from "../lib/fit/forms/kumar_ptq.ts";
+import { quartet } from "../lib/fit/forms/quartet.ts";
+import { quest } from "../lib/fit/forms/quest.ts";
+import { defineForm, lawData } from "../lib/fit/law.ts";
+import type { LawForm } from "../lib/fit/types.ts";
 import { huber, makeObjective } from "../lib/fit/objective.ts";
 import { lbfgs } from "../lib/fit/lbfgs.ts";
 import { makeRng } from "../lib/fit/random.ts";
@@ -14,11 +20,16 @@ function points(bits = false) {
     L.push(2 + 2 * rng.next());
     P.push([3, 4, 6, 8, 16][i % 5]);
   }
-  return lawData(N, D, L, bits ? [P] : []);
+  // Two efficiency labels and the baseline (−1), for QuEST.
+  return lawData(N, D, L, bits ? [P] : [], N.map((_, i) => (i % 3) - 1));
 }
 
-function checkGradient(form: typeof chinchilla, theta: number[], delta: number, weights?: Float64Array) {
-  const data = points(form.name === "kumar");
+const ctx = { baseline: "bf16", bitsColumns: ["fwd_bits"], labels: ["a", "b"] };
+
+function checkGradient(form: LawForm, theta: number[], delta: number, weights?: Float64Array) {
+  const data = points(form.reads.bits);
+  const names = form.layout(ctx).names;
+  assert.equal(names.length, theta.length);
   const f = makeObjective(form, data, { delta, theta: Float64Array.from(theta), weights });
   const x = Float64Array.from(theta), g = new Float64Array(x.length), tmp = new Float64Array(x.length);
   const f0 = f(x, g);
@@ -31,7 +42,7 @@ function checkGradient(form: typeof chinchilla, theta: number[], delta: number, 
     const scale = Math.max(Math.abs(fd), Math.abs(g[k]), 1e-8 * Math.abs(f0));
     assert.ok(
       Math.abs(fd - g[k]) <= 1e-5 * scale,
-      `${form.name} ∂/∂${form.names[k]}: analytic ${g[k]} vs FD ${fd}`,
+      `${form.name} ∂/∂${names[k]}: analytic ${g[k]} vs FD ${fd}`,
     );
   }
 }
@@ -52,7 +63,32 @@ Deno.test("objective gradient matches finite differences: Quartet (base and effi
 
 Deno.test("objective gradient matches finite differences: Kumar, weighted", () => {
   const w = Float64Array.from({ length: 24 }, (_, i) => i % 3);
-  checkGradient(kumar(1), [6, 0.34, 6.5, 0.28, 0.4, Math.log(2.7)], 0.05, w);
+  checkGradient(kumar, [6, 0.34, 6.5, 0.28, 0.4, Math.log(2.7)], 0.05, w);
+});
+
+Deno.test("objective gradient matches finite differences: QuEST (two efficiency labels and the baseline)", () => {
+  checkGradient(quest, [6, 0.34, 6.5, 0.28, 0.4, Math.log(0.6), Math.log(0.8)], 0.05);
+});
+
+Deno.test("objective gradient matches finite differences: Kumar PTQ", () => {
+  checkGradient(kumarPtq, [-3, 0.2, 0.4, Math.log(1.5)], 0.05);
+});
+
+Deno.test("a form without a gradient gets central finite differences that match the analytic one", () => {
+  const fd = defineForm({
+    name: "chinchilla-fd",
+    names: ["a", "alpha", "b", "beta", "e"],
+    starts: [[0, 0, 0, 0, 0]],
+    lnPredict: (t, d, i) => chinchilla.lnPredict(t, d, i, null),
+  });
+  const data = points(), t = Float64Array.from([6, 0.34, 6.5, 0.28, 0.4]);
+  const ga = new Float64Array(5), gf = new Float64Array(5);
+  for (let i = 0; i < data.n; i++) {
+    assert.equal(fd.lnPredict(t, data, i, gf), chinchilla.lnPredict(t, data, i, ga));
+    for (let k = 0; k < 5; k++) {
+      assert.ok(Math.abs(gf[k] - ga[k]) <= 1e-7 * Math.max(1, Math.abs(ga[k])), `${k}`);
+    }
+  }
 });
 
 Deno.test("objective is a sum over points, not a mean", () => {

@@ -68,14 +68,28 @@ Deno.test("fit: noise-free data on a good grid gives no warnings; wide bootstrap
   fit.ci = {
     level: 0.95,
     samples: 10,
-    params: { alpha: [0.5, 0.6], beta: [0.01, 2], A: [1, 1e9] },
+    params: { alpha: [0.5, 0.6], beta: [0.01, 2], A: [1, 1e9], B: [1e5, 1e6] },
     effN: { quest: [0.6, 0.7] },
     effD: {},
   };
   fit.extrapolation = { heldOutN: 3e8, points: [], meanAbsRelError: 0.05, maxAbsRelError: 0.08 };
   const w = fitWarnings(fit);
   assert.equal(w.length, 3, w.join("\n"));
-  assert.match(w[0], /^beta: 95% bootstrap interval \[0\.0100, 2\.00\] spans more than 10\.0×/);
-  assert.match(w[1], /^A: 95% bootstrap interval/);
+  assert.match(
+    w[0],
+    /^beta: 95% bootstrap interval \[0\.0100, 2\.00\] spans 3\.66× the estimate 0\.544 \(more than 0\.500×\)/,
+  );
+  assert.match(w[1], /^A: 95% bootstrap interval \[1\.00, 1\.00e\+9\] spans more than 1\.00e\+3×/);
   assert.match(w[2], /leave-largest-model-out: .* 5\.0% \(> 2%\)/);
+});
+
+Deno.test("fit: an interval of 0.96–1.77 on E ≈ 1.35 is flagged; the width threshold is an option", () => {
+  const fit = fitRuns(syntheticRuns({ noise: 0 }), { form: "quartet" });
+  fit.ci = { level: 0.95, samples: 10, params: { E: [0.96, 1.77] }, effN: {}, effD: {} };
+  const w = fitWarnings(fit);
+  assert.equal(w.length, 1, w.join("\n"));
+  assert.match(w[0], /^E: 95% bootstrap interval \[0\.960, 1\.77\] spans 0\.600× the estimate 1\.35/);
+  assert.deepEqual(fitWarnings(fit, { ciWidth: 0.7 }), []);
+  fit.warningOptions = { ciWidth: 0.7 }; // what the CLI's --ci-width sets; fitSummary honours it
+  assert.deepEqual(fitSummary(fit).warnings, []);
 });

@@ -24,6 +24,7 @@ export {
   withTitlePrefix,
 } from "./specs.ts";
 export type { VlSpec } from "./specs.ts";
+export { isoflopSpec } from "./isoflop.ts";
 export { compile, svgToPng, toHtml, toPng, toSvg, writeChart } from "./render.ts";
 export type { ChartFiles } from "./render.ts";
 export { base64, Chart, show, VEGALITE_MIME } from "./jupyter.ts";

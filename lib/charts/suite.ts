@@ -8,7 +8,7 @@ import { bopsModel, type CostModel } from "../fit/cost.ts";
 import { DEFAULT_COLUMNS, readTable, toRuns } from "../fit/data.ts";
 import { leaveLargestOut } from "../fit/extrapolate.ts";
 import { executeFit, type FitResult, planFit } from "../fit/fit.ts";
-import type { FormName } from "../fit/forms.ts";
+import type { FormName } from "../fit/types.ts";
 import { type Frontier, frontier, type FrontierOptions } from "../fit/frontier.ts";
 import { fitSummary, writeAtomic } from "../fit/report.ts";
 import { fitWarnings } from "../fit/warnings.ts";

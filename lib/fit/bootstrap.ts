@@ -3,7 +3,9 @@
  * stage of a Quartet fit keeps its runs), refit warm-started from the full fit, take percentiles.
  * @module
  */
-import { executeFit, type FitCI, type FitPlan, type FitResult, type Interval, schemeName } from "./fit.ts";
+import { executeFit } from "./execute.ts";
+import { schemeName } from "./plan.ts";
+import type { FitCI, FitPlan, FitResult, Interval } from "./types.ts";
 import { makeRng } from "./random.ts";
 
 /** Bootstrap settings. */

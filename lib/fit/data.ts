@@ -1,49 +1,16 @@
 /**
  * Reading fit input: an experiment's results directory (its runs.csv) or any CSV, mapped to runs through
  * configurable column names. Every problem is a FitInputError with a one-line message, raised before
- * any fitting starts.
+ * any fitting starts; values of the wrong kind (a loss ≤ 0, N < 1, bits outside 1–64) are refused.
  * @module
  */
 import { parse } from "csv-parse/sync";
-import type { FormName } from "./forms.ts";
+import { FitInputError } from "./errors.ts";
+import { formNamed } from "./forms/mod.ts";
+import type { ColumnMap, LawForm, RowNeeds, Run, Table } from "./types.ts";
 
-/** Bad fit input; the CLI prints the message as one line and exits 2. */
-export class FitInputError extends Error {
-  /** Error name, for logs. */
-  override name = "FitInputError";
-}
-
-/** A CSV as string cells. */
-export interface Table {
-  /** Data rows keyed by header. */
-  rows: Record<string, string>[];
-  /** Header, in file order. */
-  columns: string[];
-  /** The CSV file read. */
-  path: string;
-  /** The experiment's results directory when the input was one (outputs go there). */
-  dir?: string;
-}
-
-/** Column names the fitter reads. */
-export interface ColumnMap {
-  /** Parameter count N. */
-  n: string;
-  /** Training tokens D. */
-  d: string;
-  /** Observed loss L. */
-  loss: string;
-  /** Forward recipe label. */
-  fwd: string;
-  /** Backward recipe label. */
-  bwd: string;
-  /** Precision columns (bits) for the Kumar form; one γ each. */
-  bits: string[];
-  /** Forward bits, read when present (cost model). */
-  fwdBits: string;
-  /** Backward bits, read when present (cost model). */
-  bwdBits: string;
-}
+export { FitInputError } from "./errors.ts";
+export type { ColumnMap, Run, Table } from "./types.ts";
 
 /** The sweep contract's defaults (results/<experiment>/runs.csv). */
 export const DEFAULT_COLUMNS: ColumnMap = {
@@ -56,28 +23,6 @@ export const DEFAULT_COLUMNS: ColumnMap = {
   fwdBits: "fwd_bits",
   bwdBits: "bwd_bits",
 };
-
-/** One fitted run. */
-export interface Run {
-  /** run_id, or "row<k>" when the CSV has none. */
-  id: string;
-  /** Parameter count. */
-  N: number;
-  /** Training tokens. */
-  D: number;
-  /** Observed loss. */
-  L: number;
-  /** Forward label ("" when the CSV has no such column). */
-  fwd: string;
-  /** Backward label ("" when the CSV has no such column). */
-  bwd: string;
-  /** Bits per precision column (Kumar form; empty otherwise). */
-  bits: number[];
-  /** Forward bits when the CSV has them (NaN otherwise); used by the cost model only. */
-  fwdBits?: number;
-  /** Backward bits when the CSV has them (NaN otherwise). */
-  bwdBits?: number;
-}
 
 /** Reads runs.csv from a results directory, or the CSV file itself. */
 export async function readTable(input: string): Promise<Table> {
@@ -114,53 +59,77 @@ export function parseTable(text: string, path = "<csv>", dir?: string): Table {
   return { rows, columns, path, dir };
 }
 
-/** Which columns a form needs beyond N, D, L. */
-function needed(form: FormName, cols: ColumnMap, columns: string[]): { labels: boolean; bits: boolean } {
-  const has = (c: string) => columns.includes(c);
-  if (form === "quartet") return { labels: true, bits: false };
-  if (form === "kumar") return { labels: has(cols.fwd) && has(cols.bwd), bits: true };
-  return { labels: has(cols.fwd) && has(cols.bwd), bits: false };
+/** The row needs of a form (a name, a form, or the needs themselves). */
+function needsOf(form: string | LawForm | RowNeeds): RowNeeds {
+  if (typeof form === "string") return formNamed(form).reads;
+  return "reads" in form ? form.reads : form;
 }
 
 /**
  * Maps rows to runs for a form: keeps only `status = finished` rows when a status column exists, checks
- * every needed column and value. Throws FitInputError on the first problem.
+ * every needed column and value. With `cols.c` set and `cols.d` empty, D = C/(6N). Throws FitInputError on
+ * the first problem.
  */
-export function toRuns(table: Table, form: FormName, cols: ColumnMap = DEFAULT_COLUMNS): Run[] {
-  const need = needed(form, cols, table.columns);
-  const required = [cols.n, cols.d, cols.loss];
-  if (need.labels) required.push(cols.fwd, cols.bwd);
+export function toRuns(
+  table: Table,
+  form: string | LawForm | RowNeeds,
+  cols: ColumnMap = DEFAULT_COLUMNS,
+): Run[] {
+  const need = needsOf(form);
+  const has = (c: string) => table.columns.includes(c);
+  const fromC = cols.d === "";
+  if (fromC && !cols.c) throw new FitInputError("no token column: give --d-col NAME or --c-col NAME");
+  const readFwd = need.labels === "required" || need.labels === "fwd" ||
+    (need.labels === "optional" && has(cols.fwd) && has(cols.bwd));
+  const readBwd = need.labels === "required" || (readFwd && has(cols.bwd));
+  const required = [cols.n, fromC ? cols.c! : cols.d, cols.loss];
+  if (cols.c && !fromC) required.push(cols.c);
+  if (readFwd) required.push(cols.fwd);
+  if (need.labels === "required") required.push(cols.bwd);
   if (need.bits) required.push(...cols.bits);
   for (const c of required) {
-    if (!table.columns.includes(c)) {
+    if (!has(c)) {
       throw new FitInputError(
         `column '${c}' not found in ${table.path} (columns: ${table.columns.join(", ")})`,
       );
     }
   }
-  const hasStatus = table.columns.includes("status");
+  const hasStatus = has("status");
   const runs: Run[] = [];
   table.rows.forEach((row, k) => {
     if (hasStatus && row.status !== "finished") return;
     const id = row.run_id || `row${k + 1}`;
     const where = `${table.path} line ${k + 2} (run ${id})`;
-    const num = (c: string, what: string) => {
+    const num = (c: string, what: string, min = 0, hint = "") => {
       const v = Number(row[c]);
       if (row[c] === "" || !Number.isFinite(v) || v <= 0) {
         throw new FitInputError(`${where}: ${what} '${c}' must be a positive number, got '${row[c]}'`);
       }
+      if (v < min) throw new FitInputError(`${where}: ${what} '${c}' = ${row[c]} is below ${min}${hint}`);
       return v;
     };
+    const N = num(cols.n, "parameter count", 1, ": give raw counts, not millions or billions");
+    const C = cols.c ? num(cols.c, "compute", 1, ": give FLOPs, not a scaled unit") : undefined;
+    const D = fromC
+      ? C! / (6 * N)
+      : num(cols.d, "token count", 1, ": give raw counts, not millions or billions");
+    const bits = need.bits ? cols.bits.map((c) => num(c, "precision", 1, " bits")) : [];
+    for (const [k2, b] of bits.entries()) {
+      if (b > 64) {
+        throw new FitInputError(`${where}: precision '${cols.bits[k2]}' = ${b} is not a bit width (1–64)`);
+      }
+    }
     runs.push({
       id,
-      N: num(cols.n, "parameter count"),
-      D: num(cols.d, "token count"),
+      N,
+      D,
       L: num(cols.loss, "loss"),
-      fwd: need.labels ? row[cols.fwd] : "",
-      bwd: need.labels ? row[cols.bwd] : "",
-      bits: need.bits ? cols.bits.map((c) => num(c, "precision")) : [],
+      fwd: readFwd ? row[cols.fwd] : "",
+      bwd: readBwd ? row[cols.bwd] : "",
+      bits,
       fwdBits: row[cols.fwdBits] ? Number(row[cols.fwdBits]) : NaN,
       bwdBits: row[cols.bwdBits] ? Number(row[cols.bwdBits]) : NaN,
+      ...(C !== undefined ? { C } : {}),
     });
   });
   return runs;

@@ -1,13 +1,19 @@
 /**
  * Leave-largest-model-out: refit without the runs of the largest N and predict them, the honest test of a
- * law that will be used to extrapolate in N.
+ * law that will be used to extrapolate in N. Given the full fit, the refit starts from its optimum alone
+ * (one L-BFGS run instead of the whole grid).
  * @module
  */
-import type { Run } from "./data.ts";
-import { executeFit, type Extrapolation, type FitOptions, planFit, predictLoss, schemeName } from "./fit.ts";
+import { executeFit } from "./execute.ts";
+import { planFit, schemeName } from "./plan.ts";
+import { predictLoss } from "./query.ts";
+import type { Extrapolation, FitOptions, FitResult, Run } from "./types.ts";
 
-/** Extrapolation error to the largest model, or null when the rest cannot support a fit. */
-export function leaveLargestOut(runs: Run[], opts: FitOptions): Extrapolation | null {
+/**
+ * Extrapolation error to the largest model, or null when the rest cannot support a fit. `warm`: the fit on
+ * all runs, whose optimum starts the refit (default: the form's whole grid).
+ */
+export function leaveLargestOut(runs: Run[], opts: FitOptions, warm?: FitResult): Extrapolation | null {
   // Only runs the full fit would use are candidates (a labelled Chinchilla fit uses baseline runs only).
   const inScope = new Set(planFit(runs, opts).tasks.flatMap((t) => t.runs.map((i) => runs[i])));
   const heldOutN = Math.max(...runs.map((r) => r.N));
@@ -20,7 +26,7 @@ export function leaveLargestOut(runs: Run[], opts: FitOptions): Extrapolation | 
   } catch {
     return null; // too few points once the largest model is gone
   }
-  const fit = executeFit(plan);
+  const fit = executeFit(plan, { warm });
   const points = test.flatMap((r) => {
     const predicted = predictLoss(fit, r.N, r.D, { fwd: r.fwd, bwd: r.bwd, bits: r.bits });
     if (!Number.isFinite(predicted)) return []; // its scheme had no runs left to fit

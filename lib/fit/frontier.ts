@@ -6,36 +6,12 @@
  */
 import { type CostModel, type CostScheme, trainingCompute } from "./cost.ts";
 import { tableBundle, withDisplay } from "./display.ts";
-import { efficiencies, type FitResult, predictLoss, type SchemeInfo } from "./fit.ts";
+import { predictor } from "./query.ts";
 import { fmt, plainTable } from "./report.ts";
+import type { FitResult, Optimum, SchemeInfo } from "./types.ts";
 
-/** A compute-optimal allocation. */
-export interface Optimum {
-  /** Baseline-equivalent training compute (FLOPs). */
-  compute: number;
-  /** Compute-optimal parameters N*. */
-  N: number;
-  /** Compute-optimal tokens D*. */
-  D: number;
-  /** Predicted loss at (N*, D*). */
-  loss: number;
-}
-
-/**
- * Chinchilla's closed form: N* = G·(C/6)^(β/(α+β)), D* = G⁻¹·(C/6)^(α/(α+β)), G = (αA/(βB))^(1/(α+β)).
- * `speedup` multiplies the compute (a faster scheme gets more N·D for the same C).
- */
-export function chinchillaOptimum(
-  p: { A: number; B: number; alpha: number; beta: number; E: number },
-  C: number,
-  speedup = 1,
-): Optimum {
-  const { A, B, alpha: a, beta: b, E } = p;
-  const G = ((a * A) / (b * B)) ** (1 / (a + b));
-  const c6 = (C * speedup) / 6;
-  const N = G * c6 ** (b / (a + b)), D = (1 / G) * c6 ** (a / (a + b));
-  return { compute: C, N, D, loss: E + A / N ** a + B / D ** b };
-}
+export { chinchillaOptimum } from "./forms/chinchilla.ts";
+export type { Optimum } from "./types.ts";
 
 /** The scheme fields the frontier needs. */
 export type FrontierScheme = CostScheme & { name: string; bits?: number[] };
@@ -51,11 +27,11 @@ export function numericOptimum(
   cost: CostModel,
   range: [number, number] = [1e2, 1e16],
 ): Optimum {
-  const q = { fwd: s.fwd, bwd: s.bwd, bits: s.bits };
+  const predict = predictor(fit, { fwd: s.fwd, bwd: s.bwd, bits: s.bits });
   const at = (lnN: number) => {
     const N = Math.exp(lnN), sp = cost.speedups(s, N);
     const D = (C * sp.train) / (6 * N);
-    return { N, D, loss: predictLoss(fit, N, D, q) };
+    return { N, D, loss: predict(N, D) };
   };
   const lo = Math.log(range[0]), hi = Math.log(range[1]), steps = 200;
   let best = 0, bestL = Infinity;
@@ -74,11 +50,11 @@ export function numericOptimum(
   return { compute: C, ...at((a + b) / 2) };
 }
 
-/** Compute-optimal point of a scheme: closed form for Chinchilla with constant speedups, numeric otherwise. */
+/** Compute-optimal point of a scheme: the form's closed form with constant speedups, numeric otherwise. */
 export function computeOptimum(fit: FitResult, s: FrontierScheme, C: number, cost: CostModel): Optimum {
-  if (fit.form === "chinchilla") {
+  if (fit.law.optimum) {
     const sp1 = cost.speedups(s, 1e6).train, sp2 = cost.speedups(s, 1e12).train;
-    if (sp1 === sp2) return chinchillaOptimum(fit.params as never, C, sp1);
+    if (sp1 === sp2) return fit.law.optimum(fit, C, sp1);
   }
   return numericOptimum(fit, s, C, cost);
 }
@@ -95,13 +71,11 @@ export interface FrontierPoint extends Optimum {
   scheme: string;
 }
 
-/** Schemes of a fit that the law can predict (all for Chinchilla/Kumar, fitted ones for Quartet). */
+/** Schemes of a fit that the law can predict (those with every efficiency they need fitted). */
 export function predictableSchemes(fit: FitResult): SchemeInfo[] {
-  return fit.schemes.filter((s) => {
-    if (fit.form !== "quartet") return true;
-    const e = efficiencies(fit, { fwd: s.fwd, bwd: s.bwd });
-    return Number.isFinite(e.effN) && Number.isFinite(e.effD);
-  });
+  return fit.schemes.filter((s) =>
+    Number.isFinite(predictor(fit, { fwd: s.fwd, bwd: s.bwd, bits: s.bits })(1e9, 2e10))
+  );
 }
 
 /** Compute-optimal loss vs compute for each scheme over [cMin, cMax]. */
@@ -243,20 +217,16 @@ export function regionMap(fit: FitResult, cost: CostModel, o: RegionOptions = {}
   const cands = o.candidates ?? regionCandidates(fit);
   const steps = o.steps ?? 60;
   const cells: RegionCell[] = [];
+  const predict = cands.map((c) =>
+    predictor(fit, { fwd: c.fwd, bwd: c.bwd, bits: c.bits, effN: c.effN, effD: c.effD, separate: !c.joint })
+  );
   for (const nMax of logspace(...(o.nMax ?? [1e8, 1e11]), steps)) {
     const sps = cands.map((c) => cost.speedups(c, nMax));
     for (const ratio of logspace(...(o.ratio ?? [25, 2200]), steps)) {
       let best = "", loss = Infinity;
       cands.forEach((c, k) => {
         const sp = sps[k];
-        const l = predictLoss(fit, nMax * sp.fwd, ratio * nMax * sp.train / sp.fwd, {
-          fwd: c.fwd,
-          bwd: c.bwd,
-          bits: c.bits,
-          effN: c.effN,
-          effD: c.effD,
-          separate: !c.joint,
-        });
+        const l = predict[k](nMax * sp.fwd, ratio * nMax * sp.train / sp.fwd);
         if (l < loss) loss = l, best = c.name;
       });
       cells.push({ nMax, ratio, best, loss });
@@ -299,6 +269,7 @@ export interface FrontierOptions {
 
 /** Builds curves, Pareto frontier, optima table and (Quartet) region map; renders itself in Jupyter. */
 export function frontier(fit: FitResult, cost: CostModel, o: FrontierOptions = {}): Frontier {
+  if (!fit.law.frontier) throw new Error(`the ${fit.form} form (${fit.law.target}) has no compute frontier`);
   const observed = observedCompute(fit, cost);
   const cs = observed.map((p) => p.compute);
   const range: [number, number] = o.computeRange ??
@@ -320,7 +291,7 @@ export function frontier(fit: FitResult, cost: CostModel, o: FrontierOptions = {
     pareto: paretoFrontier(observed),
     optima,
   };
-  if (fit.form === "quartet" && o.regions !== false) {
+  if (fit.law.regions && o.regions !== false) {
     const cands = (o.regions && o.regions.candidates) || regionCandidates(fit);
     f.regions = regionMap(fit, cost, { ...(o.regions || {}), candidates: cands });
     f.regionCandidates = cands.map((c) => c.name);

@@ -1,7 +1,8 @@
 /**
- * Scaling-law fitting: load runs, fit Chinchilla / Quartet / Kumar forms with a Huber objective on ln L
- * (multi-start L-BFGS, analytic gradients), bootstrap intervals, leave-largest-model-out extrapolation,
- * cost models and compute frontiers.
+ * Scaling-law fitting: load runs, fit a law form (Chinchilla, Quartet, Kumar, QuEST, Kumar PTQ, or one of
+ * your own) with a Huber objective on ln L (multi-start L-BFGS, analytic or finite-difference gradients),
+ * bootstrap intervals, leave-largest-model-out extrapolation, cost models, compute frontiers, and
+ * Approach-2 isoFLOP analyses.
  *
  * Typical use:
  * ```ts
@@ -14,26 +15,26 @@
  */
 export { DEFAULT_COLUMNS, FitInputError, parseTable, readTable, toRuns } from "./data.ts";
 export type { ColumnMap, Run, Table } from "./data.ts";
-export { chinchilla, formFor, kumar, lawData, quartet } from "./forms.ts";
-export type { FormName, LawData, LawForm } from "./forms.ts";
+export { applyFilters, dropTopLoss, parseWhere } from "./filter.ts";
+export type { RowFilter } from "./filter.ts";
+export { defineForm, effLabel, lawData, lse, runData } from "./law.ts";
+export type { FormSpec } from "./law.ts";
+export { builtinForm, FORM_NAMES, formNamed, FORMS } from "./forms/mod.ts";
+export { chinchilla, chinchillaGrid, chinchillaOptimum } from "./forms/chinchilla.ts";
+export { efficiencies, quartet, quartetGrid } from "./forms/quartet.ts";
+export { kumar, kumarEff, kumarGrid } from "./forms/kumar.ts";
+export { quest, questGrid } from "./forms/quest.ts";
+export { kumarPtq, kumarPtqGrid } from "./forms/kumar_ptq.ts";
+export { loadForm } from "./user_form.ts";
 export { huber, huberDeriv, makeObjective, residuals } from "./objective.ts";
 export type { ObjectiveFn, ObjectiveSpec } from "./objective.ts";
 export { lbfgs } from "./lbfgs.ts";
 export type { LbfgsOptions, LbfgsResult } from "./lbfgs.ts";
-export { chinchillaGrid, grid, kumarGrid, multiStart, quartetGrid } from "./multistart.ts";
+export { grid, multiStart, steps } from "./multistart.ts";
 export type { MultiStartOptions, MultiStartResult } from "./multistart.ts";
-export {
-  defaultDelta,
-  efficiencies,
-  executeFit,
-  exponentIndices,
-  fitRuns,
-  kumarEff,
-  lawFromParams,
-  planFit,
-  predictLoss,
-  schemeName,
-} from "./fit.ts";
+export { planFit, resolveForm, schemeName } from "./plan.ts";
+export { executeFit, fitRuns } from "./execute.ts";
+export { lawFromParams, predictLoss, predictor } from "./query.ts";
 export type {
   ExecuteOptions,
   Extrapolation,
@@ -42,12 +43,22 @@ export type {
   FitPlan,
   FitResult,
   FitTask,
+  FormContext,
+  FormName,
+  FormStages,
   Interval,
+  LawData,
+  LawForm,
+  Optimum,
+  ParamLayout,
   Prediction,
+  RowNeeds,
   RunGroup,
   SchemeInfo,
+  SchemePoint,
   SchemeQuery,
-} from "./fit.ts";
+  WarningOptions,
+} from "./types.ts";
 export { bootstrapCI, percentile, resampleWeights } from "./bootstrap.ts";
 export type { BootstrapOptions } from "./bootstrap.ts";
 export { leaveLargestOut } from "./extrapolate.ts";
@@ -64,7 +75,6 @@ export {
 } from "./cost.ts";
 export type { CostModel, CostScheme, HardwareProfile, Speedups, SpeedupTable } from "./cost.ts";
 export {
-  chinchillaOptimum,
   computeOptimum,
   frontier,
   logspace,
@@ -83,11 +93,12 @@ export type {
   FrontierOptions,
   FrontierPoint,
   FrontierScheme,
-  Optimum,
   RegionCandidate,
   RegionCell,
   RegionOptions,
 } from "./frontier.ts";
+export { fitIsoflop, isoflopBootstrap, isoflopSummary, isoflopText, parabolaMinimum } from "./isoflop.ts";
+export type { IsoflopFit, IsoflopOptimum, IsoflopOptions } from "./isoflop.ts";
 export {
   SYNTHETIC_MODELS,
   SYNTHETIC_SCHEMES,
@@ -100,6 +111,7 @@ export { makeRng } from "./random.ts";
 export { htmlTable, JUPYTER_DISPLAY, markdownTable, tableBundle, withDisplay } from "./display.ts";
 export type { MimeBundle } from "./display.ts";
 export {
+  fitOutputDir,
   fitOutputPaths,
   fitSummary,
   fitTableRows,
@@ -111,5 +123,4 @@ export {
   writeFit,
 } from "./report.ts";
 export { fitWarnings } from "./warnings.ts";
-export type { WarningOptions } from "./warnings.ts";
 export type { Rng } from "./random.ts";

@@ -3,7 +3,7 @@
  * Weights are run multiplicities, which is how a bootstrap resample is expressed without copying data.
  * @module
  */
-import type { LawData, LawForm } from "./forms.ts";
+import type { LawData, LawForm } from "./types.ts";
 
 /** Huber loss: r²/2 inside ±δ, δ·(|r| − δ/2) outside (scipy's `loss="huber"` with f_scale = δ). */
 export function huber(r: number, delta: number): number {
@@ -38,7 +38,7 @@ export interface ObjectiveSpec {
 
 /** Builds f(x), ∇f(x) for the free coordinates x of θ. */
 export function makeObjective(form: LawForm, data: LawData, spec: ObjectiveSpec): ObjectiveFn {
-  const p = form.names.length;
+  const p = spec.theta.length;
   const free = spec.free ?? [...Array(p).keys()];
   const theta = Float64Array.from(spec.theta);
   const gp = new Float64Array(p), acc = new Float64Array(p);

@@ -5,7 +5,8 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { type MimeBundle, tableBundle } from "./display.ts";
-import type { FitResult } from "./fit.ts";
+import { writeTextAtomic } from "../results/atomic.ts";
+import type { FitResult } from "./types.ts";
 import { fitWarnings } from "./warnings.ts";
 
 /**
@@ -28,6 +29,7 @@ export function fitSummary(fit: FitResult): Record<string, unknown> {
   out.baseline = fit.baseline;
   if (fit.unconstrained) out.unconstrained = true;
   if (fit.extrapolation !== undefined) out.extrapolation = fit.extrapolation;
+  if (fit.notes?.length) out.notes = fit.notes;
   return out;
 }
 
@@ -43,29 +45,40 @@ export function predictionsCsv(fit: FitResult): string {
 }
 
 /** Writes text to path through a temporary file and a rename, so readers never see half a file. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
+export function writeAtomic(path: string, text: string): Promise<void> {
+  return writeTextAtomic(path, text);
 }
 
-/** Where fit.json / fit.csv go: the results directory, or next to a CSV (<stem>.fit.json unless runs.csv). */
-export function fitOutputPaths(input: { path: string; dir?: string }): { json: string; csv: string } {
-  if (input.dir) return { json: `${input.dir}/fit.json`, csv: `${input.dir}/fit.csv` };
+/**
+ * The directory fit outputs go to: `out` when given; an experiment's results directory (or the directory of
+ * a runs.csv); for any other CSV a directory named after it in the working directory (`points.csv` →
+ * `./points-fit/`), so nothing is written beside someone's data unasked.
+ */
+export function fitOutputDir(input: { path: string; dir?: string }, out?: string): string {
+  if (out) return out.replace(/\/+$/, "") || "/";
+  if (input.dir) return input.dir;
   const slash = input.path.lastIndexOf("/");
-  const dir = slash >= 0 ? input.path.slice(0, slash) : ".";
   const base = input.path.slice(slash + 1);
-  if (base === "runs.csv") return { json: `${dir}/fit.json`, csv: `${dir}/fit.csv` };
-  const stem = base.replace(/\.csv$/i, "");
-  return { json: `${dir}/${stem}.fit.json`, csv: `${dir}/${stem}.fit.csv` };
+  if (base === "runs.csv") return slash >= 0 ? input.path.slice(0, slash) : ".";
+  return `${base.replace(/\.csv$/i, "")}-fit`;
 }
 
-/** Writes fit.json and fit.csv; returns their paths. */
+/** Where fit.json / fit.csv go (see fitOutputDir). */
+export function fitOutputPaths(
+  input: { path: string; dir?: string },
+  out?: string,
+): { json: string; csv: string } {
+  const dir = fitOutputDir(input, out);
+  return { json: `${dir}/fit.json`, csv: `${dir}/fit.csv` };
+}
+
+/** Writes fit.json and fit.csv (creating the directory); returns their paths. */
 export async function writeFit(
   fit: FitResult,
   input: { path: string; dir?: string },
+  out?: string,
 ): Promise<{ json: string; csv: string }> {
-  const paths = fitOutputPaths(input);
+  const paths = fitOutputPaths(input, out);
   await writeAtomic(paths.json, JSON.stringify(fitSummary(fit), null, 2) + "\n");
   await writeAtomic(paths.csv, predictionsCsv(fit));
   return paths;
@@ -123,7 +136,9 @@ export function warningsText(fit: FitResult): string {
 export function fitText(fit: FitResult): string {
   const level = fit.ci ? `${Math.round(fit.ci.level * 100)}% low` : "low";
   const w = warningsText(fit);
-  return `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline})\n` +
+  const notes = (fit.notes ?? []).map((n) => `note: ${n}\n`).join("");
+  const baseline = fit.law.reads.labels === "none" ? "" : `, baseline ${fit.baseline}`;
+  return `${fit.form} fit: ${fit.law.summary} (Huber δ = ${fit.delta}${baseline})\n` + notes +
     plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit)) + (w ? `\n${w}` : "");
 }
 
@@ -134,6 +149,6 @@ export function fitBundle(fit: FitResult): MimeBundle {
     ["kind", "name", "value", level, "high"],
     fitTableRows(fit),
     fitText(fit),
-    `${fit.form} fit (δ = ${fit.delta}, baseline ${fit.baseline}, ${fit.points} points)`,
+    `${fit.form} fit (Huber δ = ${fit.delta}, baseline ${fit.baseline}, ${fit.points} points)`,
   );
 }
