@@ -239,6 +239,7 @@ async function trainOne(
   stop?.attach(ctl);
   const explode = EXPLODE_FACTOR * Math.log(run.config.model.vocab);
   const seen: CurvePoint[] = [];
+  let reported = false;
   let exploded = false;
   const coords = { model: run.model, tokensPerParam: run.tokensPerParam, tokens: run.tokens };
   const base = { version: 1 as const, config: run.config as TrainConfig, coords, shard };
@@ -262,6 +263,10 @@ async function trainOne(
       signal: ctl.signal,
       onProgress: (p) => {
         if (exploded) return; // the engine drains its loss ring after the abort
+        if (!reported && p.step > 1) {
+          progress.note(`${run.id}: resumed from its checkpoint at step ${p.step - 1}`);
+        }
+        reported = true;
         progress.update(p);
         stop?.onStep(p.step, p.steps);
         if (performance.now() - lastBeat > 5000) beat();

@@ -6,13 +6,15 @@
 #   tools/slurm/local-cluster.sh status   the daemons' pids and `sinfo`
 #   tools/slurm/local-cluster.sh stop     cancel this cluster's jobs, stop the daemons by their pids
 #
-# State directory: $FP4LAB_SLURM_DIR (default ${TMPDIR:-/tmp}/fp4lab-slurm). Point Slurm's commands at the
+# State directory: $FP4LAB_SLURM_DIR (default ${TMPDIR:-/tmp}/fp4lab-slurm); slurmctld listens on
+# $FP4LAB_SLURM_PORT (default 6817) and slurmd on the next port. Point Slurm's commands at the
 # cluster with `export SLURM_CONF=<state dir>/slurm.conf` (start prints the line). Needs root: slurmd starts
 # jobs and munged runs as the `munge` user. No systemd, no cgroups (proctrack/linuxproc, task/none).
 # Exit status: 0 ok; 1 a daemon failed (its log is named); 3 a missing piece (named) that needs root to install.
 set -euo pipefail
 dir=${FP4LAB_SLURM_DIR:-${TMPDIR:-/tmp}/fp4lab-slurm}
 conf=$dir/slurm.conf
+port=${FP4LAB_SLURM_PORT:-6817}
 export SLURM_CONF=$conf
 me=local-cluster
 
@@ -68,6 +70,8 @@ write_conf() {
 # One-node cluster written by tools/slurm/local-cluster.sh
 ClusterName=fp4lab-local
 SlurmctldHost=$host
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
