@@ -61,8 +61,7 @@ export const RUN_COLUMNS = [
   {
     name: "hostname",
     type: "string",
-    doc:
-      "machine (cluster node) the run trained on, last attempt; empty in results written before the column",
+    doc: "machine (cluster node) the run last trained on; empty in older results",
   },
   { name: "seed", type: "int", doc: "seed for init, batches and stochastic rounding" },
   { name: "commit", type: "string", doc: "git commit of the code that trained the run" },

@@ -68,6 +68,9 @@ export function shq(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'"'"'`)}'`;
 }
 
+/** A task requeues itself at most this many times (a time limit too short to reach a checkpoint would loop). */
+export const MAX_REQUEUES = 50;
+
 const SLURM_TIME = /^(\d+-\d{1,2}(:\d{2}){0,2}|\d+(:\d{2}){0,2})$/;
 const NAME = /^[A-Za-z0-9_.,:+=@-]+$/;
 
@@ -206,7 +209,9 @@ while :; do
 done
 if [ "$rc" = 143 ]; then
   state=$(scontrol show job "$SLURM_JOB_ID" -o 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1)
-  if [ "$state" = JobState=RUNNING ]; then
+  if [ "$state" = JobState=RUNNING ] && [ "\${SLURM_RESTART_COUNT:-0}" -ge ${MAX_REQUEUES} ]; then
+    say "checkpointed, but not requeueing: ${MAX_REQUEUES} requeues already (time limit too short for a checkpoint?)" >&2
+  elif [ "$state" = JobState=RUNNING ]; then
     say "checkpointed; requeueing \${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
     scontrol requeue "\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}"
   else

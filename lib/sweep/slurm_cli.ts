@@ -62,10 +62,12 @@ export async function slurmCommand(opts: {
 
 /** The results directory of `deno task sweep status EXP` (a name under the root, or a path). */
 export async function statusDir(root: string, name: string): Promise<ResultsDir> {
-  const path = name.includes("/") ? name.replace(/\/+$/, "") : `${root.replace(/\/+$/, "")}/${name}`;
-  try {
-    if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path);
-  } catch { /* not there */ }
+  const paths = [`${root.replace(/\/+$/, "")}/${name}`, ...(name.includes("/") ? [name] : [])];
+  for (const path of paths.map((p) => p.replace(/\/+$/, ""))) {
+    try {
+      if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path);
+    } catch { /* not there */ }
+  }
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(root)) if (e.isDirectory) names.push(e.name);

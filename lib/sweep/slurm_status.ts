@@ -4,6 +4,7 @@
  * by the Slurm array task that owns it, with that task's Slurm state when `squeue`/`scontrol`/`sacct` answer.
  * @module
  */
+import { parse } from "csv-parse/sync";
 import { currentRunIds } from "../results/merge.ts";
 import { ResultsDir } from "../results/store.ts";
 import { textTable } from "./format.ts";
@@ -98,19 +99,31 @@ export async function slurmStates(jobs: SlurmJobs): Promise<Map<string, string>>
   return states;
 }
 
-/** Reads the status of the experiment in `dir` (runs from spec.json files and slurm/runs.json). */
+/**
+ * Reads the status of the experiment in `dir`: the runs its spec.json files and slurm/runs.json list, each
+ * from its record (or its runs.csv row when the record is absent).
+ */
 export async function sweepStatus(dir: ResultsDir, now = Date.now()): Promise<SweepStatus> {
   const experiment = dir.dir.split("/").at(-1)!;
   const planned = await readJson<{ runs: { id: string; task: number }[] }>(`${dir.dir}/slurm/runs.json`);
   const taskOf = new Map(planned?.runs.map((r) => [r.id, r.task]) ?? []);
   const ids = new Set([...(await currentRunIds(dir)) ?? [], ...taskOf.keys()]);
+  // runs.csv rows stand in for records a copy of the results may lack (results/reference/…).
+  const table = new Map<string, Record<string, string>>();
+  try {
+    for (
+      const r of parse(await Deno.readTextFile(dir.runsCsv), { columns: true }) as Record<string, string>[]
+    ) {
+      table.set(r.run_id, r);
+    }
+  } catch { /* no runs.csv yet */ }
   const runs: RunStatus[] = [];
   for (const id of [...ids].sort()) {
-    const rec = await dir.readRecord(id);
+    const row = (await dir.readRecord(id))?.row ?? table.get(id);
     let state: RunState, note: string | undefined;
-    if (rec) {
-      state = rec.row.status as RunState;
-      note = rec.row.hostname ? String(rec.row.hostname) : undefined;
+    if (row) {
+      state = row.status as RunState;
+      note = row.hostname ? String(row.hostname) : undefined;
     } else {
       const beat = await mtime(`${dir.runDir(id)}/elapsed.json`);
       state = beat !== undefined && now - beat < FRESH_MS ? "running" : "pending";
