@@ -98,3 +98,39 @@ Deno.test("SIGTERM: the sweep stops at its next checkpoint (exit 143) and resume
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("stop at checkpoint: the engine writes the requested step's checkpoint before it stops", async () => {
+  // The contract StopAtCheckpoint relies on: the report of a checkpoint step k arrives while the engine is
+  // saving k, before it looks at its abort signal again. Requested at step 22 with checkpoints every 20, the
+  // run must stop with its checkpoint at 40; aborting at once would leave the one at 20 (the loss ring
+  // lags 6 steps, so a request reported just before a checkpoint cannot tell the two apart).
+  const { expandExperiment } = await import("../lib/sweep/expand.ts");
+  const { train } = await import("../lib/engine/train.ts");
+  const { loadTrainerState } = await import("../lib/engine/checkpoint.ts");
+  const { StopAtCheckpoint } = await import("../lib/sweep/slurm_stop.ts");
+  const { runs } = await expandExperiment(parseExperiment({ ...spec, checkpointEvery: 20 }));
+  const outDir = await Deno.makeTempDir({ prefix: "term-engine-" });
+  try {
+    const request = new AbortController();
+    const run = new AbortController();
+    const stop = new StopAtCheckpoint(request.signal, 20, 600);
+    stop.attach(run);
+    await assert.rejects(() =>
+      train(runs[0].config, {
+        outDir,
+        checkpointEvery: 20,
+        resume: true,
+        signal: run.signal,
+        onProgress: (p) => {
+          if (p.step === 22) request.abort("term");
+          stop.onStep(p.step, p.steps);
+        },
+      })
+    );
+    stop.detach();
+    assert.equal(stop.stopped, true);
+    assert.equal(loadTrainerState(outDir)?.state.step, 40);
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
