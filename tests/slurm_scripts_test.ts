@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { InputError } from "../lib/spec/errors.ts";
-import { followupScript, parseSlurmFlags, shq, type SlurmPlan, sweepScript } from "../lib/sweep/slurm.ts";
+import {
+  followupScript,
+  parseSlurmFlags,
+  shq,
+  type SlurmPlan,
+  slurmTimeSeconds,
+  sweepScript,
+} from "../lib/sweep/slurm.ts";
 import { StopAtCheckpoint } from "../lib/sweep/slurm_stop.ts";
 
 const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -59,6 +66,7 @@ Deno.test("slurm flags: defaults, and each bad value is an InputError naming its
     [{ extra: "qos=x" }, /--extra/],
     [{ "fit-form": "linear" }, /--fit-form/],
     [{ "signal-before": "5" }, /--signal-before/],
+    [{ time: "02:00" }, /--time: 02:00 leaves no minute/],
   ];
   for (const [flags, msg] of bad) {
     assert.throws(() => parseSlurmFlags(flags, 10), (e) => e instanceof InputError && msg.test(e.message));
@@ -66,6 +74,10 @@ Deno.test("slurm flags: defaults, and each bad value is an InputError naming its
   for (const t of ["04:00:00", "90", "1-12:00:00", "30:00"]) {
     assert.equal(parseSlurmFlags({ time: t }, 1).time, t);
   }
+  assert.deepEqual(
+    ["90", "03:30", "01:02:03", "2-00", "1-01:30", "1-00:00:05"].map(slurmTimeSeconds),
+    [5400, 210, 3723, 172800, 91800, 86405],
+  );
 });
 
 Deno.test("slurm scripts: array of shards, requeue on SIGTERM, marker, pinned Deno; valid bash", async () => {

@@ -88,6 +88,14 @@ export interface SlurmFlags {
   baseline?: string;
 }
 
+/** Seconds of a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS). */
+export function slurmTimeSeconds(t: string): number {
+  const [d, rest] = t.includes("-") ? t.split("-") : [undefined, t];
+  const p = rest.split(":").map(Number);
+  if (d !== undefined) return Number(d) * 86400 + p[0] * 3600 + (p[1] ?? 0) * 60 + (p[2] ?? 0);
+  return p.length === 3 ? p[0] * 3600 + p[1] * 60 + p[2] : p[0] * 60 + (p[1] ?? 0);
+}
+
 function positiveInt(flag: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -114,6 +122,13 @@ export function parseSlurmFlags(f: SlurmFlags, runs: number): SlurmOptions {
   if (f["fit-form"] !== undefined && !forms.includes(f["fit-form"])) {
     throw new InputError(`--fit-form: expected one of ${forms.join(", ")}, got "${f["fit-form"]}"`);
   }
+  const signalBefore = positiveInt("signal-before", f["signal-before"], 120, 30);
+  if (f.time !== undefined && slurmTimeSeconds(f.time) < signalBefore + 60) {
+    throw new InputError(
+      `--time: ${f.time} leaves no minute of work before the SIGTERM ${signalBefore} s before the limit ` +
+        `(--signal-before)`,
+    );
+  }
   return {
     tasks,
     partition: f.partition,
@@ -124,7 +139,7 @@ export function parseSlurmFlags(f: SlurmFlags, runs: number): SlurmOptions {
       : positiveInt("gpus-per-task", f["gpus-per-task"], 0),
     account: f.account,
     extra: f.extra?.trim() || undefined,
-    signalBefore: positiveInt("signal-before", f["signal-before"], 120, 30),
+    signalBefore,
     fitForm: f["fit-form"] ?? "quartet",
     baseline: f.baseline ?? "bf16",
   };
