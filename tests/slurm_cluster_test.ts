@@ -111,9 +111,12 @@ Deno.test({
 
       const up = await sh(script, ["start"], env);
       assert.equal(up.code, 0, `local-cluster.sh start failed:\n${up.stderr}`);
-      for (const d of ["slurmctld", "slurmd"]) {
-        pids.push(Number(await Deno.readTextFile(`${clusterDir}/${d}.pid`)));
+      for (const d of ["slurmctld", "slurmd", "munged"]) {
+        // munged.pid exists only when the script started munged (one already running is left alone).
+        const pid = await Deno.readTextFile(`${clusterDir}/${d}.pid`).then(Number, () => 0);
+        if (pid > 0) pids.push(pid);
       }
+      assert.ok(pids.length >= 2, "slurmctld/slurmd pid files missing");
       const status = await sh(script, ["status"], env);
       assert.match(status.stdout, /idle/, status.stdout + status.stderr);
       console.log(`cluster up after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -227,16 +230,18 @@ Deno.test({
     } finally {
       const down = await sh(script, ["stop"], env);
       if (down.code !== 0) console.error(down.stderr);
-      for (const p of pids) {
-        if (p > 0) {
-          try {
-            Deno.kill(p, "SIGKILL"); // still alive after stop: by its pid, never by name
-          } catch { /* gone, as it should be */ }
+      const survivors = pids.filter((p) => {
+        try {
+          Deno.kill(p, "SIGKILL"); // still alive after stop: by its pid, never by name
+          return true;
+        } catch {
+          return false; // gone, as it should be
         }
-      }
+      });
       await Deno.remove(root, { recursive: true }).catch(() => {});
       await Deno.remove(clusterDir, { recursive: true }).catch(() => {});
       console.log(`slurm test: ${((performance.now() - t0) / 1000).toFixed(1)} s end to end`);
+      assert.deepEqual(survivors, [], "daemons still running after local-cluster.sh stop");
     }
   },
 });
