@@ -42,7 +42,11 @@ ensure_installed() {
     exit 3
   fi
   say "installing $m from apt (about a minute)"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  local i
+  for i in 1 2 3; do # another apt may hold the lists lock for a while
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null && break
+    [ "$i" = 3 ] && die "apt-get update failed"; sleep 20
+  done
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $m >/dev/null
 }
 
