@@ -21,7 +21,24 @@ import { formatDuration } from "../lib/sweep/format.ts";
 import { dataTrainTokens } from "../lib/sweep/data.ts";
 
 const usage = "usage: deno task sweep SPEC [--dry-run [--no-probe] [--probe-steps K]] [--shard i/n] " +
-  "[--only FILTER] [--force RUN]… [--results DIR]";
+  "[--only FILTER] [--force RUN]… [--results DIR] [--term-grace S]\n" +
+  "       deno task sweep SPEC --slurm [--tasks N] [--partition P] [--time HH:MM:SS] [--cpus-per-task C] " +
+  '[--gpus-per-task G] [--account A] [--extra "SBATCH OPTIONS"] [--signal-before S] [--fit-form F] ' +
+  "[--baseline B] [--dry-run] [--results DIR]\n" +
+  "       deno task sweep status EXP [--results DIR]";
+// Flags of --slurm (lib/sweep/slurm.ts validates them).
+const slurmFlags = [
+  "tasks",
+  "partition",
+  "time",
+  "cpus-per-task",
+  "gpus-per-task",
+  "account",
+  "extra",
+  "signal-before",
+  "fit-form",
+  "baseline",
+] as const;
 
 async function main(): Promise<number> {
   let args;
@@ -38,6 +55,18 @@ async function main(): Promise<number> {
         only: { type: "string" },
         force: { type: "string", multiple: true, default: [] },
         results: { type: "string", default: "results" },
+        "term-grace": { type: "string", default: "60" },
+        slurm: { type: "boolean", default: false },
+        tasks: { type: "string" },
+        partition: { type: "string" },
+        time: { type: "string" },
+        "cpus-per-task": { type: "string" },
+        "gpus-per-task": { type: "string" },
+        account: { type: "string" },
+        extra: { type: "string" },
+        "signal-before": { type: "string" },
+        "fit-form": { type: "string" },
+        baseline: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -51,7 +80,21 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  if (positionals[0] === "status") {
+    if (positionals.length !== 2) throw new InputError(`status: expected one experiment name (see --help)`);
+    const { statusCommand } = await import("../lib/sweep/slurm_cli.ts");
+    return await statusCommand(v.results, positionals[1]);
+  }
   if (positionals.length !== 1) throw new InputError(`expected one SPEC file (see --help)`);
+  const given = slurmFlags.filter((f) => v[f] !== undefined);
+  if (!v.slurm && given.length) throw new InputError(`--${given[0]}: only with --slurm (see --help)`);
+  if (v.slurm && (v.shard || v.only || v.force.length)) {
+    throw new InputError(`--slurm: the array makes its own shards; drop --shard, --only and --force`);
+  }
+  const termGrace = Number(v["term-grace"]);
+  if (!/^\d+$/.test(v["term-grace"]) || termGrace < 1) {
+    throw new InputError(`--term-grace: expected whole seconds ≥ 1, got "${v["term-grace"]}"`);
+  }
   const shard = v.shard !== undefined ? parseShard(v.shard) : undefined;
   const only = v.only !== undefined ? parseOnly(v.only) : undefined;
   const probeSteps = Number(v["probe-steps"]);
@@ -66,6 +109,17 @@ async function main(): Promise<number> {
     // Too many runs to expand: the dry run summarizes the grid; the sweep itself refuses it.
     console.log(gridReport(spec));
     return 0;
+  }
+  if (v.slurm) {
+    const { slurmCommand } = await import("../lib/sweep/slurm_cli.ts");
+    const flags = Object.fromEntries(slurmFlags.map((f) => [f, v[f]]));
+    return await slurmCommand({
+      specPath: positionals[0],
+      spec,
+      resultsRoot: v.results,
+      flags,
+      dryRun: v["dry-run"],
+    });
   }
   // Every input check above and in expansion runs before the engine (and the GPU) is even loaded.
   const expansion = await expandExperiment(spec).catch((e) => {
@@ -112,8 +166,15 @@ async function main(): Promise<number> {
     console.error("\nstopping after the current step (again to quit now)…");
     ctl.abort(new DOMException("interrupted", "AbortError"));
   };
+  // SIGTERM (Slurm's time-limit warning, preemption, scancel): train on to the next checkpoint, exit 143.
+  const termCtl = new AbortController();
+  const term = () => {
+    if (termCtl.signal.aborted) return; // Slurm may send it to the batch shell and to us
+    console.error(`\nSIGTERM: stopping at the next checkpoint (at most ${termGrace} s)…`);
+    termCtl.abort(new DOMException("terminated", "AbortError"));
+  };
   Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGTERM", term);
   try {
     const s = await runSweep({
       spec,
@@ -122,6 +183,8 @@ async function main(): Promise<number> {
       only,
       force: v.force,
       signal: ctl.signal,
+      stopAtCheckpoint: termCtl.signal,
+      stopGraceSeconds: termGrace,
     });
     console.log(
       `${spec.name}: ${s.planned} runs (${s.skipped} already done): ${s.finished} finished, ${s.diverged} diverged, ` +
@@ -134,10 +197,14 @@ async function main(): Promise<number> {
       console.error("interrupted; run the same command to resume");
       return 130;
     }
+    if (termCtl.signal.aborted) {
+      console.error("stopped at a checkpoint; run the same command to resume");
+      return 143;
+    }
     throw e;
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGTERM", term);
   }
 }
 

@@ -54,6 +54,7 @@ Deno.test("the contract column list is exact", () => {
     "wall_seconds",
     "tokens_per_second",
     "adapter",
+    "hostname",
     "seed",
     "commit",
   ]);

@@ -58,6 +58,11 @@ export const RUN_COLUMNS = [
     doc: "training throughput reported by the engine (empty if a resume had no step left)",
   },
   { name: "adapter", type: "string", doc: "WebGPU adapter the run trained on" },
+  {
+    name: "hostname",
+    type: "string",
+    doc: "machine (cluster node) the run last trained on; empty in older results",
+  },
   { name: "seed", type: "int", doc: "seed for init, batches and stochastic rounding" },
   { name: "commit", type: "string", doc: "git commit of the code that trained the run" },
 ] as const satisfies readonly Column[];

@@ -22,6 +22,7 @@ import { type Sink, SweepProgress } from "./progress.ts";
 import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
 import { ownerText, tryLockRun } from "./lock.ts";
+import { hostName, StopAtCheckpoint } from "./slurm_stop.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -39,6 +40,14 @@ export interface SweepOptions {
   sink?: Sink;
   /** Abort between steps (Ctrl-C); interrupted runs resume next time. */
   signal?: AbortSignal;
+  /**
+   * Stop at the next checkpoint (SIGTERM: Slurm's time-limit warning, preemption): the current run trains
+   * on until it has written its next checkpoint (or `stopGraceSeconds` passed), then the sweep throws the
+   * signal's reason; the next invocation resumes from that checkpoint.
+   */
+  stopAtCheckpoint?: AbortSignal;
+  /** Longest wait for that checkpoint before stopping anyway (default 60 s). */
+  stopGraceSeconds?: number;
 }
 
 /** What a sweep did. */
@@ -91,6 +100,7 @@ function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult
     // 0 when a resume found the run already at its last step: unknown, not zero.
     tokens_per_second: r.tokensPerSecond ? Math.round(r.tokensPerSecond) : null,
     adapter: r.adapter ?? null,
+    hostname: hostName(),
     seed: run.seed,
     commit,
   };
@@ -199,6 +209,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
 
   for (const run of pending) {
     opts.signal?.throwIfAborted();
+    opts.stopAtCheckpoint?.throwIfAborted();
     // One process per run: another sweep training it (the same shard started twice) makes us skip it.
     const lock = tryLockRun(`${dir.dir}/locks/${run.id}.lock`);
     if ("busy" in lock) {
@@ -212,7 +223,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
         continue;
       }
       progress.start(run.id);
-      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal);
+      const stop = opts.stopAtCheckpoint &&
+        new StopAtCheckpoint(opts.stopAtCheckpoint, spec.checkpointEvery, opts.stopGraceSeconds ?? 60);
+      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal, stop);
       summary[record.row.status as "finished" | "diverged" | "failed"]++;
     } finally {
       lock.release();
@@ -236,13 +249,16 @@ async function trainOne(
   shard: string,
   progress: SweepProgress,
   signal?: AbortSignal,
+  stop?: StopAtCheckpoint,
 ): Promise<RunRecord> {
   // Our own controller, so an exploding loss can stop the run; the sweep's signal is forwarded to it.
   const ctl = new AbortController();
   const forward = () => ctl.abort(signal?.reason);
   signal?.addEventListener("abort", forward);
+  stop?.attach(ctl);
   const explode = EXPLODE_FACTOR * Math.log(run.config.model.vocab);
   const seen: CurvePoint[] = [];
+  let reported = false;
   let exploded = false;
   const coords = { model: run.model, tokensPerParam: run.tokensPerParam, tokens: run.tokens };
   const base = { version: 1 as const, config: run.config as TrainConfig, coords, shard };
@@ -266,7 +282,12 @@ async function trainOne(
       signal: ctl.signal,
       onProgress: (p) => {
         if (exploded) return; // the engine drains its loss ring after the abort
+        if (!reported && p.step > 1) {
+          progress.note(`${run.id}: resumed from its checkpoint at step ${p.step - 1}`);
+        }
+        reported = true;
         progress.update(p);
+        stop?.onStep(p.step, p.steps);
         if (performance.now() - lastBeat > 5000) beat();
         if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
           seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
@@ -287,6 +308,7 @@ async function trainOne(
     );
   } catch (e) {
     if (signal?.aborted) throw signal.reason ?? e;
+    if (stop?.stopped) throw stop.reason ?? e;
     if (exploded) {
       // The loss blew up: a diverged run, with the last finite loss the engine reported.
       const last = seen.at(-1);
@@ -306,6 +328,7 @@ async function trainOne(
     }
   } finally {
     signal?.removeEventListener("abort", forward);
+    stop?.detach();
   }
   await dir.writeRun(record, curve);
   return record;
