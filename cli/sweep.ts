@@ -102,7 +102,8 @@ async function main(): Promise<number> {
     throw new InputError(`--probe-steps: expected a positive integer ≤ 1000 (got "${v["probe-steps"]}")`);
   }
   // The results root is checked first: one line saying what to do, never NotCapable mid-run.
-  if (v["dry-run"]) await ensureReadableDir(v.results, "results directory", "--results");
+  // (--slurm checks sbatch before it writes anything, and its results root must lie under results/.)
+  if (v["dry-run"] || v.slurm) await ensureReadableDir(v.results, "results directory", "--results");
   else await ensureWritableDir(v.results, "results directory", "--results");
   const { spec } = await loadSpec(positionals[0]);
   if (v["dry-run"] && gridProblem(spec)) {

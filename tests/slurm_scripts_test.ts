@@ -157,10 +157,10 @@ Deno.test("sweep --slurm: bad flags exit 2 in one line; --dry-run prints both sc
   const spec = "experiments/quartet-tiny.ts";
   const noSlurm = await sweepCli([spec, "--tasks", "2"]);
   assert.equal(noSlurm.code, 2);
-  assert.match(noSlurm.stderr, /^--tasks: only with --slurm/);
+  assert.match(noSlurm.stderr, /^sweep: --tasks: only with --slurm/);
   const zero = await sweepCli([spec, "--slurm", "--tasks", "0"]);
   assert.equal(zero.code, 2);
-  assert.match(zero.stderr, /^--tasks: expected an integer ≥ 1/);
+  assert.match(zero.stderr, /^sweep: --tasks: expected an integer ≥ 1/);
   const shard = await sweepCli([spec, "--slurm", "--shard", "1/2"]);
   assert.equal(shard.code, 2);
   const outside = await sweepCli([spec, "--slurm", "--results", "/tmp/elsewhere", "--dry-run"]);
@@ -204,7 +204,7 @@ Deno.test("sweep status: a results directory's runs by state; unknown experiment
   assert.match(ref.stdout, /^quartet-tiny: 32 runs: 32 finished, 0 running, 0 pending, 0 failed, 0 diverged/);
   const none = await sweepCli(["status", "no-such-study"]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /^status: no results for "no-such-study"/);
+  assert.match(none.stderr, /^sweep: status: no results for "no-such-study"/);
 });
 
 Deno.test("stop at checkpoint: aborts on a checkpoint step, at once without checkpoints, or after the grace", async () => {
