@@ -7,8 +7,9 @@
 import { parseArgs } from "node:util";
 import { evaluate, getRuntime } from "../lib/engine/train.ts";
 import { loadModel } from "../lib/engine/checkpoint.ts";
-import { GpuModel } from "../lib/engine/model.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
@@ -20,7 +21,12 @@ export async function evalCheckpoint(
   const windows = Math.ceil((bytes.length - 1) / cfg.context);
   const batch = Math.min(windows, 8);
   const { rt } = await getRuntime();
-  const model = GpuModel.create(rt, cfg, { batch, scheme: { fwd: scheme.fwd, bwd: "fp32" }, train: false });
+  const recipe = resolveRecipe({
+    fwd: scheme.fwd,
+    bwd: "fp32",
+    ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+  });
+  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false });
   model.setParams(params);
   const { batches, tokens } = windowBatches(bytes, cfg.context, batch);
   return { loss: await evaluate(model, batches), tokens, windows };

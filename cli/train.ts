@@ -7,10 +7,10 @@
  */
 import { parseArgs } from "node:util";
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
-import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
+import { paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
-import { schemeLabels } from "../lib/engine/schemes.ts";
+import { schemeLabels } from "../lib/schemes/resolve.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +

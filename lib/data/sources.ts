@@ -7,7 +7,7 @@
  * "moby-dick", "english" (all three), "markov" or "markov:k=2,v=16,seed=1,tokens=1048576,conc=0.5".
  * @module
  */
-import { Rng } from "../engine/config.ts";
+import { Rng } from "../engine/rng.ts";
 
 /** A tokenised data source. */
 export interface DataSource {

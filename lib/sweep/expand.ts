@@ -10,7 +10,7 @@ import { nonEmbeddingParams, resolveShape, type Shape, totalParams, VOCAB } from
 import { learningRate } from "../spec/lr.ts";
 import { InputError } from "../spec/errors.ts";
 import { checkDataSource } from "../spec/data.ts";
-import { validateModelConfig } from "../engine/config.ts";
+import { validateModelConfig } from "../models/llama/config.ts";
 import { applySpecFilters, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
 
@@ -81,7 +81,12 @@ export async function expandExperiment(
             lr: learningRate(spec.optimizer.lr, n),
             seed,
             data: spec.data,
-            scheme: { fwd: scheme.fwd, bwd: scheme.bwd },
+            scheme: {
+              fwd: scheme.fwd,
+              bwd: scheme.bwd,
+              ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+              ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
+            },
             evalEvery: spec.evalEvery,
             evalTokens: spec.evalTokens,
           };
