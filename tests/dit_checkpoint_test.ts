@@ -1,6 +1,6 @@
 /** DiT checkpoints (DiT names, config keys), inputs files, and agreement with tools/dit_check.py (PyTorch). */
 import assert from "node:assert/strict";
-import { Rng } from "../lib/engine/config.ts";
+import { Rng } from "../lib/engine/rng.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 import { ditLayout, initDitParams, resolveDitConfig } from "../lib/models/dit/config.ts";
 import {

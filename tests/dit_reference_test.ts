@@ -1,6 +1,6 @@
 /** The float64 DiT: finite-difference gradients, adaLN-Zero identity, layout and count rules. */
 import assert from "node:assert/strict";
-import { Rng } from "../lib/engine/config.ts";
+import { Rng } from "../lib/engine/rng.ts";
 import {
   ditLayout,
   ditParamCounts,

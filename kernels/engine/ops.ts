@@ -461,17 +461,29 @@ ${HEAD}
 }`;
 }
 
-/** Bidirectional softmax in place over rows of S [Z, T, T]. Binding: 0 S. */
-export function softmaxFull(Z: number, T: number): string {
+/**
+ * Bidirectional softmax in place over rows of S [Z, T, T]; columns ≥ `keys` (padding tokens) get probability 0.
+ * Binding: 0 S.
+ */
+export function softmaxFull(Z: number, T: number, keys = T): string {
   const T4 = T / 4;
   return `@group(0) @binding(0) var<storage, read_write> S: array<vec4<f32>>;
 ${HEAD}
   if (i >= ${Z * T}u) { return; }
   let o = i * ${T4}u;
   var mx = -3.0e38;
-  for (var j = 0u; j < ${T4}u; j++) { let v = S[o + j]; mx = max(mx, max(max(v.x, v.y), max(v.z, v.w))); }
+  for (var j = 0u; j < ${T4}u; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let v = select(vec4<f32>(-3.0e38), S[o + j], idx < vec4<u32>(${keys}u));
+    mx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
+  }
   var sum = 0.0;
-  for (var j = 0u; j < ${T4}u; j++) { let e = exp(S[o + j] - mx); S[o + j] = e; sum += e.x + e.y + e.z + e.w; }
+  for (var j = 0u; j < ${T4}u; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let e = select(vec4<f32>(0.0), exp(S[o + j] - mx), idx < vec4<u32>(${keys}u));
+    S[o + j] = e;
+    sum += e.x + e.y + e.z + e.w;
+  }
   let inv = 1.0 / sum;
   for (var j = 0u; j < ${T4}u; j++) { S[o + j] = S[o + j] * inv; }
 }`;
@@ -707,10 +719,11 @@ ${HEAD}
 }
 
 /**
- * Squared error per row: loss[m] = Σ_j (Y − E)²; with `grad`, Y is overwritten by 2(Y − E)·gradScale.
+ * Squared error per row: loss[m] = Σ_j (Y − E)²; with `grad`, Y is overwritten by 2(Y − E)·gradScale. Rows
+ * whose index within a group of `T` is ≥ `real` (padding tokens) get loss 0 and gradient 0.
  * Bindings: 0 Y [M, N] (read_write), 1 E [M, N], 2 loss [M].
  */
-export function mseRows(M: number, N: number, grad: boolean, gradScale: number): string {
+export function mseRows(M: number, N: number, grad: boolean, gradScale: number, T = M, real = T): string {
   const N4 = N / 4;
   return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> E: array<vec4<f32>>;
@@ -718,6 +731,11 @@ export function mseRows(M: number, N: number, grad: boolean, gradScale: number):
 ${HEAD}
   if (i >= ${M}u) { return; }
   let o = i * ${N4}u;
+  if (i % ${T}u >= ${real}u) {
+    loss[i] = 0.0;
+${grad ? `    for (var j = 0u; j < ${N4}u; j++) { Y[o + j] = vec4<f32>(0.0); }` : ""}
+    return;
+  }
   var s = 0.0;
   for (var j = 0u; j < ${N4}u; j++) {
     let e = Y[o + j] - E[o + j];
@@ -728,13 +746,12 @@ ${grad ? `    Y[o + j] = e * ${flit(2 * gradScale)};` : ""}
 }`;
 }
 
-/** Y = A + B elementwise over n floats (n a multiple of 4). Bindings: 0 A, 1 B, 2 Y. */
-export function addTo(n: number): string {
-  return `@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+/** Y += B elementwise over n floats (n a multiple of 4). Bindings: 0 Y (read_write), 1 B. */
+export function addInto(n: number): string {
+  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
-  Y[i] = A[i] + B[i];
+  Y[i] = Y[i] + B[i];
 }`;
 }

@@ -13,7 +13,7 @@
  * - {@link MNIST_SIDE}, {@link MNIST_PIXELS}, {@link MNIST_CLASSES}.
  * @module
  */
-import { Rng } from "../engine/config.ts";
+import { Rng } from "../engine/rng.ts";
 
 /** Image side in pixels. */
 export const MNIST_SIDE = 28;

@@ -47,6 +47,8 @@ export interface AttentionOptions {
   heads: number;
   /** Causal mask (decoders) or bidirectional (DiT). */
   causal: boolean;
+  /** Bidirectional only: the first `keys` tokens of each sequence are real, the rest padding (default T). */
+  keys?: number;
   /** Rotary table [T, hd/2] cos then sin (none: no rotary embedding). */
   rope?: GPUBuffer;
   /** Fused q/k/v projection [3d, d]. */
@@ -145,8 +147,8 @@ export class Attention {
         this.rt,
         prog,
         `${name} softmax`,
-        `softmaxfull:${BH}:${T}`,
-        () => K.softmaxFull(BH, T),
+        `softmaxfull:${BH}:${T}:${this.o.keys ?? T}`,
+        () => K.softmaxFull(BH, T, this.o.keys ?? T),
         [this.p],
         BH * T,
       );

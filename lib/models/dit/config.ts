@@ -27,7 +27,7 @@
  * so N = depth·(18h² + 15h) + 2h² + 2h.
  * @module
  */
-import { hashName, Rng } from "../../engine/config.ts";
+import { hashName, Rng } from "../../engine/rng.ts";
 
 /** Shape of a class-conditional DiT (Peebles & Xie 2023) on square images. */
 export interface DitConfig {

@@ -16,7 +16,7 @@
  *   the GPU model both drive it.
  * @module
  */
-import { Rng } from "../../engine/config.ts";
+import { Rng } from "../../engine/rng.ts";
 
 /** DDPM steps. */
 export const DDPM_STEPS = 1000;
