@@ -1,7 +1,8 @@
 /**
  * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
  * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
- * windows. Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
+ * windows. `deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]`: a DiT checkpoint's
+ * mean ε-MSE over an inputs file (x0, y, t, noise; lib/models/dit/evaluate.ts). Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -9,6 +10,7 @@ import { evaluate, getRuntime } from "../lib/engine/train.ts";
 import { loadModel } from "../lib/engine/checkpoint.ts";
 import { GpuModel } from "../lib/engine/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
+import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
@@ -32,11 +34,24 @@ if (import.meta.main) {
       args: Deno.args,
       strict: true,
       allowPositionals: true,
-      options: { checkpoint: { type: "string" }, text: { type: "string" }, json: { type: "boolean" } },
+      options: {
+        checkpoint: { type: "string" },
+        text: { type: "string" },
+        inputs: { type: "string" },
+        json: { type: "boolean" },
+      },
     });
     if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
+    if (v.checkpoint && v.inputs && !v.text) {
+      const r = await evalCheckpointOnInputs(v.checkpoint, v.inputs);
+      if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, inputs: v.inputs, ...r }));
+      else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
+      Deno.exit(0);
+    }
     if (!v.checkpoint || !v.text) {
-      throw new Error("usage: deno task eval --checkpoint DIR --text FILE [--json]");
+      throw new Error(
+        "usage: deno task eval --checkpoint DIR (--text FILE | --inputs FILE.safetensors) [--json]",
+      );
     }
     let bytes: Uint8Array;
     try {
