@@ -39,8 +39,17 @@ if (import.meta.main) {
         text: { type: "string" },
         inputs: { type: "string" },
         json: { type: "boolean" },
+        help: { type: "boolean" },
       },
     });
+    if (v.help) {
+      console.log(
+        "deno task eval --checkpoint DIR --text FILE [--json]              mean next-token loss of a Llama checkpoint\n" +
+          "deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]  mean ε-MSE of a DiT checkpoint over\n" +
+          "                                                                   x0 [B,1,28,28], y [B], t [B], noise [B,1,28,28]",
+      );
+      Deno.exit(0);
+    }
     if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
     if (v.checkpoint && v.inputs && !v.text) {
       const r = await evalCheckpointOnInputs(v.checkpoint, v.inputs);
