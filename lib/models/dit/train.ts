@@ -12,7 +12,9 @@ import { sharedRuntime } from "../../gpu/runtime.ts";
 import { loadMnist, MNIST_PIXELS, MnistBatches } from "../../data/mnist.ts";
 import { resolveRecipe } from "../../schemes/resolve.ts";
 import { type DitConfig, ditParamCounts, ditTokens, initDitParams } from "./config.ts";
-import { type EvalInputs, evalInputsFrom, qSample, trainingDraw, validationTuples } from "./diffusion.ts";
+import { qSample, trainingDraw } from "./diffusion.ts";
+import { evalLoss, mnistValidationInputs } from "./evaluate.ts";
+import { modelPredictor } from "./gpu_predictor.ts";
 import { GpuDit } from "./model.ts";
 import { saveDitModel } from "./checkpoint.ts";
 
@@ -30,7 +32,7 @@ export interface DitTrainConfig {
   seed: number;
   /** Linear-layer recipe labels. */
   scheme: SchemeChoice;
-  /** Validation tuples (from the held-out split). */
+  /** Validation tuples: the first `evalImages` of the standard set (lib/models/dit/evaluate.ts; 1,000 = all). */
   evalImages: number;
 }
 
@@ -56,28 +58,6 @@ export interface DitTrainResult {
   curve: number[];
 }
 
-/** Mean ε-MSE of a model over evaluation inputs (batches of the model's size; a ragged tail is padded and ignored). */
-export async function ditEvalLoss(model: GpuDit, e: EvalInputs): Promise<number> {
-  const { x, t, y, target } = evalInputsFrom(e);
-  const B = model.batch, per = x.length / e.batch;
-  let sum = 0;
-  for (let s = 0; s < e.batch; s += B) {
-    const n = Math.min(B, e.batch - s);
-    const pad = (a: ArrayLike<number>, w: number, Ctor: typeof Float32Array | typeof Int32Array) => {
-      const out = new Ctor(B * w);
-      out.set(Array.prototype.slice.call(a, s * w, (s + n) * w));
-      return out;
-    };
-    const tgt = pad(target, per, Float32Array) as Float32Array;
-    const xb = pad(x, per, Float32Array) as Float32Array;
-    // a ragged last batch is filled with zeros; only its first n images are summed
-    model.writeInputs({ x: xb, t: pad(t, 1, Int32Array), y: pad(y, 1, Int32Array), target: tgt });
-    const eps = await model.predict();
-    for (let i = 0; i < n * per; i++) sum += (eps[i] - tgt[i]) ** 2;
-  }
-  return sum / (e.batch * per);
-}
-
 /** Trains a DiT; saves to `outDir` when given. */
 export async function trainDit(
   c: DitTrainConfig,
@@ -88,7 +68,7 @@ export async function trainDit(
   const data = loadMnist();
   const B = c.batch, per = MNIST_PIXELS, classes = c.model.numClasses;
   const batches = new MnistBatches(data.train, B, c.seed);
-  const val = validationTuples(data.val, c.evalImages, c.seed);
+  const val = mnistValidationInputs(c.evalImages);
   const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme) });
   const ring = rt.readback(16, "dit loss");
   try {
@@ -112,7 +92,7 @@ export async function trainDit(
       hooks.onStep?.(s + 1, loss);
     }
     const loopSeconds = (performance.now() - tl) / 1000;
-    const finalValLoss = await ditEvalLoss(model, val);
+    const finalValLoss = await evalLoss(modelPredictor(model), val);
     if (hooks.outDir) {
       const params = await model.readFloats(model.params);
       saveDitModel(hooks.outDir, c.model, params, { scheme: c.scheme, train: c });
