@@ -22,7 +22,6 @@
  * ```
  * @module
  */
-import "./lib/schemes/mod.ts"; // registers every scheme label with the engine
 
 export { getGpu } from "./lib/gpu/device.ts";
 export type { Gpu } from "./lib/gpu/device.ts";
@@ -32,7 +31,7 @@ export * as formatKernels from "./kernels/formats/mod.ts";
 export * as schemes from "./lib/schemes/mod.ts";
 
 export { train } from "./lib/engine/train.ts";
-export { defaultFfn, paramCounts, resolveModelConfig } from "./lib/engine/config.ts";
+export { defaultFfn, paramCounts, resolveModelConfig } from "./lib/models/llama/config.ts";
 export type {
   CurvePoint,
   ModelConfig,

@@ -14,15 +14,16 @@
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
-import { initParams, resolveModelConfig } from "../lib/engine/config.ts";
-import { GpuModel, packBatch } from "../lib/engine/model.ts";
+import { initParams, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
 import { NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl } from "../kernels/engine/gemm.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../kernels/schemes/fp4gemm.ts";
-import { Program, type Runtime } from "../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../lib/gpu/runtime.ts";
 import { compileOptions } from "../lib/schemes/compile.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
 
 /**
  * Packed FP4 GEMM vs the engine's f32 GEMM on the reference model's linear shapes (forward qkv, gate_up,
@@ -173,7 +174,7 @@ export async function main(args: string[]): Promise<void> {
   const params = initParams(cfg, 0);
   const time = async (name: string, packed = false): Promise<{ ms: number; cpu: number }> => {
     compileOptions.packed = packed; // packed FP4 GEMMs where both operands are FP4 (read when the model is built)
-    const model = GpuModel.create(rt, cfg, { batch: B, scheme: schemePair(name)! });
+    const model = GpuModel.create(rt, cfg, { batch: B, recipe: resolveRecipe(schemePair(name)!) });
     model.setParams(params);
     const step = (s: number) => {
       const b = sampler.at(s);

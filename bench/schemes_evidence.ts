@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { train } from "../lib/engine/train.ts";
-import { resolveModelConfig } from "../lib/engine/config.ts";
+import { resolveModelConfig } from "../lib/models/llama/config.ts";
 import { schemePair } from "../lib/schemes/catalog.ts";
 
 /** The schemes of the evidence list (forward-only labels run with a BF16 backward, and vice versa). */

@@ -12,12 +12,13 @@
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
-import { initParams, paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
-import { GpuModel, packBatch } from "../lib/engine/model.ts";
-import { type Dispatch, Program } from "../lib/engine/runtime.ts";
+import { initParams, paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import { type Dispatch, Program } from "../lib/gpu/runtime.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -119,7 +120,7 @@ export async function main(args: string[]): Promise<void> {
     );
     Deno.exit(2);
   }
-  const model = GpuModel.create(rt, cfg, { batch: B, scheme: pair });
+  const model = GpuModel.create(rt, cfg, { batch: B, recipe: resolveRecipe(pair) });
   model.setParams(initParams(cfg, 0));
   const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
   const dev = rt.device;

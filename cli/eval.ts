@@ -1,8 +1,9 @@
 /**
  * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
  * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
- * windows. `--help` prints the usage. Errors (bad arguments, missing or corrupt checkpoint, no tokens):
- * one line `eval: …`, exit code 2.
+ * windows. `deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]`: a DiT checkpoint's
+ * mean ε-MSE over an inputs file (x0, y, t, noise; lib/models/dit/evaluate.ts). `--help` prints the usage.
+ * Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line `eval: …`, exit code 2.
  * @module
  */
 import { parseFlags } from "../lib/cli/args.ts";
@@ -11,8 +12,12 @@ import { InputError, taskMessage } from "../lib/spec/errors.ts";
 import { unreadable } from "../lib/spec/load.ts";
 import { evaluate, getRuntime } from "../lib/engine/train.ts";
 import { loadModel } from "../lib/engine/checkpoint.ts";
-import { GpuModel } from "../lib/engine/model.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
+import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
+import { ditScheme } from "../lib/models/dit/checkpoint.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
@@ -24,28 +29,51 @@ export async function evalCheckpoint(
   const windows = Math.ceil((bytes.length - 1) / cfg.context);
   const batch = Math.min(windows, 8);
   const { rt } = await getRuntime();
-  const model = GpuModel.create(rt, cfg, { batch, scheme: { fwd: scheme.fwd, bwd: "fp32" }, train: false });
+  const recipe = resolveRecipe({
+    fwd: scheme.fwd,
+    bwd: "fp32",
+    ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+  });
+  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false });
   model.setParams(params);
   const { batches, tokens } = windowBatches(bytes, cfg.context, batch);
   return { loss: await evaluate(model, batches), tokens, windows };
 }
 
-const USAGE = "usage: deno task eval --checkpoint DIR --text FILE [--json]\n" +
-  "  mean next-token loss (nats/token) of FILE's bytes under the checkpoint in DIR (from train --out)";
+const USAGE = "usage: deno task eval --checkpoint DIR (--text FILE | --inputs FILE.safetensors) [--json]\n" +
+  "  --text FILE: mean next-token loss (nats/token) of FILE's bytes under the Llama checkpoint in DIR\n" +
+  "  --inputs FILE.safetensors: mean ε-MSE of the DiT checkpoint in DIR over x0 [B,1,28,28] f32, y [B] i32,\n" +
+  "    t [B] i32, noise [B,1,28,28] f32";
 
-/** Parses eval's arguments: "help", or the checkpoint and text paths; InputError (one line) otherwise. */
-export function evalArgs(args: string[]): "help" | { checkpoint: string; text: string; json: boolean } {
+/** What eval was asked: a checkpoint and either a text (Llama) or an inputs file (DiT). */
+export interface EvalArgs {
+  checkpoint: string;
+  text?: string;
+  inputs?: string;
+  json: boolean;
+}
+
+/** Parses eval's arguments: "help", or what to evaluate; InputError (one line) otherwise. */
+export function evalArgs(args: string[]): "help" | EvalArgs {
   const { values: v, positionals, help } = parseFlags(args, {
     checkpoint: { type: "string" },
     text: { type: "string" },
+    inputs: { type: "string" },
     json: { type: "boolean" },
   });
   if (help) return "help";
   if (positionals.length) throw new InputError(`unexpected argument "${positionals[0]}" (see --help)`);
-  if (typeof v.checkpoint !== "string" || typeof v.text !== "string") {
-    throw new InputError("--checkpoint DIR and --text FILE are required (see --help)");
+  if (typeof v.checkpoint !== "string" || (typeof v.text === "string") === (typeof v.inputs === "string")) {
+    throw new InputError(
+      "--checkpoint DIR and one of --text FILE or --inputs FILE are required (see --help)",
+    );
   }
-  return { checkpoint: v.checkpoint, text: v.text, json: v.json === true };
+  return {
+    checkpoint: v.checkpoint,
+    ...(typeof v.text === "string" ? { text: v.text } : {}),
+    ...(typeof v.inputs === "string" ? { inputs: v.inputs } : {}),
+    json: v.json === true,
+  };
 }
 
 if (import.meta.main) {
@@ -56,11 +84,21 @@ if (import.meta.main) {
       console.log(USAGE);
       Deno.exit(0);
     }
+    if (a.inputs !== undefined) {
+      const r = await evalCheckpointOnInputs(
+        a.checkpoint,
+        a.inputs,
+        (c, p) => gpuPredictor(c, p, ditScheme(a.checkpoint)),
+      );
+      if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, inputs: a.inputs, ...r }));
+      else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
+      Deno.exit(0);
+    }
     let bytes: Uint8Array;
     try {
-      bytes = Deno.readFileSync(a.text);
+      bytes = Deno.readFileSync(a.text!);
     } catch (e) {
-      throw unreadable("text file", a.text, e);
+      throw unreadable("text file", a.text!, e);
     }
     const r = await evalCheckpoint(a.checkpoint, bytes);
     if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, text: a.text, ...r }));

@@ -7,10 +7,10 @@
  * @module
  */
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
-import { paramCounts, resolveModelConfig } from "../lib/engine/config.ts";
+import { paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
 import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
-import { schemeLabels } from "../lib/engine/schemes.ts";
+import { schemeLabels } from "../lib/schemes/resolve.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
 import { checkSourceName } from "../lib/data/sources.ts";
 import { InputError, taskMessage } from "../lib/spec/errors.ts";
@@ -19,6 +19,7 @@ import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { numberFlag, parseFlags } from "../lib/cli/args.ts";
 import { ensureWritableDir } from "../lib/results/writable.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";
+import { mainDit } from "./train_dit.ts";
 
 const USAGE = `usage: deno task train [options]
   model:    --layers 4 --d-model 128 --heads 4 [--ffn N] --context 128
@@ -26,7 +27,8 @@ const USAGE = `usage: deno task train [options]
             --data sotu|brown|moby-dick|english|markov[:k=2,v=16,seed=1,tokens=1048576,conc=0.5]
   scheme:   --scheme NAME | --fwd fp32 --bwd fp32   [--switch-to NAME --switch-at 0.9]   (deno task schemes)
   eval:     --eval-every 0 --eval-tokens 32768
-  output:   --out DIR [--checkpoint-every N] [--resume] [--json]`;
+  output:   --out DIR [--checkpoint-every N] [--resume] [--json]
+a diffusion transformer on MNIST: deno task train --family dit --help`;
 
 const OPTIONS = {
   layers: { type: "string" },
@@ -182,7 +184,9 @@ function fmtTime(s: number): string {
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.some((a) => a === "--family" || a.startsWith("--family="))) {
+  await mainDit(Deno.args);
+} else if (import.meta.main) {
   exitWithParent("train");
   let opts: TrainArgs | "help";
   try {

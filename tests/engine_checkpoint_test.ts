@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadModel, recoverCheckpoint, saveCheckpoint } from "../lib/engine/checkpoint.ts";
-import { paramLayout, resolveModelConfig } from "../lib/engine/config.ts";
+import { paramLayout, resolveModelConfig } from "../lib/models/llama/config.ts";
 
 const cfg = resolveModelConfig({ layers: 1, dModel: 32, heads: 2, context: 32 });
 const scheme = { fwd: "fp32", bwd: "fp32" };

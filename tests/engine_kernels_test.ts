@@ -1,13 +1,13 @@
 /** Every engine WGSL kernel against its TypeScript reference on small shapes. */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import { Program, type Runtime } from "../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../lib/gpu/runtime.ts";
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../kernels/engine/gemm.ts";
 import * as K from "../kernels/engine/ops.ts";
-import * as R from "../lib/engine/reference.ts";
-import { packBatch, ropeTable } from "../lib/engine/model.ts";
-import { BF16_PREP, bf16Round } from "../lib/engine/schemes.ts";
-import { Rng } from "../lib/engine/config.ts";
+import * as R from "../lib/models/llama/reference.ts";
+import { packBatch, ropeTable } from "../lib/models/llama/model.ts";
+import { BF16_PREP, bf16Round } from "../lib/schemes/resolve.ts";
+import { Rng } from "../lib/engine/rng.ts";
 
 const rng = new Rng(42);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);

@@ -1,10 +1,12 @@
 /** Whole-model tests: parameter counts, gradients vs float64 reference and finite differences, schemes. */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import { GpuModel, packBatch } from "../lib/engine/model.ts";
-import { initParams, paramCounts, paramLayout, resolveModelConfig, Rng } from "../lib/engine/config.ts";
-import { modelLossAndGrads } from "../lib/engine/reference.ts";
-import { registerBackward, registerForward, resolveScheme } from "../lib/engine/schemes.ts";
+import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import { initParams, paramCounts, paramLayout, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { Rng } from "../lib/engine/rng.ts";
+import { modelLossAndGrads } from "../lib/models/llama/reference.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import type { LinearScheme } from "../lib/layers/linear.ts";
 import type { ModelConfig, SchemeChoice } from "../lib/engine/api.ts";
 
 const tiny: ModelConfig = resolveModelConfig({ layers: 2, dModel: 32, heads: 2, context: 32 });
@@ -32,9 +34,10 @@ function tinyParams(): Float32Array {
   return p;
 }
 
-async function gpuLossAndGrads(params: Float32Array, scheme?: SchemeChoice) {
+async function gpuLossAndGrads(params: Float32Array, scheme?: SchemeChoice | LinearScheme) {
   const { rt } = await getRuntime();
-  const m = GpuModel.create(rt, tiny, { batch: B, scheme });
+  const recipe = scheme && "name" in scheme ? scheme : scheme && resolveRecipe(scheme);
+  const m = GpuModel.create(rt, tiny, { batch: B, recipe });
   m.setParams(params);
   const { inputs, targets } = tinyBatch(1);
   m.writeBatch(packBatch(inputs, targets, 256));
@@ -114,9 +117,11 @@ Deno.test("schemes: identity hooks (with an all-ones estimator) are bit-identica
     estimator: true,
     wgsl: `fn prep(v: ptr<function, array<f32, 32>>, g: ptr<function, array<f32, 32>>, seed: u32) {}`,
   };
-  registerForward("test-noop", { x: noop, w: noop });
-  registerBackward("test-noop", { dxDy: noop, dxW: noop, dwDy: noop, dwX: noop });
-  const id = await gpuLossAndGrads(params, { fwd: "test-noop", bwd: "test-noop" });
+  const id = await gpuLossAndGrads(params, {
+    name: "test-noop",
+    fwd: { x: noop, w: noop },
+    bwd: { dxDy: noop, dxW: noop, dwDy: noop, dwX: noop },
+  });
   assert.equal(id.loss, f32.loss);
   assert.deepEqual(id.grads, f32.grads);
   const bf = await gpuLossAndGrads(params, { fwd: "bf16", bwd: "bf16" });
@@ -127,8 +132,8 @@ Deno.test("schemes: identity hooks (with an all-ones estimator) are bit-identica
     num += (bf.grads[i] - f32.grads[i]) ** 2, den += f32.grads[i] ** 2;
   }
   assert.ok(Math.sqrt(num / den) < 0.05, `bf16 grads rel error ${Math.sqrt(num / den)}`);
-  assert.throws(() => resolveScheme({ fwd: "nope", bwd: "fp32" }), /unknown forward scheme "nope"/);
-  assert.throws(() => resolveScheme({ fwd: "fp32", bwd: "nope" }), /unknown backward scheme "nope"/);
+  assert.throws(() => resolveRecipe({ fwd: "nope", bwd: "fp32" }), /unknown forward scheme "nope"/);
+  assert.throws(() => resolveRecipe({ fwd: "fp32", bwd: "nope" }), /unknown backward scheme "nope"/);
 });
 
 Deno.test("GPU gradients match the reference on a shape that takes the texture paths (attention + linear)", async () => {
@@ -163,7 +168,7 @@ Deno.test("texture and packed-BF16 GEMM paths are bit-identical to the storage-b
   const inputs = Array.from({ length: 64 }, () => 97 + rng.int(20));
   const targets = Array.from({ length: 64 }, () => 97 + rng.int(20));
   const run = async (scheme: SchemeChoice, textures: boolean) => {
-    const m = GpuModel.create(rt, cfg, { batch: 1, scheme, textures });
+    const m = GpuModel.create(rt, cfg, { batch: 1, recipe: resolveRecipe(scheme), textures });
     m.setParams(p);
     m.writeBatch(packBatch(inputs, targets, 256));
     m.gradProgram.submit(rt.device);

@@ -1,9 +1,9 @@
 /** Training-loop tests: loss falls, determinism, checkpoint round trip, bit-identical resume, CLI errors. */
 import assert from "node:assert/strict";
 import { evaluate, getRuntime, lrAt, train } from "../lib/engine/train.ts";
-import { resolveModelConfig } from "../lib/engine/config.ts";
+import { resolveModelConfig } from "../lib/models/llama/config.ts";
 import { loadModel } from "../lib/engine/checkpoint.ts";
-import { GpuModel } from "../lib/engine/model.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { loadSource } from "../lib/data/sources.ts";
 import { validationBatches } from "../lib/data/batches.ts";
 import type { TrainConfig } from "../lib/engine/api.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import { Program, type Runtime } from "../lib/engine/runtime.ts";
-import { Rng } from "../lib/engine/config.ts";
+import { Program, type Runtime } from "../lib/gpu/runtime.ts";
+import { Rng } from "../lib/engine/rng.ts";
 import { grid1d } from "../kernels/engine/ops.ts";
 import { fp4GemmGrid, fp4GemmKernel, packKernel } from "../kernels/schemes/fp4gemm.ts";
 import { decodeElement } from "../lib/formats/quantize.ts";
@@ -16,8 +16,8 @@ import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
 import { groupSize, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
 import { compileOptions } from "../lib/schemes/compile.ts";
-import { Linear, Scratch } from "../lib/engine/linear.ts";
-import { resolveScheme } from "../lib/engine/schemes.ts";
+import { Linear, Scratch } from "../lib/layers/linear.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
 
 const rng = new Rng(5);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
@@ -137,7 +137,7 @@ Deno.test("schemes: quartet linear layer, packed FP4 GEMMs = unpacked f32 GEMMs 
   const saved = compileOptions.packed;
   for (const packed of [false, true]) {
     compileOptions.packed = packed;
-    const scheme = resolveScheme({ fwd: "quest", bwd: "rtn-bwd" });
+    const scheme = resolveRecipe({ fwd: "quest", bwd: "rtn-bwd" });
     const lin = new Linear(rt, {
       name: `p${packed}`,
       M,

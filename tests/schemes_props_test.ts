@@ -5,16 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { evaluate, getRuntime, train } from "../lib/engine/train.ts";
-import { GpuModel } from "../lib/engine/model.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { validationBatches } from "../lib/data/batches.ts";
 import { loadSource } from "../lib/data/sources.ts";
-import { initParams, resolveModelConfig, Rng } from "../lib/engine/config.ts";
-import { Linear, Scratch } from "../lib/engine/linear.ts";
-import { Program } from "../lib/engine/runtime.ts";
-import { registerBackward, registerForward, resolveScheme } from "../lib/engine/schemes.ts";
+import { initParams, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { Rng } from "../lib/engine/rng.ts";
+import { Linear, Scratch } from "../lib/layers/linear.ts";
+import { Program } from "../lib/gpu/runtime.ts";
+import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import { hadamardForward, hadamardInverse } from "../lib/formats/hadamard.ts";
 import { quantizeTensor } from "../lib/formats/scaling.ts";
-import { compileBackward, compileForward } from "../lib/schemes/compile.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
 import { dgeDerivative, formatSpec, occIndices, refPrep, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
@@ -112,7 +112,7 @@ Deno.test("schemes: OCC clamp plus residual reconstructs the activation", () => 
 Deno.test("schemes: trust mask zeroes exactly the clipped entries' gradients in the engine's dX", async () => {
   const { rt } = await getRuntime();
   const M = 64, inF = 64, outF = 32;
-  const scheme = resolveScheme({ fwd: "quest", bwd: "fp32" });
+  const scheme = resolveRecipe({ fwd: "quest", bwd: "fp32" });
   const step = rt.uniform(16, "step");
   rt.device.queue.writeBuffer(step, 0, new Uint32Array([0, 0, 0, 12345]));
   const lin = new Linear(rt, {
@@ -163,12 +163,18 @@ Deno.test("schemes: trust mask zeroes exactly the clipped entries' gradients in 
 });
 
 Deno.test("schemes: an all-identity scheme reproduces the f32 run bit for bit", async () => {
-  registerForward("identity-test", compileForward({ label: "identity-test", description: "" }));
-  registerBackward("identity-test", compileBackward({ label: "identity-test", description: "" }));
   const model = resolveModelConfig({ layers: 1, dModel: 64, heads: 2, context: 32 });
   const base = { model, batch: 4, steps: 3, lr: 3e-3, seed: 1, data: "sotu", evalEvery: 0, evalTokens: 1024 };
   const a = await train({ ...base, scheme: { fwd: "fp32", bwd: "fp32" } });
-  const b = await train({ ...base, scheme: { fwd: "identity-test", bwd: "identity-test" } });
+  const b = await train({
+    ...base,
+    scheme: {
+      fwd: "identity-test",
+      bwd: "identity-test",
+      fwdDef: { label: "identity-test", description: "" },
+      bwdDef: { label: "identity-test", description: "" },
+    },
+  });
   assert.deepEqual(
     b.curve.map((p) => [p.trainLoss, p.valLoss]),
     a.curve.map((p) => [p.trainLoss, p.valLoss]),
@@ -205,14 +211,18 @@ Deno.test("schemes: validation loss runs with the forward quantizers active; mod
   const val = validationBatches(loadSource("sotu").val, 32, 4, 256);
   const params = initParams(cfg, 3);
   const loss = async (fwd: string) => {
-    const m = GpuModel.create(rt, cfg, { batch: 4, scheme: { fwd, bwd: "fp32" }, train: false });
+    const m = GpuModel.create(rt, cfg, {
+      batch: 4,
+      recipe: resolveRecipe({ fwd, bwd: "fp32" }),
+      train: false,
+    });
     m.setParams(params);
     return await evaluate(m, val.batches);
   };
   const [a, b] = [await loss("fp32"), await loss("quest")];
   assert.ok(Number.isFinite(a) && Number.isFinite(b));
   assert.notEqual(a, b);
-  const mixed = resolveScheme({ fwd: "fp4-mixed", bwd: "fp8" });
+  const mixed = resolveRecipe({ fwd: "fp4-mixed", bwd: "fp8" });
   assert.ok(mixed.modules?.qkv && mixed.modules.o, "attention projections get their own hooks");
   assert.notEqual(mixed.modules!.qkv.fwd.x!.id, mixed.fwd.x!.id);
   assert.equal(mixed.modules!.qkv.bwd, mixed.bwd);

@@ -4,14 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import { Program } from "../lib/engine/runtime.ts";
+import { Program } from "../lib/gpu/runtime.ts";
 import { grid1d } from "../kernels/engine/ops.ts";
 import { gpuPrep } from "../kernels/schemes/run.ts";
 import { postKernel, postPrepWgsl } from "../kernels/schemes/prep.ts";
 import { BACKWARD, FORWARD } from "../lib/schemes/catalog.ts";
 import { postGroup, refPost, refTensor } from "../lib/schemes/reference.ts";
 import type { OperandQuant } from "../lib/schemes/types.ts";
-import { Rng } from "../lib/engine/config.ts";
+import { Rng } from "../lib/engine/rng.ts";
 
 const rng = new Rng(7);
 /** Normal values with a few heavy outliers (exercise clipping, masks, OCC). */

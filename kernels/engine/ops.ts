@@ -2,7 +2,7 @@
  * WGSL generators for every non-GEMM op of the engine (forward and backward), one small function each.
  * Shapes are compile-time constants. Row-wise ops run one invocation per row (no workgroup memory,
  * no atomics: every reduction has a fixed order, so results are bit-reproducible).
- * Each has a TypeScript reference in lib/engine/reference.ts and a test in tests/engine_kernels_test.ts.
+ * Each has a TypeScript reference in lib/models/llama/reference.ts (DiT kernels: lib/layers/reference.ts) and a test in tests/engine_kernels_test.ts.
  * @module
  */
 import { UNROLL_MAX, wgslFor } from "../formats/wgsl.ts";
@@ -357,7 +357,7 @@ ${wd !== 0 ? `  p = p * (1.0 - u.lr * ${flit(wd)});` : ""}
 }
 
 /**
- * Operand "prepare" pass of the linear layer (see lib/engine/linear.ts): reads a row-major [R, C] operand,
+ * Operand "prepare" pass of the linear layer (see lib/layers/linear.ts): reads a row-major [R, C] operand,
  * hands groups of `group` values along the GEMM reduction axis (`axis` 1: along columns, 0: along rows)
  * to the scheme's WGSL `fn prep(v: ptr<function, array<f32, G>>, g: ptr<function, array<f32, G>>, seed: u32)`,
  * and writes the prepared operand (and, with `estimator`, the gradient multiplier).
@@ -432,5 +432,326 @@ ${HEAD}
   let x = S[2u * i];
   let y = S[2u * i + 1u];
   textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), vec4<u32>(pk(x.x, x.y), pk(x.z, x.w), pk(y.x, y.y), pk(y.z, y.w)));
+}`;
+}
+
+// ---- kernels of the DiT layers (TypeScript references in lib/layers/reference.ts) ----
+
+/** Bias add in place: Y[m, n] += b[n]. Bindings: 0 Y [M, N] (read_write), 1 b [N]. */
+export function biasAdd(M: number, N: number): string {
+  const N4 = N / 4;
+  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${M * N4}u) { return; }
+  Y[i] = Y[i] + B[i % ${N4}u];
+}`;
+}
+
+/** Bias gradient: db[n] = Σ_m dY[m, n] (rows in order). Bindings: 0 dY [M, N], 1 db [N]. */
+export function biasGrad(M: number, N: number): string {
+  const N4 = N / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> DB: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${N4}u) { return; }
+  var s = vec4<f32>(0.0);
+  for (var m = 0u; m < ${M}u; m++) { s += DY[m * ${N4}u + i]; }
+  DB[i] = s;
+}`;
+}
+
+/**
+ * Bidirectional softmax in place over rows of S [Z, T, T]; columns ≥ `keys` (padding tokens) get probability 0.
+ * Binding: 0 S.
+ */
+export function softmaxFull(Z: number, T: number, keys = T): string {
+  const T4 = T / 4;
+  return `@group(0) @binding(0) var<storage, read_write> S: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${Z * T}u) { return; }
+  let o = i * ${T4}u;
+  var mx = -3.0e38;
+  for (var j = 0u; j < ${T4}u; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let v = select(vec4<f32>(-3.0e38), S[o + j], idx < vec4<u32>(${keys}u));
+    mx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < ${T4}u; j++) {
+    let idx = vec4<u32>(j * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let e = select(vec4<f32>(0.0), exp(S[o + j] - mx), idx < vec4<u32>(${keys}u));
+    S[o + j] = e;
+    sum += e.x + e.y + e.z + e.w;
+  }
+  let inv = 1.0 / sum;
+  for (var j = 0u; j < ${T4}u; j++) { S[o + j] = S[o + j] * inv; }
+}`;
+}
+
+/** Bidirectional softmax backward in place: dS = P ⊙ (dP − Σ_j P·dP). Bindings: 0 P, 1 dP (→ dS). */
+export function softmaxFullBwd(Z: number, T: number): string {
+  const T4 = T / 4;
+  return `@group(0) @binding(0) var<storage, read> P: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> G: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${Z * T}u) { return; }
+  let o = i * ${T4}u;
+  var s = 0.0;
+  for (var j = 0u; j < ${T4}u; j++) { s += dot(P[o + j], G[o + j]); }
+  for (var j = 0u; j < ${T4}u; j++) { G[o + j] = P[o + j] * (G[o + j] - s); }
+}`;
+}
+
+/**
+ * LayerNorm (no affine) + adaLN modulation per row m of sample b = m / T:
+ * Y = x̂·(1 + mod[b, scaleAt + j]) + mod[b, shiftAt + j], x̂ = (X − μ)·rstd. Stores (μ, rstd) per row.
+ * Bindings: 0 X [B·T, D], 1 mod [B, stride], 2 Y, 3 stats [B·T, 2].
+ */
+export function lnModFwd(
+  B: number,
+  T: number,
+  D: number,
+  eps: number,
+  stride: number,
+  shiftAt: number,
+  scaleAt: number,
+): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> ST: array<f32>;
+${HEAD}
+  if (i >= ${B * T}u) { return; }
+  let o = i * ${D4}u;
+  let mb = (i / ${T}u) * ${S4}u;
+  var s = 0.0;
+  for (var j = 0u; j < ${D4}u; j++) { let x = X[o + j]; s += (x.x + x.y) + (x.z + x.w); }
+  let mu = s / ${flit(D)};
+  var ss = 0.0;
+  for (var j = 0u; j < ${D4}u; j++) { let c = X[o + j] - vec4<f32>(mu); ss += dot(c, c); }
+  let r = inverseSqrt(ss / ${flit(D)} + ${flit(eps)});
+  ST[2u * i] = mu;
+  ST[2u * i + 1u] = r;
+  for (var j = 0u; j < ${D4}u; j++) {
+    let xh = (X[o + j] - vec4<f32>(mu)) * r;
+    Y[o + j] = xh * (vec4<f32>(1.0) + MD[mb + ${scaleAt / 4}u + j]) + MD[mb + ${shiftAt / 4}u + j];
+  }
+}`;
+}
+
+/**
+ * adaLN modulation gradients per sample b and column j: dshift = Σ_t dY, dscale = Σ_t dY·x̂ (tokens in
+ * order), written into dmod [B, stride] at the shift and scale columns. Bindings: 0 dY, 1 X, 2 stats, 3 dmod.
+ */
+export function lnModDmod(
+  B: number,
+  T: number,
+  D: number,
+  stride: number,
+  shiftAt: number,
+  scaleAt: number,
+): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> ST: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DM: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${B * D4}u) { return; }
+  let b = i / ${D4}u;
+  let j = i % ${D4}u;
+  var sh = vec4<f32>(0.0);
+  var sc = vec4<f32>(0.0);
+  for (var t = 0u; t < ${T}u; t++) {
+    let m = b * ${T}u + t;
+    let dy = DY[m * ${D4}u + j];
+    sh += dy;
+    sc += dy * ((X[m * ${D4}u + j] - vec4<f32>(ST[2u * m])) * ST[2u * m + 1u]);
+  }
+  DM[b * ${S4}u + ${shiftAt / 4}u + j] = sh;
+  DM[b * ${S4}u + ${scaleAt / 4}u + j] = sc;
+}`;
+}
+
+/**
+ * LayerNorm + modulation backward to X per row: g = dY·(1 + scale), dX = rstd·(g − mean(g) − x̂·mean(g·x̂))
+ * (added to dX's contents when `accumulate`). Bindings: 0 dY, 1 X, 2 mod, 3 stats, 4 dX.
+ */
+export function lnModBwd(
+  B: number,
+  T: number,
+  D: number,
+  stride: number,
+  scaleAt: number,
+  accumulate: boolean,
+): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> MD: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> ST: array<f32>;
+@group(0) @binding(4) var<storage, read_write> DX: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${B * T}u) { return; }
+  let o = i * ${D4}u;
+  let mb = (i / ${T}u) * ${S4}u + ${scaleAt / 4}u;
+  let mu = ST[2u * i];
+  let r = ST[2u * i + 1u];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var j = 0u; j < ${D4}u; j++) {
+    let g = DY[o + j] * (vec4<f32>(1.0) + MD[mb + j]);
+    let xh = (X[o + j] - vec4<f32>(mu)) * r;
+    sg += (g.x + g.y) + (g.z + g.w);
+    sgx += dot(g, xh);
+  }
+  let a = sg / ${flit(D)};
+  let c = sgx / ${flit(D)};
+  for (var j = 0u; j < ${D4}u; j++) {
+    let g = DY[o + j] * (vec4<f32>(1.0) + MD[mb + j]);
+    let xh = (X[o + j] - vec4<f32>(mu)) * r;
+    let v = r * (g - vec4<f32>(a) - xh * c);
+    DX[o + j] = ${accumulate ? "DX[o + j] + v" : "v"};
+  }
+}`;
+}
+
+/** GELU, tanh approximation: A = 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). Bindings: 0 H, 1 A. */
+export function geluFwd(n: number): string {
+  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${n / 4}u) { return; }
+  let h = H[i];
+  let u = 0.7978845608028654 * (h + 0.044715 * h * h * h);
+  A[i] = 0.5 * h * (vec4<f32>(1.0) + tanh(u));
+}`;
+}
+
+/** GELU-tanh backward: dH = dA·gelu'(H). Bindings: 0 H, 1 dA, 2 dH. */
+export function geluBwd(n: number): string {
+  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${n / 4}u) { return; }
+  let h = H[i];
+  let u = 0.7978845608028654 * (h + 0.044715 * h * h * h);
+  let t = tanh(u);
+  let du = 0.7978845608028654 * (vec4<f32>(1.0) + 3.0 * 0.044715 * h * h);
+  DH[i] = DA[i] * (0.5 * (vec4<f32>(1.0) + t) + 0.5 * h * (vec4<f32>(1.0) - t * t) * du);
+}`;
+}
+
+/** SiLU: A = h·σ(h). Bindings: 0 H, 1 A. */
+export function siluFwd(n: number): string {
+  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${n / 4}u) { return; }
+  let h = H[i];
+  A[i] = h / (vec4<f32>(1.0) + exp(-h));
+}`;
+}
+
+/** SiLU backward: dH = dA·σ(h)(1 + h(1 − σ(h))) (added to dH's contents when `accumulate`). Bindings: 0 H, 1 dA, 2 dH. */
+export function siluBwd(n: number, accumulate = false): string {
+  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${n / 4}u) { return; }
+  let h = H[i];
+  let s = vec4<f32>(1.0) / (vec4<f32>(1.0) + exp(-h));
+  let v = DA[i] * (s * (vec4<f32>(1.0) + h * (vec4<f32>(1.0) - s)));
+  DH[i] = ${accumulate ? "DH[i] + v" : "v"};
+}`;
+}
+
+/**
+ * Gated residual (adaLN-Zero): Y[m, j] = X[m, j] + mod[b, gateAt + j]·H[m, j], b = m / T.
+ * Bindings: 0 X, 1 mod [B, stride], 2 H, 3 Y.
+ */
+export function gateFwd(B: number, T: number, D: number, stride: number, gateAt: number): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${B * T * D4}u) { return; }
+  let m = i / ${D4}u;
+  let j = i % ${D4}u;
+  Y[i] = X[i] + MD[(m / ${T}u) * ${S4}u + ${gateAt / 4}u + j] * H[i];
+}`;
+}
+
+/** Gated residual backward to H: dH = gate·dY. Bindings: 0 dY, 1 mod, 2 dH. */
+export function gateBwdH(B: number, T: number, D: number, stride: number, gateAt: number): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${B * T * D4}u) { return; }
+  let m = i / ${D4}u;
+  let j = i % ${D4}u;
+  DH[i] = MD[(m / ${T}u) * ${S4}u + ${gateAt / 4}u + j] * DY[i];
+}`;
+}
+
+/** Gated residual backward to the gate: dgate[b, j] = Σ_t dY·H (tokens in order). Bindings: 0 dY, 1 H, 2 dmod. */
+export function gateBwdGate(B: number, T: number, D: number, stride: number, gateAt: number): string {
+  const D4 = D / 4, S4 = stride / 4;
+  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> H: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> DM: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${B * D4}u) { return; }
+  let b = i / ${D4}u;
+  let j = i % ${D4}u;
+  var s = vec4<f32>(0.0);
+  for (var t = 0u; t < ${T}u; t++) { let k = (b * ${T}u + t) * ${D4}u + j; s += DY[k] * H[k]; }
+  DM[b * ${S4}u + ${gateAt / 4}u + j] = s;
+}`;
+}
+
+/**
+ * Squared error per row: loss[m] = Σ_j (Y − E)²; with `grad`, Y is overwritten by 2(Y − E)·gradScale. Rows
+ * whose index within a group of `T` is ≥ `real` (padding tokens) get loss 0 and gradient 0.
+ * Bindings: 0 Y [M, N] (read_write), 1 E [M, N], 2 loss [M].
+ */
+export function mseRows(M: number, N: number, grad: boolean, gradScale: number, T = M, real = T): string {
+  const N4 = N / 4;
+  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> E: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+${HEAD}
+  if (i >= ${M}u) { return; }
+  let o = i * ${N4}u;
+  if (i % ${T}u >= ${real}u) {
+    loss[i] = 0.0;
+${grad ? `    for (var j = 0u; j < ${N4}u; j++) { Y[o + j] = vec4<f32>(0.0); }` : ""}
+    return;
+  }
+  var s = 0.0;
+  for (var j = 0u; j < ${N4}u; j++) {
+    let e = Y[o + j] - E[o + j];
+    s += dot(e, e);
+${grad ? `    Y[o + j] = e * ${flit(2 * gradScale)};` : ""}
+  }
+  loss[i] = s;
+}`;
+}
+
+/** Y += B elementwise over n floats (n a multiple of 4). Bindings: 0 Y (read_write), 1 B. */
+export function addInto(n: number): string {
+  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+${HEAD}
+  if (i >= ${n / 4}u) { return; }
+  Y[i] = Y[i] + B[i];
 }`;
 }

@@ -4,7 +4,7 @@
  * → [rotate back]. All passes go into one command buffer; one submit and one readback per call.
  * @module
  */
-import { getGpu } from "../../lib/gpu/device.ts";
+import { type Runtime, sharedRuntime } from "../../lib/gpu/runtime.ts";
 import { wgslF32 } from "../../lib/formats/f32.ts";
 import {
   groupsOf,
@@ -206,6 +206,7 @@ export class GpuQuantizer {
   /** The spec the pipelines were generated for. */
   readonly spec: QuantSpec;
   private device: GPUDevice;
+  private rt: Runtime;
   private pipes: Record<string, GPUComputePipeline>;
   private bufs: Record<string, GPUBuffer>;
   private bind: GPUBindGroup;
@@ -219,14 +220,15 @@ export class GpuQuantizer {
   readonly fused: boolean;
 
   private constructor(
-    device: GPUDevice,
+    rt: Runtime,
     spec: QuantSpec,
     rows: number,
     cols: number,
     outputs: GpuOutputs,
     path: GpuPath,
   ) {
-    this.device = device;
+    this.rt = rt;
+    const device = (this.device = rt.device);
     this.outputs = outputs;
     const canFuse = fusable(spec) && !outputs.codes && !outputs.mask;
     if (path === "fused" && !canFuse) throw new Error("GpuQuantizer: this spec/output set cannot run fused");
@@ -260,8 +262,8 @@ export class GpuQuantizer {
     for (const e of names) {
       this.pipes[e] = device.createComputePipeline({ layout, compute: { module, entryPoint: e } });
     }
-    const st = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const mk = (bytes: number, usage = st) => device.createBuffer({ size: Math.max(16, bytes), usage });
+    const mk = (bytes: number, uniform = false) =>
+      uniform ? rt.uniform(bytes, "quantizer params") : rt.storage(bytes, "quantizer");
     this.bufs = {
       X: mk(n * 4),
       T: mk(spec.hadamard ? n * 4 : 16),
@@ -270,7 +272,7 @@ export class GpuQuantizer {
       C: mk(outputs.codes ? n * 4 : 16),
       M: mk(outputs.mask ? n * 4 : 16),
       P: mk((this.np + 2) * 4),
-      U: mk(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+      U: mk(16, true),
     };
     const order = ["X", "T", "S", "O", "C", "M", "P", "U"];
     this.bind = device.createBindGroup({
@@ -290,8 +292,8 @@ export class GpuQuantizer {
     outputs: GpuOutputs = { codes: true, mask: true },
     path: GpuPath = "auto",
   ): Promise<GpuQuantizer> {
-    const { device } = await getGpu();
-    return new GpuQuantizer(device, spec, rows, cols, outputs, path);
+    const { rt } = await sharedRuntime();
+    return new GpuQuantizer(rt, spec, rows, cols, outputs, path);
   }
 
   /** The input buffer (n f32); write values with `queue.writeBuffer` or `upload`. */
@@ -368,10 +370,7 @@ export class GpuQuantizer {
     if (outputs.codes) want.push(["C", n * 4]);
     if (outputs.mask) want.push(["M", n * 4]);
     const total = want.reduce((a, [, b]) => a + b, 0);
-    const rb = this.device.createBuffer({
-      size: total,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const rb = this.rt.readback(total, "quantizer read");
     let off = 0;
     const offs: Record<string, number> = {};
     for (const [k, bytes] of want) {
@@ -404,7 +403,7 @@ export class GpuQuantizer {
 
   /** Frees the buffers. */
   destroy(): void {
-    for (const b of Object.values(this.bufs)) b.destroy();
+    for (const b of Object.values(this.bufs)) this.rt.free(b);
   }
 }
 

@@ -3,7 +3,7 @@
  * (kernels/engine/ops.ts) with a scheme operand's fused `prep()` on one [R, C] tensor.
  * @module
  */
-import { Program, type Runtime } from "../../lib/engine/runtime.ts";
+import { Program, type Runtime } from "../../lib/gpu/runtime.ts";
 import { grid1d, prepare } from "../engine/ops.ts";
 import { prepWgsl } from "./prep.ts";
 import { groupSize } from "../../lib/schemes/reference.ts";

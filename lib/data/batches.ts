@@ -4,7 +4,7 @@
  * sequence, so the data position of a run is simply its step and resuming is exact.
  * @module
  */
-import { Rng } from "../engine/config.ts";
+import { Rng } from "../engine/rng.ts";
 
 /** Inputs and targets of one batch, both of length batch·context. */
 export interface Batch {

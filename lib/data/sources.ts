@@ -7,7 +7,7 @@
  * "moby-dick", "english" (all three), "markov" or "markov:k=2,v=16,seed=1,tokens=1048576,conc=0.5".
  * @module
  */
-import { Rng } from "../engine/config.ts";
+import { Rng } from "../engine/rng.ts";
 
 /** A tokenised data source. */
 export interface DataSource {
@@ -26,7 +26,7 @@ export interface DataSource {
 }
 
 /** Known source names (the markov source takes options after a colon). */
-export const SOURCE_NAMES = ["sotu", "brown", "moby-dick", "english", "markov"] as const;
+export const SOURCE_NAMES = ["sotu", "brown", "moby-dick", "english", "markov", "mnist"] as const;
 
 const cache = new Map<string, DataSource>();
 
@@ -64,7 +64,9 @@ export function loadSource(name: string): DataSource {
     ];
     src = fromDocs(name, docs, "sotu + brown + moby-dick");
   } else if (name === "markov" || name.startsWith("markov:")) src = markovSource(name);
-  else {throw new Error(
+  else if (name === "mnist") {
+    throw new Error(`data source "mnist" holds images, not text: load it with lib/data/mnist.ts`);
+  } else {throw new Error(
       `unknown data source "${name}" (known: ${SOURCE_NAMES.join(", ")}, markov:k=…,v=…,seed=…)`,
     );}
   cache.set(name, src);

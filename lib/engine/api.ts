@@ -3,6 +3,7 @@
  * The sweep runner, the CLI and the notebooks depend only on this file and `train()`.
  * @module
  */
+import type { BackwardHalf, ForwardHalf } from "../schemes/types.ts";
 
 /** Shape of a Llama-style decoder (Hugging Face `LlamaForCausalLM` semantics). */
 export interface ModelConfig {
@@ -24,12 +25,19 @@ export interface ModelConfig {
   ropeTheta: number;
 }
 
-/** Forward/backward quantization labels of a run ("fp32", "bf16", and the schemes of lib/schemes). */
+/**
+ * Forward/backward quantization labels of a run ("fp32", "bf16", and the schemes of lib/schemes), resolved
+ * into recipe records up front (lib/schemes/resolve.ts). An inline definition travels with its label.
+ */
 export interface SchemeChoice {
   /** Forward recipe label (quantizers of X and W in Y = X·Wᵀ). */
   fwd: string;
   /** Backward recipe label (quantizers of the dX and dW GEMMs). */
   bwd: string;
+  /** Inline forward definition (spec `{fwd: {...}}`); its label is `<name>.<hash of the definition>`. */
+  fwdDef?: ForwardHalf;
+  /** Inline backward definition. */
+  bwdDef?: BackwardHalf;
 }
 
 /** Everything that determines a training run; a run is a pure function of this plus the adapter. */

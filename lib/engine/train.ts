@@ -7,13 +7,11 @@
  * @module
  */
 import type { CurvePoint, ModelConfig, TrainConfig, TrainHooks, TrainResult } from "./api.ts";
-import { initParams, paramCounts, validateModelConfig } from "./config.ts";
-import { GpuModel, OPT, packBatch } from "./model.ts";
-import { Runtime } from "./runtime.ts";
-import { resolveScheme } from "./schemes.ts";
-import "../schemes/mod.ts"; // registers the scheme catalogue (lib/schemes) in the label registry
+import { initParams, paramCounts, validateModelConfig } from "../models/llama/config.ts";
+import { GpuModel, OPT, packBatch } from "../models/llama/model.ts";
+import { sharedRuntime } from "../gpu/runtime.ts";
+import { resolveRecipe } from "../schemes/resolve.ts";
 import { parseSwitch, switchStep } from "../schemes/schedule.ts";
-import { getGpu } from "../gpu/device.ts";
 import { loadSource } from "../data/sources.ts";
 import { BatchSampler, validationBatches } from "../data/batches.ts";
 import { loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
@@ -22,16 +20,8 @@ import type { Batch } from "../data/batches.ts";
 /** Loss read-back lag in steps (ring size). */
 export const RING = 6;
 
-let runtime: { device: GPUDevice; rt: Runtime; adapter: string } | undefined;
-
-/** The engine's shared runtime (pipeline cache) on the process's device. */
-export async function getRuntime(): Promise<{ rt: Runtime; adapter: string }> {
-  const gpu = await getGpu();
-  if (!runtime || runtime.device !== gpu.device) {
-    runtime = { device: gpu.device, rt: new Runtime(gpu.device), adapter: gpu.adapter };
-  }
-  return runtime;
-}
+/** The engine's shared runtime (pipeline cache) on the process's device (lib/gpu/runtime.ts). */
+export const getRuntime = sharedRuntime;
 
 /** Learning rate at step s (0-based): 10 % linear warmup from peak/100, cosine decay to peak/10. */
 export function lrAt(s: number, steps: number, peak: number): number {
@@ -72,7 +62,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.evalTokens) || c.evalTokens < 1) throw new Error(`train: evalTokens must be ≥ 1`);
   const choice = c.scheme ?? { fwd: "fp32", bwd: "fp32" };
   const sw = parseSwitch(choice); // target-precision schedule "A~B@f" (lib/schemes/schedule.ts)
-  for (const ch of sw ? [sw.first, sw.second] : [choice]) resolveScheme(ch);
+  for (const ch of sw ? [sw.first, sw.second] : [choice]) resolveRecipe(ch);
 }
 
 /** Mean next-token loss of `batches` (forward only, one await at the end). */
@@ -124,7 +114,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   // Target-precision schedule: the model is rebuilt with the second scheme at the switch step.
   const sw = parseSwitch(cfg.scheme);
   const swAt = sw ? switchStep(sw, cfg.steps) : Infinity;
-  let model = GpuModel.create(rt, mc, { batch: B, scheme: sw ? sw.first : cfg.scheme, train: true });
+  let model = GpuModel.create(rt, mc, {
+    batch: B,
+    recipe: resolveRecipe(sw ? sw.first : cfg.scheme),
+    train: true,
+  });
   let ring: GPUBuffer[] = [];
   try {
     const counts = paramCounts(mc);
@@ -154,7 +148,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         await model.readFloats(model.m2),
       ];
       model.destroy();
-      model = GpuModel.create(rt, mc, { batch: B, scheme: sw!.second, train: true });
+      model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(sw!.second), train: true });
       model.setParams(p);
       model.setMoments(m, v);
     };

@@ -1,11 +1,11 @@
 /**
- * Compiles scheme data (lib/schemes/types.ts) into the engine's hooks (lib/engine/linear.ts): every
+ * Compiles scheme data (lib/schemes/types.ts) into the engine's hooks (lib/layers/linear.ts): every
  * {@link OperandQuant} becomes an OperandPrep whose fused WGSL comes from kernels/schemes/prep.ts,
  * specialised per reduction length (row-wise groups, Hadamard size) through `forLength`.
  * @module
  */
-import type { ForwardOps, LinearScheme, OperandPrep } from "../engine/linear.ts";
-import type { BackwardHooks, ForwardHooks } from "../engine/schemes.ts";
+import type { ForwardOps, LinearScheme, OperandPrep } from "../layers/linear.ts";
+import type { BackwardHooks, ForwardHooks } from "./resolve.ts";
 import { packable, postPrepWgsl, prepWgsl } from "../../kernels/schemes/prep.ts";
 import { packKernel } from "../../kernels/schemes/fp4gemm.ts";
 import { groupSize, needsPost, postGroup } from "./reference.ts";

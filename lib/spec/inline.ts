@@ -1,11 +1,10 @@
 /**
- * Inline scheme definitions: checks an inline forward/backward half, compiles it with lib/schemes and
- * registers it in the engine under `<name>.<hash of the definition>`, so that the label (and with it
- * every run id) changes whenever the definition does.
+ * Inline scheme definitions: checks an inline forward/backward half and names it
+ * `<name>.<hash of the definition>`, so that the label (and with it every run id) changes whenever the
+ * definition does. The definition itself travels with the label in the run's SchemeChoice (no registry).
  * @module
  */
-import { registerBackward, registerForward, schemeLabels } from "../engine/schemes.ts";
-import { compileBackward, compileForward, compileOperand } from "../schemes/compile.ts";
+import { compileOperand } from "../schemes/compile.ts";
 import { elementOf } from "../schemes/reference.ts";
 import type { BackwardHalf, ForwardHalf, OperandQuant } from "../schemes/types.ts";
 import { canonicalJson, fnv1aHex } from "./hash.ts";
@@ -51,49 +50,41 @@ function check(ops: [string, OperandQuantDef | undefined][], where: string, prob
   }
 }
 
-/** Registers an inline forward half (unless already registered); returns its label. */
-export function registerInlineForward(
+/** Checks an inline forward half; returns its label and (when valid) the half as scheme data. */
+export function inlineForward(
   name: string,
   def: ForwardDef,
   where: string,
   problems: Problem[],
-): string {
+): { label: string; half?: ForwardHalf } {
   const label = `${name}.${fnv1aHex(canonicalJson(def))}`;
   const before = problems.length;
   check([["x", def.x], ["w", def.w]], where, problems);
   for (const [m, o] of Object.entries(def.modules ?? {})) {
     check([["x", o?.x], ["w", o?.w]], `${where}.modules.${m}`, problems);
   }
-  if (problems.length === before && !schemeLabels().fwd.includes(label)) {
-    const half = {
-      label,
-      description: def.description ?? `inline forward of ${name}`,
-      ...def,
-    } as ForwardHalf;
-    registerForward(label, compileForward(half));
-  }
-  return label;
+  if (problems.length !== before) return { label };
+  return {
+    label,
+    half: { label, description: def.description ?? `inline forward of ${name}`, ...def } as ForwardHalf,
+  };
 }
 
-/** Registers an inline backward half (unless already registered); returns its label. */
-export function registerInlineBackward(
+/** Checks an inline backward half; returns its label and (when valid) the half as scheme data. */
+export function inlineBackward(
   name: string,
   def: BackwardDef,
   where: string,
   problems: Problem[],
-): string {
+): { label: string; half?: BackwardHalf } {
   const label = `${name}.${fnv1aHex(canonicalJson(def))}`;
   const before = problems.length;
   check([["dxDy", def.dxDy], ["dxW", def.dxW], ["dwDy", def.dwDy], ["dwX", def.dwX]], where, problems);
-  if (problems.length === before && !schemeLabels().bwd.includes(label)) {
-    const half = {
-      label,
-      description: def.description ?? `inline backward of ${name}`,
-      ...def,
-    } as BackwardHalf;
-    registerBackward(label, compileBackward(half));
-  }
-  return label;
+  if (problems.length !== before) return { label };
+  return {
+    label,
+    half: { label, description: def.description ?? `inline backward of ${name}`, ...def } as BackwardHalf,
+  };
 }
 
 /** Element bits of an inline half: its widest quantized operand (32 when it quantizes nothing). */

@@ -1,26 +1,26 @@
 /**
- * Resolves spec scheme entries against the scheme catalogue (lib/schemes) and the engine's label
- * registry, with "closest names" suggestions for unknown names.
+ * Resolves spec scheme entries against the scheme catalogue (lib/schemes) and its labels, with
+ * "closest names" suggestions for unknown names.
  *
  * A string entry is resolved like `--scheme NAME` (lib/schemes `schemePair`): a preset pair
  * ("quartet" = quest + rtn-bwd), a label of both halves on both, or a one-sided label with BF16 on the
  * other side. `{fwd, bwd}` entries name the two halves directly, each a label or an inline definition
- * (lib/spec/inline.ts registers those).
+ * (lib/spec/inline.ts checks those; their definitions travel with the resolved scheme).
  *
  * Bits rule: an entry's explicit `fwdBits`/`bwdBits` win; else the element bits of the half's
  * quantized operands (the widest, as the GEMM runs at its widest operand; per-module overrides
  * ignored); a half that quantizes nothing is 32 (fp32).
  * @module
  */
-import "../schemes/mod.ts"; // registers the catalogue's labels in the engine registry
 import { BACKWARD, FORWARD, NAMED, schemePair } from "../schemes/catalog.ts";
 import type { OperandQuant } from "../schemes/types.ts";
 import { ELEMENTS } from "../formats/elements.ts";
-import { schemeLabels } from "../engine/schemes.ts";
+import { schemeLabels } from "../schemes/resolve.ts";
+import type { BackwardHalf, ForwardHalf } from "../schemes/types.ts";
 import { type Problem, specError } from "./errors.ts";
 import type { SchemeEntry } from "./schema.ts";
 import { unknownNameMessage } from "./suggest.ts";
-import { inlineBits, registerInlineBackward, registerInlineForward } from "./inline.ts";
+import { inlineBackward, inlineBits, inlineForward } from "./inline.ts";
 
 /** A scheme as a run uses it. */
 export interface ResolvedScheme {
@@ -31,6 +31,10 @@ export interface ResolvedScheme {
   /** Element bits of the forward / backward GEMM operands (see the bits rule above). */
   fwdBits: number;
   bwdBits: number;
+  /** Inline forward definition (when `fwd` names one). */
+  fwdDef?: ForwardHalf;
+  /** Inline backward definition (when `bwd` names one). */
+  bwdDef?: BackwardHalf;
 }
 
 /** The labels the engine accepts, per direction, and the preset names. */
@@ -102,12 +106,13 @@ export function resolveSchemes(
       check(pair.bwd, "bwd", `schemes[${i}]`);
       return { name: e, ...pair, fwdBits: labelBits(pair.fwd, "fwd"), bwdBits: labelBits(pair.bwd, "bwd") };
     }
-    const fwd = typeof e.fwd === "string"
-      ? e.fwd
-      : registerInlineForward(e.name!, e.fwd, `schemes[${i}].fwd`, problems);
-    const bwd = typeof e.bwd === "string"
-      ? e.bwd
-      : registerInlineBackward(e.name!, e.bwd, `schemes[${i}].bwd`, problems);
+    const fi = typeof e.fwd === "string"
+      ? undefined
+      : inlineForward(e.name!, e.fwd, `schemes[${i}].fwd`, problems);
+    const bi = typeof e.bwd === "string"
+      ? undefined
+      : inlineBackward(e.name!, e.bwd, `schemes[${i}].bwd`, problems);
+    const fwd = fi ? fi.label : e.fwd as string, bwd = bi ? bi.label : e.bwd as string;
     if (typeof e.fwd === "string") check(e.fwd, "fwd", `schemes[${i}].fwd`);
     if (typeof e.bwd === "string") check(e.bwd, "bwd", `schemes[${i}].bwd`);
     return {
@@ -116,6 +121,8 @@ export function resolveSchemes(
       bwd,
       fwdBits: e.fwdBits ?? (typeof e.fwd === "string" ? labelBits(fwd, "fwd") : inlineBits(e.fwd)),
       bwdBits: e.bwdBits ?? (typeof e.bwd === "string" ? labelBits(bwd, "bwd") : inlineBits(e.bwd)),
+      ...(fi?.half ? { fwdDef: fi.half } : {}),
+      ...(bi?.half ? { bwdDef: bi.half } : {}),
     };
   });
   const seen = new Set<string>();

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ModelConfig } from "../engine/api.ts";
-import { defaultFfn as engineDefaultFfn, paramCounts } from "../engine/config.ts";
+import { defaultFfn as engineDefaultFfn, paramCounts } from "../models/llama/config.ts";
 import type { ModelEntry, ShapeRule } from "./schema.ts";
 
 /** Byte-level vocabulary of every data source. */

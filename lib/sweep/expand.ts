@@ -12,7 +12,7 @@ import { InputError, type Problem, specError } from "../spec/errors.ts";
 import { dataSourceProblem } from "../spec/data.ts";
 import { unknownNameMessage } from "../spec/suggest.ts";
 import { formatSi } from "./format.ts";
-import { validateModelConfig } from "../engine/config.ts";
+import { validateModelConfig } from "../models/llama/config.ts";
 import { applySpecFilters, matchesFilter, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
 
@@ -230,7 +230,12 @@ export async function expandExperiment(
             lr: learningRate(spec.optimizer.lr, n),
             seed,
             data: spec.data,
-            scheme: { fwd: scheme.fwd, bwd: scheme.bwd },
+            scheme: {
+              fwd: scheme.fwd,
+              bwd: scheme.bwd,
+              ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+              ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
+            },
             evalEvery: spec.evalEvery,
             evalTokens: spec.evalTokens,
           };

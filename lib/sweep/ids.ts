@@ -29,5 +29,7 @@ export async function runId(config: TrainConfig): Promise<string> {
   const prefix = `${scheme}-L${config.model.layers}d${config.model.dModel}-t${
     compactCount(tokens)
   }-s${config.seed}`;
-  return `${prefix}-${(await sha256Hex(canonicalJson(config))).slice(0, 8)}`;
+  // inline definitions are already hashed into their labels; the hash covers the config without them
+  const { fwdDef: _f, bwdDef: _b, ...labels } = config.scheme;
+  return `${prefix}-${(await sha256Hex(canonicalJson({ ...config, scheme: labels }))).slice(0, 8)}`;
 }

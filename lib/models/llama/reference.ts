@@ -3,9 +3,9 @@
  * by the kernel tests and the finite-difference gradient test. Row-major arrays throughout.
  * @module
  */
-import type { ModelConfig } from "./api.ts";
+import type { ModelConfig } from "../../engine/api.ts";
 import { paramLayout } from "./config.ts";
-import { ropeTable } from "./model.ts";
+import { ropeTable } from "../../layers/attention.ts";
 
 /** A numeric array. */
 export type Arr = Float64Array | Float32Array;

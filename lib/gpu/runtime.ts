@@ -1,11 +1,13 @@
 /**
- * A tiny WebGPU runtime for the engine: pipeline cache, buffer helpers and recorded programs.
+ * The one WebGPU runtime of the project (engine layers, format kernels, tools): pipeline cache, buffer
+ * helpers and recorded programs, on the process's one device ({@link sharedRuntime}).
  *
  * A `Program` is a list of dispatches (pipeline + bind group + grid) and copies, built once and
  * replayed every step into a single command encoder: no bind groups are created in the hot loop and
  * the whole step is one submit.
  * @module
  */
+import { getGpu } from "./device.ts";
 
 /** A buffer range bound to one binding slot. */
 export interface Slice {
@@ -299,4 +301,15 @@ export class Program {
     this.encode(enc);
     device.queue.submit([enc.finish()]);
   }
+}
+
+let shared: { device: GPUDevice; rt: Runtime; adapter: string } | undefined;
+
+/** The process's runtime (one pipeline cache) on the shared device of lib/gpu/device.ts. */
+export async function sharedRuntime(): Promise<{ rt: Runtime; adapter: string }> {
+  const gpu = await getGpu();
+  if (!shared || shared.device !== gpu.device) {
+    shared = { device: gpu.device, rt: new Runtime(gpu.device), adapter: gpu.adapter };
+  }
+  return shared;
 }

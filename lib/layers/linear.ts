@@ -7,6 +7,12 @@
  *            dW = prep[dw.dy](dY)ᵀ· prep[dw.x](X)      ⊙ Gw   (Gw: estimator multiplier from fwd.w)
  * ```
  *
+ * Each product runs on one back-end, chosen once when the layer is built from its two operand hooks
+ * ({@link Linear.backends}): `fp4` (both hooks have a packed-FP4 variant: E2M1 codes + block scales), `bf16`
+ * (both hooks are plain BF16 rounding and the layer reads textures: packed BF16 textures), or `f32` (prepare
+ * passes, then the f32 GEMM over textures or storage buffers). An optional bias (f32, never quantized) is added
+ * after the forward GEMM; its gradient is the column sum of dY.
+ *
  * A hook left `undefined` is the identity: the GEMM reads the source tensor directly, with no extra
  * pass, so an all-identity scheme *is* the f32 path, bit for bit.
  *
@@ -21,10 +27,10 @@
  * @module
  */
 import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
-import { grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
+import { biasAdd, biasGrad, grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
-import { type Binding, type Program, type Runtime, type Slice } from "./runtime.ts";
+import { type Binding, type Program, type Runtime, type Slice } from "../gpu/runtime.ts";
 
 /**
  * One operand quantizer: the WGSL body of a prepare pass.
@@ -173,6 +179,17 @@ export interface LinearOptions {
   textures?: boolean;
 }
 
+/** Parameter (or gradient) slices of one linear layer: weight [out, in] and optional bias [out]. */
+export interface LinearParams {
+  /** Weight. */
+  w: Slice;
+  /** Bias (absent: no bias). */
+  b?: Slice;
+}
+
+/** The back-end a product of a linear layer runs on (see the module doc). */
+export type Backend = "fp4" | "bf16" | "f32";
+
 /** A linear layer Y = X·Wᵀ (W stored [outF, inF], PyTorch layout) with quantizer hooks. */
 export class Linear {
   /** Options. */
@@ -200,7 +217,26 @@ export class Linear {
       this.#tx = newTexOperand(rt, o.M, o.inF, `${o.name} x`);
       this.#txIsBwdX = !o.scheme.fwd.x || !!o.scheme.fwd.keep;
     }
+    const { fwd, bwd } = o.scheme, post = fwd.post;
+    const pick = (a: OperandPrep | undefined, b: OperandPrep | undefined, f32Only: boolean): Backend =>
+      this.#bf16Pair(a, b) && !f32Only ? "bf16" : "f32";
+    this.backends = {
+      fwd: this.#packable(fwd.x, o.inF) && this.#packable(fwd.w, o.inF)
+        ? "fp4"
+        : this.#bf16Pair(fwd.x, fwd.w) && !this.#gx && !this.#gw && !this.#xq && !this.#wq
+        ? "bf16"
+        : "f32",
+      dx: this.#packable(bwd.dxDy, o.outF) && this.#packable(bwd.dxW, o.outF)
+        ? (this.#gx && !post?.x ? "f32" : "fp4")
+        : pick(bwd.dxDy, bwd.dxW, !!this.#gx || !!post?.x),
+      dw: this.#packable(bwd.dwDy, o.M) && this.#packable(bwd.dwX, o.M)
+        ? (this.#gw && !post?.w ? "f32" : "fp4")
+        : pick(bwd.dwDy, bwd.dwX, !!this.#gw || !!post?.w),
+    };
   }
+
+  /** The back-end of each product, chosen once from the operand hooks. */
+  readonly backends: { fwd: Backend; dx: Backend; dw: Backend };
 
   /**
    * The texture the f32 forward GEMM reads X from, when a producer kernel may write X there itself (no
@@ -362,45 +398,76 @@ export class Linear {
     prog.add(this.#rt.dispatch(label, pipe, slices, gemmGrid(spec), 2 * spec.M * spec.N * spec.K));
   }
 
-  /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout). */
+  /** Records Y = X·Wᵀ (+ `residual`, a separate buffer with Y's layout) (+ `opt.bias` per column). */
   forward(
     prog: Program,
     x: Slice,
     w: Slice,
     y: Slice,
     residual?: Slice,
-    opt: { xInTexture?: boolean } = {},
+    opt: { xInTexture?: boolean; bias?: Slice } = {},
   ): void {
     const { M, inF, outF, scheme } = this.o;
-    const px = this.#packable(scheme.fwd.x, inF), pw = this.#packable(scheme.fwd.w, inF);
-    if (px && pw) {
-      const a = this.#pack(prog, "fwd.x", px, x, M, inF, 1, this.#gx, this.#xq);
-      const b = this.#pack(prog, "fwd.w", pw, w, outF, inF, 1, this.#gw, this.#wq);
-      this.#fp4(prog, `${this.o.name} fwd fp4`, a, b, M, outF, inF, y, residual);
-      if (this.#tx && this.#txIsBwdX) this.#toTex(prog, a.deq, this.#tx);
-      return;
+    const run = {
+      fp4: () => {
+        const a = this.#pack(
+          prog,
+          "fwd.x",
+          this.#packable(scheme.fwd.x, inF)!,
+          x,
+          M,
+          inF,
+          1,
+          this.#gx,
+          this.#xq,
+        );
+        const b = this.#pack(
+          prog,
+          "fwd.w",
+          this.#packable(scheme.fwd.w, inF)!,
+          w,
+          outF,
+          inF,
+          1,
+          this.#gw,
+          this.#wq,
+        );
+        this.#fp4(prog, `${this.o.name} fwd fp4`, a, b, M, outF, inF, y, residual);
+        if (this.#tx && this.#txIsBwdX) this.#toTex(prog, a.deq, this.#tx);
+      },
+      bf16: () => {
+        const round = this.#bf16Pair(scheme.fwd.x, scheme.fwd.w)!;
+        const a = this.#packTex(prog, round, x, M, inF, "x"),
+          b = this.#packTex(prog, round, w, outF, inF, "w");
+        const spec = this.#spec("fwd", { add: residual ? "buf" : "none", bf16: true });
+        this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
+      },
+      f32: () => {
+        const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
+        const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
+        const spec = this.#spec("fwd", { add: residual ? "buf" : "none" });
+        let a: Binding = xq, b: Binding = wq;
+        if (this.#tx) {
+          a = opt.xInTexture && this.inputTexture ? this.#tx.view : this.#toTex(prog, xq, this.#tx);
+          b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
+        }
+        this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
+      },
+    };
+    run[this.backends.fwd]();
+    if (opt.bias) {
+      const pipe = this.#rt.pipeline(`biasadd:${M}:${outF}`, () => biasAdd(M, outF));
+      prog.add(this.#rt.dispatch(`${this.o.name} bias`, pipe, [y, opt.bias], grid1d((M * outF) / 4)));
     }
-    const bfF = this.#bf16Pair(scheme.fwd.x, scheme.fwd.w);
-    if (bfF && !this.#gx && !this.#gw && !this.#xq && !this.#wq) {
-      const a = this.#packTex(prog, bfF, x, M, inF, "x"), b = this.#packTex(prog, bfF, w, outF, inF, "w");
-      const spec = this.#spec("fwd", { add: residual ? "buf" : "none", bf16: true });
-      this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
-      return;
-    }
-    const xq = this.#prep(prog, "fwd.x", scheme.fwd.x, x, M, inF, 1, this.#gx, this.#xq);
-    const wq = this.#prep(prog, "fwd.w", scheme.fwd.w, w, outF, inF, 1, this.#gw, this.#wq);
-    const spec = this.#spec("fwd", { add: residual ? "buf" : "none" });
-    let a: Binding = xq, b: Binding = wq;
-    if (this.#tx) {
-      a = opt.xInTexture && this.inputTexture ? this.#tx.view : this.#toTex(prog, xq, this.#tx);
-      b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
-    }
-    this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
   }
 
-  /** Records dX = dY·W (skipped when `dx` is null) and dW = dYᵀ·X. */
-  backward(prog: Program, dy: Slice, x: Slice, w: Slice, dx: Slice | null, dw: Slice): void {
+  /** Records dX = dY·W (skipped when `dx` is null), dW = dYᵀ·X and, with `db`, the bias gradient Σ_rows dY. */
+  backward(prog: Program, dy: Slice, x: Slice, w: Slice, dx: Slice | null, dw: Slice, db?: Slice): void {
     const { M, inF, outF, scheme } = this.o;
+    if (db) {
+      const pipe = this.#rt.pipeline(`biasgrad:${M}:${outF}`, () => biasGrad(M, outF));
+      prog.add(this.#rt.dispatch(`${this.o.name} bias grad`, pipe, [dy, db], grid1d(outF / 4)));
+    }
     if (this.#xq) x = { buffer: this.#xq, size: M * inF * 4 };
     if (this.#wq) w = { buffer: this.#wq, size: outF * inF * 4 };
     const post = scheme.fwd.post;
@@ -409,62 +476,66 @@ export class Linear {
     let tDyBf: GPUTextureView | undefined;
     const bfX = this.#bf16Pair(scheme.bwd.dxDy, scheme.bwd.dxW);
     const bfW = this.#bf16Pair(scheme.bwd.dwDy, scheme.bwd.dwX);
-    const pdy = this.#packable(scheme.bwd.dxDy, outF), pwt = this.#packable(scheme.bwd.dxW, outF);
-    if (dx && pdy && pwt && !(this.#gx && !post?.x)) {
-      const a = this.#pack(prog, "dx.dy", pdy, dy, M, outF, 1);
-      const b = this.#pack(prog, "dx.w", pwt, w, outF, inF, 0);
-      this.#fp4(prog, `${this.o.name} dX fp4`, a, b, M, inF, outF, dx);
-      if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
-    } else if (dx && bfX && !this.#gx && !post?.x) {
-      const a = this.#packTex(prog, bfX, dy, M, outF, "dy");
-      if (bfX === bfW) tDyBf = a;
-      const b = this.#packTex(prog, bfX, w, outF, inF, "w");
-      const spec = this.#spec("dx", { bf16: true });
-      this.#gemm(prog, `${this.o.name} dX`, spec, [a, b, dx]);
-    } else if (dx) {
-      const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
-      const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
-      const spec = this.#spec("dx", { mul: !!this.#gx && !post?.x });
-      let a: Binding = dyq, b: Binding = wq;
-      if (tx) {
-        a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
-        if (!scheme.bwd.dxDy && !scheme.bwd.dwDy) tDy = a;
-        b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
-      }
-      const sl: Binding[] = [a, b, dx];
-      if (spec.mul) sl.push(this.#gx!);
-      this.#gemm(prog, `${this.o.name} dX`, spec, sl);
-      if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
-    }
-    const pdw = this.#packable(scheme.bwd.dwDy, M), pxt = this.#packable(scheme.bwd.dwX, M);
-    if (pdw && pxt && !(this.#gw && !post?.w)) {
-      const a = this.#pack(prog, "dw.dy", pdw, dy, M, outF, 0);
-      const b = this.#pack(prog, "dw.x", pxt, x, M, inF, 0);
-      this.#fp4(prog, `${this.o.name} dW fp4`, a, b, outF, inF, M, dw);
-      if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
-      return;
-    }
-    if (bfW && !this.#gw && !post?.w) {
-      const a = tDyBf ?? this.#packTex(prog, bfW, dy, M, outF, "dy");
-      const b = this.#packTex(prog, bfW, x, M, inF, "x");
-      const spec = this.#spec("dw", { bf16: true });
-      this.#gemm(prog, `${this.o.name} dW`, spec, [a, b, dw]);
-      return;
-    }
-    const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
-    const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
-    const spec = this.#spec("dw", { mul: !!this.#gw && !post?.w });
-    let a: Binding = dyq, b: Binding = xq;
-    if (tx) {
-      a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
-      b = !scheme.bwd.dwX && this.#txIsBwdX
-        ? tx.view
-        : this.#toTex(prog, xq, this.o.scratch.tex("x", M, inF));
-    }
-    const sl: Binding[] = [a, b, dw];
-    if (spec.mul) sl.push(this.#gw!);
-    this.#gemm(prog, `${this.o.name} dW`, spec, sl);
-    if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+    const dX = {
+      fp4: (dx: Slice) => {
+        const a = this.#pack(prog, "dx.dy", this.#packable(scheme.bwd.dxDy, outF)!, dy, M, outF, 1);
+        const b = this.#pack(prog, "dx.w", this.#packable(scheme.bwd.dxW, outF)!, w, outF, inF, 0);
+        this.#fp4(prog, `${this.o.name} dX fp4`, a, b, M, inF, outF, dx);
+        if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
+      },
+      bf16: (dx: Slice) => {
+        const a = this.#packTex(prog, bfX!, dy, M, outF, "dy");
+        if (bfX === bfW) tDyBf = a;
+        const b = this.#packTex(prog, bfX!, w, outF, inF, "w");
+        this.#gemm(prog, `${this.o.name} dX`, this.#spec("dx", { bf16: true }), [a, b, dx]);
+      },
+      f32: (dx: Slice) => {
+        const dyq = this.#prep(prog, "dx.dy", scheme.bwd.dxDy, dy, M, outF, 1);
+        const wq = this.#prep(prog, "dx.w", scheme.bwd.dxW, w, outF, inF, 0);
+        const spec = this.#spec("dx", { mul: !!this.#gx && !post?.x });
+        let a: Binding = dyq, b: Binding = wq;
+        if (tx) {
+          a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+          if (!scheme.bwd.dxDy && !scheme.bwd.dwDy) tDy = a;
+          b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
+        }
+        const sl: Binding[] = [a, b, dx];
+        if (spec.mul) sl.push(this.#gx!);
+        this.#gemm(prog, `${this.o.name} dX`, spec, sl);
+        if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
+      },
+    };
+    const dW = {
+      fp4: () => {
+        const a = this.#pack(prog, "dw.dy", this.#packable(scheme.bwd.dwDy, M)!, dy, M, outF, 0);
+        const b = this.#pack(prog, "dw.x", this.#packable(scheme.bwd.dwX, M)!, x, M, inF, 0);
+        this.#fp4(prog, `${this.o.name} dW fp4`, a, b, outF, inF, M, dw);
+        if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+      },
+      bf16: () => {
+        const a = tDyBf ?? this.#packTex(prog, bfW!, dy, M, outF, "dy");
+        const b = this.#packTex(prog, bfW!, x, M, inF, "x");
+        this.#gemm(prog, `${this.o.name} dW`, this.#spec("dw", { bf16: true }), [a, b, dw]);
+      },
+      f32: () => {
+        const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
+        const xq = this.#prep(prog, "dw.x", scheme.bwd.dwX, x, M, inF, 0);
+        const spec = this.#spec("dw", { mul: !!this.#gw && !post?.w });
+        let a: Binding = dyq, b: Binding = xq;
+        if (tx) {
+          a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+          b = !scheme.bwd.dwX && this.#txIsBwdX
+            ? tx.view
+            : this.#toTex(prog, xq, this.o.scratch.tex("x", M, inF));
+        }
+        const sl: Binding[] = [a, b, dw];
+        if (spec.mul) sl.push(this.#gw!);
+        this.#gemm(prog, `${this.o.name} dW`, spec, sl);
+        if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
+      },
+    };
+    if (dx) dX[this.backends.dx](dx);
+    dW[this.backends.dw]();
   }
 
   /** The hook specialised for reduction length `len` when it has a packed-FP4 variant, else undefined. */

@@ -1,0 +1,84 @@
+/**
+ * The optimizer as a layer of the training program: global gradient-norm clipping (PyTorch
+ * `clip_grad_norm_`) and AdamW (decoupled weight decay) over a flat parameter buffer whose decayed tensors
+ * come first, so the update runs as two contiguous ranges.
+ * @module
+ */
+import * as K from "../../kernels/engine/ops.ts";
+import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
+import { kernel } from "./record.ts";
+
+/** AdamW and clipping constants (Quartet §2.2). */
+export const OPT = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1.0 } as const;
+
+/** Buffers the optimizer updates. */
+export interface OptimizerState {
+  /** Flat parameters (f32 master weights). */
+  params: GPUBuffer;
+  /** Flat gradients. */
+  grads: GPUBuffer;
+  /** First moments. */
+  m1: GPUBuffer;
+  /** Second moments. */
+  m2: GPUBuffer;
+  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed. */
+  stepUniform: GPUBuffer;
+}
+
+/** Clip + AdamW over `totalFloats` floats, the first `decayFloats` with weight decay. */
+export class AdamW {
+  /** [0] gradient norm, [1] clip coefficient of the last step. */
+  readonly clip: GPUBuffer;
+  readonly #partial: GPUBuffer;
+  readonly #parts: number;
+  static readonly #chunk = 256;
+
+  /** Creates the optimizer's scratch buffers. */
+  constructor(
+    readonly rt: Runtime,
+    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState },
+  ) {
+    this.#parts = Math.ceil(o.totalFloats / 4 / AdamW.#chunk);
+    this.#partial = rt.storage(this.#parts * 4, "norm parts");
+    this.clip = rt.storage(16, "clip");
+  }
+
+  /** Records the gradient norm, the clip coefficient and the AdamW update. */
+  record(prog: Program): void {
+    const { totalFloats, decayFloats, state } = this.o;
+    const n4 = totalFloats / 4, chunk = AdamW.#chunk, parts = this.#parts;
+    kernel(this.rt, prog, "grad norm", `sumsq:${n4}:${chunk}`, () => K.sumSquaresPartial(n4, chunk), [
+      state.grads,
+      this.#partial,
+    ], parts);
+    kernel(this.rt, prog, "clip", `clip:${parts}:${OPT.clip}`, () => K.clipCoef(parts, OPT.clip), [
+      this.#partial,
+      this.clip,
+    ], 1);
+    const ranges: [number, number, number][] = [[0, decayFloats, OPT.weightDecay], [
+      decayFloats,
+      totalFloats - decayFloats,
+      0,
+    ]];
+    for (const [off, n, wd] of ranges) {
+      if (n === 0) continue;
+      const sl = (b: GPUBuffer): Slice => ({ buffer: b, offset: off * 4, size: n * 4 });
+      kernel(
+        this.rt,
+        prog,
+        `adamw wd=${wd}`,
+        `adamw:${n / 4}:${wd}`,
+        () => K.adamw(n / 4, OPT.beta1, OPT.beta2, OPT.eps, wd),
+        [
+          sl(state.params),
+          sl(state.grads),
+          sl(state.m1),
+          sl(state.m2),
+          this.clip,
+          state.stepUniform,
+        ],
+        n / 4,
+      );
+    }
+  }
+}

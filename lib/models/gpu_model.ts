@@ -1,0 +1,118 @@
+/**
+ * What every model on the GPU shares: the flat parameter, gradient and AdamW-moment buffers of its
+ * parameter layout, the step uniform, the scalars (losses, norms) the training loop reads back, the three
+ * recorded programs (train, grad, eval), and the arena that frees them all at once.
+ * @module
+ */
+import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
+import type { ParamLayout } from "./layout.ts";
+
+/** Buffers and programs of a model instance; a family's model fills the programs in its constructor. */
+export abstract class GpuModelBase {
+  /** Flat parameter layout. */
+  readonly layout: ParamLayout;
+  /** Runtime. */
+  readonly rt: Runtime;
+  /** Flat parameters (f32 master weights). */
+  readonly params: GPUBuffer;
+  /** Flat gradients. */
+  readonly grads: GPUBuffer;
+  /** AdamW first moments. */
+  readonly m1: GPUBuffer;
+  /** AdamW second moments. */
+  readonly m2: GPUBuffer;
+  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed. */
+  readonly stepUniform: GPUBuffer;
+  /** Scalars: [0] mean train loss, [1] eval loss sum, [2] grad norm, [3] clip coef. */
+  readonly scalars: GPUBuffer;
+  /** Forward + loss + backward + clip + AdamW (training programs only). */
+  abstract readonly trainProgram: Program;
+  /** Forward + backward only (gradients for tests). */
+  abstract readonly gradProgram: Program;
+  /** Forward + loss, accumulating the summed loss into scalars[1]. */
+  abstract readonly evalProgram: Program;
+  /** The clip buffer (grad norm, coefficient) of the last step; training programs only. */
+  abstract readonly clipBuffer: GPUBuffer | undefined;
+
+  /** Allocates the shared buffers (call inside an arena, see {@link buildModel}). */
+  protected constructor(rt: Runtime, layout: ParamLayout, train: boolean) {
+    this.rt = rt;
+    this.layout = layout;
+    const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
+    this.params = buf(layout.totalFloats, "params");
+    this.grads = buf(train ? layout.totalFloats : 4, "grads");
+    this.m1 = buf(train ? layout.totalFloats : 4, "adam m");
+    this.m2 = buf(train ? layout.totalFloats : 4, "adam v");
+    this.stepUniform = rt.uniform(16, "step");
+    this.scalars = buf(4, "scalars");
+  }
+
+  /** The parameter slice of tensor `name`. */
+  P(name: string): Slice {
+    const t = this.layout.byName.get(name);
+    if (!t) throw new Error(`model: no parameter ${name}`);
+    return { buffer: this.params, offset: t.offset * 4, size: t.size * 4 };
+  }
+
+  /** The gradient slice of tensor `name`. */
+  G(name: string): Slice {
+    const t = this.layout.byName.get(name);
+    if (!t) throw new Error(`model: no parameter ${name}`);
+    return { buffer: this.grads, offset: t.offset * 4, size: t.size * 4 };
+  }
+
+  #owned: (GPUBuffer | GPUTexture)[] = [];
+
+  /** Releases every buffer and texture of the model (call once the queue no longer uses them). */
+  destroy(): void {
+    this.rt.freeAll(this.#owned);
+  }
+
+  /** Records what {@link buildModel} allocated for this model. */
+  adopt(owned: (GPUBuffer | GPUTexture)[]): void {
+    this.#owned = owned;
+  }
+
+  /** Uploads flat parameters. */
+  setParams(p: Float32Array): void {
+    this.rt.device.queue.writeBuffer(this.params, 0, p as Float32Array<ArrayBuffer>);
+  }
+
+  /** Uploads optimizer moments. */
+  setMoments(m: Float32Array, v: Float32Array): void {
+    this.rt.device.queue.writeBuffer(this.m1, 0, m as Float32Array<ArrayBuffer>);
+    this.rt.device.queue.writeBuffer(this.m2, 0, v as Float32Array<ArrayBuffer>);
+  }
+
+  /** Writes the step uniform (values rounded to f32 exactly as the kernels see them). */
+  writeStep(lr: number, stepSize: number, sqrtBc2: number, seed: number): void {
+    const b = new ArrayBuffer(16);
+    new Float32Array(b, 0, 3).set([lr, stepSize, sqrtBc2]);
+    new Uint32Array(b, 12, 1)[0] = seed >>> 0;
+    this.rt.device.queue.writeBuffer(this.stepUniform, 0, b);
+  }
+
+  /** Zeroes scalars[1] (the eval accumulator). */
+  resetEvalSum(): void {
+    this.rt.device.queue.writeBuffer(this.scalars, 4, new Float32Array([0]));
+  }
+
+  /** Reads a flat f32 buffer (awaits). */
+  async readFloats(b: GPUBuffer, floats?: number): Promise<Float32Array> {
+    return new Float32Array(await this.rt.read(b, (floats ?? b.size / 4) * 4));
+  }
+}
+
+/** Builds a model inside an arena so that {@link GpuModelBase.destroy} frees everything it allocated. */
+export function buildModel<M extends GpuModelBase>(rt: Runtime, make: () => M): M {
+  rt.openArena();
+  let m: M;
+  try {
+    m = make();
+  } catch (e) {
+    rt.freeAll(rt.closeArena());
+    throw e;
+  }
+  m.adopt(rt.closeArena());
+  return m;
+}

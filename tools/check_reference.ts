@@ -1,0 +1,60 @@
+/**
+ * Bit-identity check of the engine against the committed demo results (results/reference/quartet-tiny):
+ * re-trains a few of its runs with the current code and compares run ids, final losses and the whole
+ * training curve bit for bit (as the numbers round-trip through the CSV).
+ *
+ *   deno run -A tools/check_reference.ts [RUN_ID_PREFIX ...]
+ *
+ * Default runs: the smallest model at the smallest budget for bf16, QuEST and Quartet (~10 s on 2 cores).
+ * Exits 1 and prints the first difference when anything differs.
+ * @module
+ */
+import { parse } from "csv-parse/sync";
+import { loadSpec } from "../lib/spec/load.ts";
+import { expandExperiment } from "../lib/sweep/expand.ts";
+import { train } from "../lib/engine/train.ts";
+
+const REF = new URL("../results/reference/quartet-tiny/", import.meta.url).pathname;
+const wanted = Deno.args.length ? Deno.args : ["bf16-L1d32-t26.9k-s0", "quest+bf16-L1d32-t26.9k-s0", "quest+rtn-bwd-L1d32-t26.9k-s0"];
+
+const rows = parse(Deno.readTextFileSync(`${REF}runs.csv`), { columns: true }) as Record<string, string>[];
+const { spec } = await loadSpec(new URL("../experiments/quartet-tiny.ts", import.meta.url).pathname);
+const { runs } = await expandExperiment(spec);
+let bad = 0;
+for (const prefix of wanted) {
+  const ref = rows.find((r) => r.run_id.startsWith(prefix));
+  if (!ref) throw new Error(`no reference run starts with ${prefix}`);
+  const run = runs.find((r) => r.id === ref.run_id);
+  if (!run) {
+    console.log(`✖ ${ref.run_id}: the current code gives this grid point a different id (config changed)`);
+    bad++;
+    continue;
+  }
+  const res = await train(run.config);
+  const problems: string[] = [];
+  if (String(res.finalValLoss) !== ref.final_val_loss) {
+    problems.push(`final_val_loss ${res.finalValLoss} ≠ ${ref.final_val_loss}`);
+  }
+  if (String(res.finalTrainLoss) !== ref.final_train_loss) {
+    problems.push(`final_train_loss ${res.finalTrainLoss} ≠ ${ref.final_train_loss}`);
+  }
+  const curve = parse(Deno.readTextFileSync(`${REF}curves/${ref.run_id}.csv`), { columns: true }) as Record<
+    string,
+    string
+  >[];
+  const got = res.curve.filter((p) => Number.isFinite(p.trainLoss));
+  if (got.length !== curve.filter((c) => c.train_loss !== "").length) problems.push(`curve length differs`);
+  for (let i = 0; i < Math.min(got.length, curve.length); i++) {
+    if (String(got[i].trainLoss) !== curve[i].train_loss) {
+      problems.push(`curve step ${curve[i].step}: train_loss ${got[i].trainLoss} ≠ ${curve[i].train_loss}`);
+      break;
+    }
+  }
+  if (problems.length) {
+    bad++;
+    console.log(`✖ ${ref.run_id}: ${problems.join("; ")}`);
+  } else {
+    console.log(`✓ ${ref.run_id}: final_val_loss ${ref.final_val_loss}, ${got.length} curve points identical`);
+  }
+}
+Deno.exit(bad ? 1 : 0);
