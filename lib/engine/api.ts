@@ -4,6 +4,7 @@
  * @module
  */
 import type { BackwardHalf, ForwardHalf } from "../schemes/types.ts";
+import type { WsdSchedule } from "./schedule.ts";
 
 /** Shape of a Llama-style decoder (Hugging Face `LlamaForCausalLM` semantics). */
 export interface ModelConfig {
@@ -60,6 +61,11 @@ export interface TrainConfig {
   evalEvery: number;
   /** Held-out tokens used for each validation. */
   evalTokens: number;
+  /**
+   * Learning-rate schedule; absent: the engine's cosine (lib/engine/train.ts `lrAt`). Absent rather than
+   * a default value, so configs (and run ids) written before WSD existed are unchanged.
+   */
+  schedule?: WsdSchedule;
 }
 
 /** Progress of a running training job, reported a few steps late (losses are read back through a ring). */
@@ -110,6 +116,14 @@ export interface TrainHooks {
   onData?: (d: { source: string; trainTokens: number; valTokens: number; entropyRate?: number }) => void;
   /** Abort between steps; the run then throws after saving nothing partial. */
   signal?: AbortSignal;
+  /**
+   * Branch checkpoints (prefix sharing, lib/sweep/sharing.ts): when the run has completed `step` steps it
+   * also saves its state as a checkpoint of `config` (a WSD run that differs from this one only in
+   * `steps`, whose decay begins at `step`) into `outDir`, so that run resumes from there. `claim`, when
+   * given, is asked first: null skips the branch (that run is locked or has its own checkpoint), a
+   * function is called once the checkpoint is written (e.g. to release a lock).
+   */
+  branches?: { step: number; config: TrainConfig; outDir: string; claim?: () => (() => void) | null }[];
 }
 
 /** Outcome of a run. `diverged` runs carry the last finite losses. */

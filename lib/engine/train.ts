@@ -16,6 +16,7 @@ import { loadSource } from "../data/sources.ts";
 import { BatchSampler, validationBatches } from "../data/batches.ts";
 import { loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
 import type { Batch } from "../data/batches.ts";
+import { decayStart, scheduleProblem, wsdLrAt, type WsdSchedule } from "./schedule.ts";
 
 /** Loss read-back lag in steps (ring size). */
 export const RING = 6;
@@ -32,9 +33,19 @@ export function lrAt(s: number, steps: number, peak: number): number {
   return peak / 10 + (peak - peak / 10) * 0.5 * (1 + Math.cos(Math.PI * p));
 }
 
+/** Learning rate at step s of a run: its WSD schedule when it has one, else the cosine {@link lrAt}. */
+export function scheduledLr(s: number, steps: number, peak: number, schedule?: WsdSchedule): number {
+  return schedule ? wsdLrAt(schedule, s, steps, peak) : lrAt(s, steps, peak);
+}
+
 /** Step-uniform values of step s (0-based): lr, lr/bc1, sqrt(bc2). */
-export function adamScalars(s: number, steps: number, peak: number): [number, number, number] {
-  const lr = lrAt(s, steps, peak);
+export function adamScalars(
+  s: number,
+  steps: number,
+  peak: number,
+  schedule?: WsdSchedule,
+): [number, number, number] {
+  const lr = scheduledLr(s, steps, peak, schedule);
   const t = s + 1;
   return [lr, lr / (1 - Math.pow(OPT.beta1, t)), Math.sqrt(1 - Math.pow(OPT.beta2, t))];
 }
@@ -63,6 +74,32 @@ export function validateTrainConfig(c: TrainConfig): void {
   const choice = c.scheme ?? { fwd: "fp32", bwd: "fp32" };
   const sw = parseSwitch(choice); // target-precision schedule "A~B@f" (lib/schemes/schedule.ts)
   for (const ch of sw ? [sw.first, sw.second] : [choice]) resolveRecipe(ch);
+  if (c.schedule) {
+    const p = scheduleProblem(c.schedule);
+    if (p) throw new Error(`train: ${p}`);
+  }
+}
+
+/** The config without its step count: runs with equal keys differ only in their token budget. */
+function withoutSteps(c: TrainConfig): string {
+  return JSON.stringify({ ...c, steps: 0 });
+}
+
+/**
+ * Throws unless `b` may branch from a run of `cfg` at `step`: both WSD, equal but for `steps`, no
+ * scheme switch (its step depends on the length), and `step` no later than either run's decay start.
+ */
+export function validateBranch(cfg: TrainConfig, b: TrainConfig, step: number): void {
+  const sch = cfg.schedule;
+  if (!sch || !b.schedule) throw new Error("train: only WSD runs can branch");
+  if (withoutSteps(cfg) !== withoutSteps(b)) throw new Error("train: a branch must differ only in steps");
+  if (parseSwitch(cfg.scheme)) throw new Error("train: runs with a scheme switch cannot branch");
+  if (
+    !Number.isInteger(step) || step < 1 || step > decayStart(sch, b.steps) ||
+    step > decayStart(sch, cfg.steps)
+  ) {
+    throw new Error(`train: branch step ${step} is past a decay start`);
+  }
 }
 
 /** Mean next-token loss of `batches` (forward only, one await at the end). */
@@ -88,8 +125,12 @@ function guard(p: Promise<void>): Promise<void> {
 /** Trains a model; see ./api.ts for the contract. */
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
-  const cfg: TrainConfig = { ...config, scheme: config.scheme ?? { fwd: "fp32", bwd: "fp32" } };
+  const norm = (c: TrainConfig): TrainConfig => ({ ...c, scheme: c.scheme ?? { fwd: "fp32", bwd: "fp32" } });
+  const cfg: TrainConfig = norm(config);
   validateTrainConfig(cfg);
+  const branches = (hooks.branches ?? []).map((b) => ({ ...b, config: norm(b.config) }));
+  for (const b of branches) validateBranch(cfg, b.config, b.step);
+  const lrOf = (s: number) => scheduledLr(s, cfg.steps, cfg.lr, cfg.schedule);
   const mc: ModelConfig = cfg.model;
   const { rt, adapter } = await getRuntime();
   const data = loadSource(cfg.data);
@@ -171,7 +212,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         }
         trainLosses.push(loss);
         const step = e.step + 1;
-        curve.push({ step, tokens: step * tokPerStep, lr: lrAt(e.step, cfg.steps, cfg.lr), trainLoss: loss });
+        curve.push({ step, tokens: step * tokPerStep, lr: lrOf(e.step), trainLoss: loss });
         if (hooks.onProgress) {
           const el = trainSeconds + (performance.now() - loopStart) / 1000;
           const tps = ((step - start) * tokPerStep) / Math.max(el, 1e-9);
@@ -179,7 +220,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
             step,
             steps: cfg.steps,
             tokens: step * tokPerStep,
-            lr: lrAt(e.step, cfg.steps, cfg.lr),
+            lr: lrOf(e.step),
             trainLoss: loss,
             tokensPerSecond: tps,
             etaSeconds: ((cfg.steps - step) * tokPerStep) / Math.max(tps, 1e-9),
@@ -199,7 +240,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       else {curve.push({
           step,
           tokens: step * tokPerStep,
-          lr: lrAt(Math.max(0, step - 1), cfg.steps, cfg.lr),
+          lr: lrOf(Math.max(0, step - 1)),
           trainLoss: NaN,
           valLoss: v,
         });}
@@ -207,8 +248,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       resume();
       return v;
     };
-    const save = async (step: number) => {
-      if (!hooks.outDir) return;
+    const save = async (step: number, dir = hooks.outDir, config = cfg) => {
+      if (!dir) return;
       await settle(Infinity);
       pause();
       const [p, m, v] = [
@@ -218,13 +259,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       ];
       const state: TrainerState = {
         step,
-        config: cfg,
+        config,
         curve,
         trainLosses,
         adapter,
         tokens: step * tokPerStep,
       };
-      saveCheckpoint(hooks.outDir, mc, p, { m, v }, state, cfg.scheme);
+      saveCheckpoint(dir, mc, p, { m, v }, state, config.scheme);
       resume();
     };
 
@@ -245,7 +286,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       }
       const b = sampler.at(s);
       model.writeBatch(packBatch(b.inputs, b.targets, mc.vocab));
-      const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr);
+      const [lr, stepSize, sqrtBc2] = adamScalars(s, cfg.steps, cfg.lr, cfg.schedule);
       model.writeStep(lr, stepSize, sqrtBc2, stepSeed(cfg.seed, s));
       const enc = rt.device.createCommandEncoder();
       model.trainProgram.encode(enc);
@@ -256,6 +297,18 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       const done = s + 1;
       if (cfg.evalEvery > 0 && done % cfg.evalEvery === 0 && done < cfg.steps) await runEval(done);
       if (hooks.checkpointEvery && done % hooks.checkpointEvery === 0 && done < cfg.steps) await save(done);
+      for (const b of branches) {
+        if (b.step !== done || diverged) continue;
+        await settle(Infinity); // a loss read back now may reveal a divergence: never branch from one
+        if (diverged) continue;
+        const release = b.claim ? b.claim() : () => {};
+        if (!release) continue;
+        try {
+          await save(done, b.outDir, b.config);
+        } finally {
+          release();
+        }
+      }
     }
     await settle(Infinity);
     pause();
