@@ -175,10 +175,29 @@ export const LrRuleSchema = z.discriminatedUnion("rule", [
   }),
 ]);
 
-/** Optimizer; the engine implements AdamW (β, weight decay, clipping and schedule are fixed there). */
+/**
+ * Warmup–stable–decay learning-rate schedule (lib/engine/schedule.ts). Runs that differ only in token
+ * budget then share their stable phase (lib/sweep/sharing.ts): warmup is in steps, not a fraction, so
+ * that every budget has the same one.
+ */
+export const ScheduleSchema = z.object({
+  kind: z.literal("wsd"),
+  /** Warmup steps (linear from peak/100 to peak). */
+  warmup: z.int().min(0).max(LIMITS.steps),
+  /** Fraction of each run's steps spent decaying to 0 (default 0.2). */
+  decay: z.number().gt(0).lte(1).default(0.2),
+  /** Decay shape (default "1-sqrt"). */
+  shape: z.enum(["linear", "1-sqrt"]).default("1-sqrt"),
+}).strict();
+
+/**
+ * Optimizer; the engine implements AdamW (β, weight decay and clipping are fixed there). Without
+ * `schedule` the learning rate follows the engine's cosine (10 % warmup, decay to peak/10).
+ */
 export const OptimizerSchema = z.object({
   kind: z.literal("adamw").default("adamw"),
   lr: LrRuleSchema,
+  schedule: ScheduleSchema.optional(),
 }).strict();
 
 /** Hardware cost profile for the compute frontier (Quartet §3.1): speed-ups of each pass vs a baseline. */

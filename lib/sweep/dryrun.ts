@@ -7,6 +7,7 @@ import { type Expansion, gridProblem, gridSize, type PlannedRun } from "./expand
 import type { Experiment } from "../spec/schema.ts";
 import { formatDuration, formatSi, textTable } from "./format.ts";
 import { throughputKey } from "./probe.ts";
+import { sharedTokens } from "./sharing.ts";
 
 /** Inputs of the dry-run report. */
 export interface DryRunInput {
@@ -76,6 +77,14 @@ export function dryRunReport(inp: DryRunInput): string {
     `estimated time of the pending runs ${formatDuration(estPending)}` +
     (Number.isNaN(estPending) ? " (no throughput probe)" : " (training steps, from the probe)"),
   ];
+  const share = sharedTokens(inp.owned);
+  if (share.shared < share.alone) {
+    lines.push(
+      `prefix sharing (WSD): ${formatSi(share.shared)} tokens trained instead of ${formatSi(share.alone)} ` +
+        `(${(share.alone / share.shared).toFixed(2)}× fewer): runs that differ only in budget branch from ` +
+        `their group's longest run where their decay begins`,
+    );
+  }
   const capped = <T>(items: T[], line: (t: T) => string, what: string) => {
     for (const t of items.slice(0, MAX_NOTES)) lines.push(line(t));
     if (items.length > MAX_NOTES) lines.push(`… and ${items.length - MAX_NOTES} more ${what}`);

@@ -238,6 +238,8 @@ export async function expandExperiment(
             },
             evalEvery: spec.evalEvery,
             evalTokens: spec.evalTokens,
+            // only when given: configs (and run ids) of cosine specs stay as they were
+            ...(spec.optimizer.schedule ? { schedule: spec.optimizer.schedule } : {}),
           };
           const trainTokens = steps * seqTokens;
           all.push({

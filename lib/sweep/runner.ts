@@ -4,7 +4,8 @@
  * failed runs without stopping the sweep.
  * @module
  */
-import type { CurvePoint, TrainConfig, TrainResult } from "../engine/api.ts";
+import type { CurvePoint, TrainConfig, TrainHooks, TrainResult } from "../engine/api.ts";
+import { recoverCheckpoint } from "../engine/checkpoint.ts";
 import { train } from "../engine/train.ts";
 import { getGpu } from "../gpu/device.ts";
 import { InputError } from "../spec/errors.ts";
@@ -23,6 +24,7 @@ import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
 import { ownerText, tryLockRun } from "./lock.ts";
 import { hostName, StopAtCheckpoint } from "./slurm_stop.ts";
+import { branchStep, sharingGroups } from "./sharing.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -167,11 +169,22 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
 
   await writeJsonAtomic(`${dir.metaDir(label)}/spec.json`, resolvedSpec(spec, all));
   for (const id of force) await dir.removeRun(id);
-  const pending: PlannedRun[] = [];
+  let pending: PlannedRun[] = [];
   let skipped = 0;
   for (const run of mine) {
     if (isDone(await dir.readRecord(run.id))) skipped++;
     else pending.push(run);
+  }
+  // Prefix sharing (./sharing.ts): each group's longest pending run first; it writes the branch
+  // checkpoints of the shorter ones, which then train only their decay.
+  const groups = sharingGroups(pending);
+  pending = groups.flat();
+  const shorter = new Map<string, PlannedRun[]>(groups.map((g) => [g[0].id, g.slice(1)]));
+  const toTrain = new Map<string, number>();
+  for (const g of groups) {
+    g.forEach((r, i) =>
+      toTrain.set(r.id, i ? r.trainTokens * (1 - branchStep(r.config) / r.config.steps) : r.trainTokens)
+    );
   }
   // Nothing to train: no GPU, no environment record (a finished sweep re-run does no work).
   let commit = "unknown";
@@ -187,7 +200,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     pending.map((r) => ({
       id: r.id,
       key: throughputKey(r.config),
-      tokens: r.trainTokens,
+      tokens: toTrain.get(r.id) ?? r.trainTokens,
       flops: r.flops,
       params: r.nonEmbeddingParams,
     })),
@@ -225,7 +238,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       progress.start(run.id);
       const stop = opts.stopAtCheckpoint &&
         new StopAtCheckpoint(opts.stopAtCheckpoint, spec.checkpointEvery, opts.stopGraceSeconds ?? 60);
-      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal, stop);
+      const branches = (shorter.get(run.id) ?? []).map((b) => branchOf(b, dir));
+      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal, stop, branches);
       summary[record.row.status as "finished" | "diverged" | "failed"]++;
     } finally {
       lock.release();
@@ -240,6 +254,35 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   return summary;
 }
 
+/**
+ * The branch checkpoint of `run` for the longest run of its group: written into the run's own checkpoint
+ * directory under its lock, unless another process holds that lock or the run already has a checkpoint
+ * at or past its branch point (trained before, or branched by an earlier attempt).
+ */
+function branchOf(run: PlannedRun, dir: ResultsDir): NonNullable<TrainHooks["branches"]>[number] {
+  const step = branchStep(run.config);
+  const outDir = dir.ckptDir(run.id);
+  return {
+    step,
+    config: run.config,
+    outDir,
+    claim: () => {
+      const lock = tryLockRun(`${dir.dir}/locks/${run.id}.lock`);
+      if ("busy" in lock) return null;
+      recoverCheckpoint(outDir);
+      let have = -1;
+      try {
+        have = Number(JSON.parse(Deno.readTextFileSync(`${outDir}/trainer_state.json`)).step);
+      } catch { /* no checkpoint yet */ }
+      if (have >= step) {
+        lock.release();
+        return null;
+      }
+      return () => lock.release();
+    },
+  };
+}
+
 /** Trains (or resumes) one run and writes its record and curve. */
 async function trainOne(
   run: PlannedRun,
@@ -250,6 +293,7 @@ async function trainOne(
   progress: SweepProgress,
   signal?: AbortSignal,
   stop?: StopAtCheckpoint,
+  branches: TrainHooks["branches"] = [],
 ): Promise<RunRecord> {
   // Our own controller, so an exploding loss can stop the run; the sweep's signal is forwarded to it.
   const ctl = new AbortController();
@@ -280,6 +324,7 @@ async function trainOne(
       checkpointEvery: spec.checkpointEvery,
       resume: true,
       signal: ctl.signal,
+      branches,
       onProgress: (p) => {
         if (exploded) return; // the engine drains its loss ring after the abort
         if (!reported && p.step > 1) {

@@ -1,0 +1,101 @@
+/**
+ * Prefix sharing in the sweep (lib/sweep/sharing.ts): WSD runs that differ only in budget branch from
+ * their group's longest run, their results are bit-identical to the same runs trained alone, an
+ * interrupted sweep resumes to the same results, shards keep groups whole, the dry run counts tokens.
+ */
+import assert from "node:assert/strict";
+import { parseExperiment } from "../lib/spec/validate.ts";
+import { runSweep } from "../lib/sweep/runner.ts";
+import { expandExperiment } from "../lib/sweep/expand.ts";
+import { ResultsDir } from "../lib/results/store.ts";
+import { curveCsv } from "../lib/results/store.ts";
+import { train } from "../lib/engine/train.ts";
+import { branchStep, sharedTokens, sharingGroups } from "../lib/sweep/sharing.ts";
+import { assignShards } from "../lib/sweep/shard.ts";
+import { dryRunReport } from "../lib/sweep/dryrun.ts";
+
+const perStep = 2 * 32;
+const spec = {
+  name: "wsd-test",
+  data: "sotu",
+  models: [{ layers: 1, dModel: 32, heads: 1 }],
+  schemes: ["fp32"],
+  // 12, 20 and 30 steps: branch points 9, 15 and (the trunk) 22
+  tokens: { absolute: [12 * perStep, 20 * perStep, 30 * perStep] },
+  seeds: [0],
+  optimizer: { lr: { rule: "constant", value: 1e-2 }, schedule: { kind: "wsd", warmup: 3, decay: 0.25 } },
+  batch: 2,
+  context: 32,
+  evalEvery: 5,
+  evalTokens: 256,
+  checkpointEvery: 4,
+};
+
+Deno.test("sharing: groups, branch points, token counts, shards and the dry run", async () => {
+  const { runs } = await expandExperiment(parseExperiment(spec));
+  const wide = await expandExperiment(parseExperiment({ ...spec, seeds: [0, 1], schemes: ["fp32", "bf16"] }));
+  const groups = sharingGroups(wide.runs);
+  assert.equal(groups.length, 4);
+  assert.ok(groups.every((g) => g.length === 3 && g[0].config.steps === 30));
+  assert.deepEqual(sharingGroups(runs)[0].map((r) => branchStep(r.config)), [22, 15, 9]);
+  const t = sharedTokens(runs);
+  assert.equal(t.alone, 62 * perStep);
+  assert.equal(t.shared, (30 + 5 + 3) * perStep);
+  for (const n of [2, 3, 5]) {
+    const owner = assignShards(wide.runs, n);
+    for (const g of groups) assert.equal(new Set(g.map((r) => owner.get(r.id))).size, 1);
+  }
+  // Without a schedule nothing is shared, and the runs keep the ids they had before schedules existed.
+  const { schedule: _, ...cosineOpt } = spec.optimizer;
+  const cosine = await expandExperiment(parseExperiment({ ...spec, optimizer: cosineOpt }));
+  assert.ok(cosine.runs.every((r) => r.config.schedule === undefined && !("schedule" in r.config)));
+  assert.equal(sharedTokens(cosine.runs).shared, sharedTokens(cosine.runs).alone);
+  const report = (e: typeof cosine) =>
+    dryRunReport({ expansion: e, owned: e.runs, status: new Map(), throughput: new Map(), data: "sotu" });
+  assert.match(
+    report({ runs, duplicates: [] }),
+    /prefix sharing \(WSD\): 2\.43k tokens trained instead of 3\.97k/,
+  );
+  assert.doesNotMatch(report(cosine), /prefix sharing/);
+});
+
+Deno.test("sharing: an interrupted sweep branches, resumes, and every run equals the run trained alone", async () => {
+  const root = await Deno.makeTempDir({ prefix: "wsd-sweep-" });
+  try {
+    const parsed = parseExperiment(spec);
+    const dir = ResultsDir.of(root, spec.name);
+    const { runs } = await expandExperiment(parsed);
+    const [trunk, mid, short] = sharingGroups(runs)[0];
+    // Stop the first sweep once the trunk has written the shortest run's branch checkpoint.
+    const ctl = new AbortController();
+    const notes: string[] = [];
+    const poll = setInterval(() => {
+      try {
+        Deno.statSync(`${dir.ckptDir(short.id)}/trainer_state.json`);
+        ctl.abort(new Error("stop"));
+      } catch { /* not yet */ }
+    }, 5);
+    await assert.rejects(runSweep({ spec: parsed, resultsRoot: root, sink: () => {}, signal: ctl.signal }));
+    clearInterval(poll);
+    assert.equal(await dir.readRecord(trunk.id), undefined);
+    const s = await runSweep({ spec: parsed, resultsRoot: root, sink: (l, tr) => tr || notes.push(l) });
+    assert.equal(s.finished, 3);
+    assert.ok(
+      notes.some((l) => l.includes(`${mid.id}: resumed from its checkpoint at step 15`)),
+      notes.join("\n"),
+    );
+    assert.ok(
+      notes.some((l) => l.includes(`${short.id}: resumed from its checkpoint at step 9`)),
+      notes.join("\n"),
+    );
+    for (const r of [trunk, mid, short]) {
+      const alone = await train(r.config);
+      const rec = (await dir.readRecord(r.id))!;
+      assert.equal(rec.row.final_val_loss, alone.finalValLoss, r.id);
+      assert.equal(rec.row.final_train_loss, alone.finalTrainLoss, r.id);
+      assert.equal(await Deno.readTextFile(dir.curvePath(r.id)), curveCsv(alone.curve), r.id);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
