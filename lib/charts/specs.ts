@@ -9,6 +9,7 @@ import { predictLoss } from "../fit/fit.ts";
 import type { Frontier } from "../fit/frontier.ts";
 import { logspace } from "../fit/frontier.ts";
 import { fmt } from "../fit/report.ts";
+import { seedSpreads } from "../fit/replicates.ts";
 
 /** A Vega-Lite spec (JSON object). */
 export type VlSpec = Record<string, unknown>;
@@ -87,6 +88,20 @@ export function lossVsTokensSpec(
   for (const p of fit.predictions) {
     rows.push({ kind: "observed", scheme: p.scheme, size: sizeLabel(p.N), tokens: p.D, loss: p.observed });
   }
+  // Seed replicates (lib/fit/replicates.ts): their spread (min–max) as an error bar at the cell.
+  const seen = new Set<string>();
+  const spreads = seedSpreads(fit.predictions.filter((p) => !seen.has(p.id) && !!seen.add(p.id)));
+  for (const c of spreads) {
+    rows.push({
+      kind: "spread",
+      scheme: c.scheme,
+      size: sizeLabel(c.N),
+      tokens: c.D,
+      lo: c.min,
+      hi: c.max,
+      n: c.n,
+    });
+  }
   for (const s of schemes) {
     const ps = fit.predictions.filter((p) => p.scheme === s);
     const q = ps[0], bits = fit.schemes.find((x) => x.name === s)?.bits;
@@ -108,7 +123,10 @@ export function lossVsTokensSpec(
     title: "N (non-emb.)",
   };
   return {
-    ...base(`Loss vs training tokens (${fit.form} law)`, "points: runs; lines: fitted law"),
+    ...base(
+      `Loss vs training tokens (${fit.form} law)`,
+      `points: runs; lines: fitted law${spreads.length ? "; bars: spread across seeds (min–max)" : ""}`,
+    ),
     data: { values: rows },
     facet: { field: "scheme", type: "nominal", title: null, sort: schemes },
     columns: o.columns ?? Math.min(3, schemes.length),
@@ -126,6 +144,13 @@ export function lossVsTokensSpec(
           mark: { type: "point", filled: true, size: 36, opacity: 0.9 },
           encoding: { x, y: lossAxis(), color },
         },
+        ...(spreads.length
+          ? [{
+            transform: [{ filter: "datum.kind === 'spread'" }],
+            mark: { type: "rule", strokeWidth: 1.5 },
+            encoding: { x, y: { ...lossAxis(), field: "lo" }, y2: { field: "hi" }, color },
+          }]
+          : []),
       ],
     },
   };

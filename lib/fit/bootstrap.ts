@@ -1,12 +1,14 @@
 /**
  * Bootstrap confidence intervals: resample runs with replacement within each (fwd, bwd) scheme (so every
- * stage of a Quartet fit keeps its runs), refit warm-started from the full fit, take percentiles.
+ * stage of a Quartet fit keeps its runs), seed replicates as a second level inside their design cell
+ * ({@link resampleWeights}), refit warm-started from the full fit, take percentiles.
  * @module
  */
 import { executeFit } from "./execute.ts";
 import { schemeName } from "./plan.ts";
 import type { FitCI, FitPlan, FitResult, Interval } from "./types.ts";
 import { makeRng } from "./random.ts";
+import { replicateCells } from "./replicates.ts";
 
 /** Bootstrap settings. */
 export interface BootstrapOptions {
@@ -25,16 +27,26 @@ export function percentile(sorted: number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** Multiplicities of one stratified resample of the plan's runs. */
+/**
+ * Multiplicities of one resample of the plan's runs: within each (fwd, bwd) scheme, draw design cells
+ * with replacement (as many as the scheme has); within each drawn cell, draw its runs (seed replicates,
+ * ./replicates.ts) with replacement, as many as it has. A resample so keeps every scheme's count of cells
+ * and runs, and carries both the spread between design points and the noise between seeds. With one run
+ * per cell this is the plain stratified resample of runs (and draws the same random numbers).
+ */
 export function resampleWeights(plan: FitPlan, rand: () => number): Float64Array {
   const w = new Float64Array(plan.runs.length);
-  const strata = new Map<string, number[]>();
-  plan.runs.forEach((r, i) => {
-    const k = schemeName(r.fwd, r.bwd);
-    strata.set(k, [...(strata.get(k) ?? []), i]);
-  });
-  for (const ids of strata.values()) {
-    for (let j = 0; j < ids.length; j++) w[ids[Math.floor(rand() * ids.length)]]++;
+  const strata = new Map<string, number[][]>();
+  for (const cell of replicateCells(plan.runs)) {
+    const r = plan.runs[cell[0]], k = schemeName(r.fwd, r.bwd);
+    strata.set(k, [...(strata.get(k) ?? []), cell]);
+  }
+  for (const cells of strata.values()) {
+    for (let j = 0; j < cells.length; j++) {
+      const cell = cells[Math.floor(rand() * cells.length)];
+      if (cell.length === 1) w[cell[0]]++;
+      else for (let t = 0; t < cell.length; t++) w[cell[Math.floor(rand() * cell.length)]]++;
+    }
   }
   return w;
 }

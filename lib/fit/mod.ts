@@ -61,6 +61,8 @@ export type {
 } from "./types.ts";
 export { bootstrapCI, percentile, resampleWeights } from "./bootstrap.ts";
 export type { BootstrapOptions } from "./bootstrap.ts";
+export { replicateCells, replicateKey, replicateSummary, seedSpreads } from "./replicates.ts";
+export type { ReplicateSummary, SeedSpread } from "./replicates.ts";
 export { leaveLargestOut } from "./extrapolate.ts";
 export {
   bitsOf,

@@ -8,6 +8,7 @@ import { type MimeBundle, tableBundle } from "./display.ts";
 import { writeTextAtomic } from "../results/atomic.ts";
 import type { FitResult } from "./types.ts";
 import { fitWarnings } from "./warnings.ts";
+import { replicateSummary } from "./replicates.ts";
 
 /**
  * The documented JSON shape: {form, params, effN, effD, objective, points, ci?, warnings} plus context.
@@ -30,7 +31,17 @@ export function fitSummary(fit: FitResult): Record<string, unknown> {
   if (fit.unconstrained) out.unconstrained = true;
   if (fit.extrapolation !== undefined) out.extrapolation = fit.extrapolation;
   if (fit.notes?.length) out.notes = fit.notes;
+  const reps = fittedReplicates(fit);
+  if (reps.replicated) out.replicates = reps;
   return out;
+}
+
+/** Replicates (runs at equal scheme, N and D: seeds) among the fitted runs; see ./replicates.ts. */
+export function fittedReplicates(fit: FitResult): ReturnType<typeof replicateSummary> {
+  const seen = new Set<string>();
+  const runs = fit.predictions.filter((p) => !seen.has(p.id) && !!seen.add(p.id))
+    .map((p) => ({ id: p.id, N: p.N, D: p.D, L: p.observed, fwd: p.fwd, bwd: p.bwd, bits: [] }));
+  return replicateSummary(runs);
 }
 
 /** One row per fitted run: observed, predicted, ln residual. */

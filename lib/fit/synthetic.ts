@@ -50,6 +50,8 @@ export interface SyntheticOptions {
   noise?: number;
   /** PRNG seed for the noise (default 7). */
   seed?: number;
+  /** Training seeds: one row (replicate, independent noise) per seed at every point (default [0]). */
+  seeds?: number[];
 }
 
 /** Default tiny-model grid. */
@@ -91,30 +93,32 @@ export function syntheticRows(o: SyntheticOptions = {}): Record<string, string |
       const steps = Math.max(1, Math.round((ratio * N) / (CONTEXT * BATCH)));
       const D = steps * CONTEXT * BATCH;
       for (const s of o.schemes ?? SYNTHETIC_SCHEMES) {
-        const eN = effN[s.fwd] ?? 1, eD = effD[s.bwd] ?? 1;
-        const L = ((p.A / (N * eN) ** p.alpha + p.B / (D * eD) ** p.beta) ** p.gamma + p.E) *
-          Math.exp(noise * rng.normal());
-        const id = `syn-${String(++k).padStart(3, "0")}`;
-        const total = N + 2 * VOCAB * m.d_model;
-        rows.push({
-          run_id: id,
-          status: "finished",
-          scheme: `${s.fwd}:${s.bwd}`,
-          ...s,
-          ...m,
-          context: CONTEXT,
-          non_embedding_params: N,
-          total_params: total,
-          tokens: D,
-          flops: 6 * N * D,
-          final_val_loss: L,
-          final_train_loss: L * (1 - 0.01 * rng.next()),
-          wall_seconds: (6 * N * D) / 2e9,
-          tokens_per_second: 2e9 / (6 * N),
-          adapter: "synthetic",
-          seed: 0,
-          commit: "synthetic",
-        });
+        for (const seed of o.seeds ?? [0]) {
+          const eN = effN[s.fwd] ?? 1, eD = effD[s.bwd] ?? 1;
+          const L = ((p.A / (N * eN) ** p.alpha + p.B / (D * eD) ** p.beta) ** p.gamma + p.E) *
+            Math.exp(noise * rng.normal());
+          const id = `syn-${String(++k).padStart(3, "0")}`;
+          const total = N + 2 * VOCAB * m.d_model;
+          rows.push({
+            run_id: id,
+            status: "finished",
+            scheme: `${s.fwd}:${s.bwd}`,
+            ...s,
+            ...m,
+            context: CONTEXT,
+            non_embedding_params: N,
+            total_params: total,
+            tokens: D,
+            flops: 6 * N * D,
+            final_val_loss: L,
+            final_train_loss: L * (1 - 0.01 * rng.next()),
+            wall_seconds: (6 * N * D) / 2e9,
+            tokens_per_second: 2e9 / (6 * N),
+            adapter: "synthetic",
+            seed,
+            commit: "synthetic",
+          });
+        }
       }
     }
   }
