@@ -1,6 +1,9 @@
 /**
- * `deno task bench train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 --steps 10
- * --fwd fp32 --bwd fp32 | --scheme NAME --no-torch --profile --json]`
+ * `deno task bench train [--shape demo|small|reference[,…]] [--layers 4 --d-model 128 --heads 4 --ffn N
+ * --context 128 --batch 16 --steps 10 --fwd fp32 --bwd fp32 | --scheme NAME --no-torch --profile --json]`
+ *
+ * `--shape` benches named shapes ({@link BENCH_SHAPES}) one after another in the same process, each with the
+ * single-threaded PyTorch peer, and closes with a table carrying the CPU model (lscpu) and load averages.
  *
  * Times full training steps of the engine (submitted back to back, one await at the end, like `train()`),
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
@@ -79,47 +82,36 @@ async function torchPeer(
   }
 }
 
-/** Entry point called by bench/main.ts. */
-export async function main(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      layers: { type: "string", default: "4" },
-      "d-model": { type: "string", default: "128" },
-      heads: { type: "string", default: "4" },
-      ffn: { type: "string" },
-      context: { type: "string", default: "128" },
-      batch: { type: "string", default: "16" },
-      steps: { type: "string", default: "10" },
-      fwd: { type: "string", default: "fp32" },
-      bwd: { type: "string", default: "fp32" },
-      scheme: { type: "string" },
-      "no-torch": { type: "boolean" },
-      profile: { type: "boolean" },
-      json: { type: "boolean" },
-    },
-  });
-  const cfg = resolveModelConfig({
-    layers: Number(v.layers),
-    dModel: Number(v["d-model"]),
-    heads: Number(v.heads),
-    ffn: v.ffn ? Number(v.ffn) : undefined,
-    context: Number(v.context),
-  });
-  const B = Number(v.batch), steps = Number(v.steps), T = cfg.context, tok = B * T;
-  const log = (s: string) => v.json ? undefined : console.log(s);
+/** The shapes `--shape` names: the demo's (experiments/quartet-tiny.ts), quartet-small's largest, the reference. */
+export const BENCH_SHAPES = {
+  /** quartet-tiny's smallest model: 1 layer, d 32, batch 4 × context 32. */
+  demo: { layers: 1, dModel: 32, heads: 1, context: 32, batch: 4, steps: 200 },
+  /** quartet-small's largest model (params 1.2e5 → 2 layers, d 64 by its shape rule): batch 16 × context 128. */
+  small: { layers: 2, dModel: 64, heads: 2, context: 128, batch: 16, steps: 30 },
+  /** The reference model: 4 layers, d 128, 4 heads, batch 16 × context 128. */
+  reference: { layers: 4, dModel: 128, heads: 4, context: 128, batch: 16, steps: 10 },
+} as const;
+
+/** What one engine measurement needs. */
+interface BenchJob {
+  cfg: ReturnType<typeof resolveModelConfig>;
+  batch: number;
+  steps: number;
+  pair: { fwd: string; bwd: string };
+  /** PyTorch thread counts to run (empty: no peer). */
+  torchThreads: number[];
+  /** Why there is no peer, when torchThreads is empty. */
+  noTorch?: string;
+  profile: boolean;
+}
+
+/** Times one shape: engine steps, GEMMs alone, a kernel profile and the PyTorch peer. */
+async function benchOne(job: BenchJob) {
+  const { cfg, steps, pair } = job;
+  const B = job.batch, T = cfg.context, tok = B * T;
   const load0 = loadAvg();
   const { rt, adapter } = await getRuntime();
   const tBuild = performance.now();
-  // --scheme NAME (lib/schemes catalogue) overrides --fwd/--bwd; `deno task bench schemes` compares with bf16.
-  const pair = v.scheme === undefined ? { fwd: v.fwd!, bwd: v.bwd! } : schemePair(v.scheme);
-  if (!pair) {
-    console.error(
-      `bench: ${unknownNameMessage("scheme", v.scheme!, schemeNames())}`,
-    );
-    Deno.exit(2);
-  }
   const model = GpuModel.create(rt, cfg, { batch: B, recipe: resolveRecipe(pair) });
   model.setParams(initParams(cfg, 0));
   const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
@@ -198,12 +190,13 @@ export async function main(args: string[]): Promise<void> {
     }));
   }
 
+  model.destroy();
   // PyTorch peer
-  let torch: Record<string, unknown> | string = "skipped (--no-torch)";
-  if (!v["no-torch"]) {
+  let torch: Record<string, unknown> | string = job.noTorch ?? "skipped (--no-torch)";
+  if (job.torchThreads.length) {
     const runs: Record<string, unknown> = {};
     let best: { tokensPerSecond: number } | undefined;
-    for (const th of [1, 2]) {
+    for (const th of job.torchThreads) {
       const r = await torchPeer({ ...cfg, batch: B }, th);
       if (typeof r === "string") {
         torch = r;
@@ -219,7 +212,7 @@ export async function main(args: string[]): Promise<void> {
   const tps = (steps * tok) / wall;
   const out = {
     model: { ...cfg, batch: B },
-    scheme: `${v.fwd}:${v.bwd}`,
+    scheme: `${pair.fwd}:${pair.bwd}`,
     params: paramCounts(cfg),
     adapter,
     steps,
@@ -241,12 +234,16 @@ export async function main(args: string[]): Promise<void> {
     loadAverage: { start: load0, end: loadAvg() },
     torch,
     torchRatio: typeof torch === "object" ? tps / (torch.bestTokensPerSecond as number) : null,
-    profile: v.profile ? profile : profile.slice(0, 12),
+    profile: job.profile ? profile : profile.slice(0, 12),
   };
-  if (v.json) {
-    console.log(JSON.stringify(out));
-    return;
-  }
+  return out;
+}
+
+/** Prints one measurement. */
+function printOne(out: Awaited<ReturnType<typeof benchOne>>, log: (s: string) => void): void {
+  const cfg = out.model, T = cfg.context, B = cfg.batch, tps = out.tokensPerSecond;
+  const wall = out.stepSeconds * out.steps, steps = out.steps, stepFlops = out.stepGflop * 1e9;
+  const torch = out.torch, adapter = out.adapter;
   log(
     `engine training step, ${cfg.layers}L d${cfg.dModel} h${cfg.heads} ffn${cfg.ffn} T${T} B${B}, scheme ${out.scheme}`,
   );
@@ -265,7 +262,7 @@ export async function main(args: string[]): Promise<void> {
   );
   log(
     `peak GPU memory allocated: ${
-      (rt.peakBytes / 2 ** 20).toFixed(1)
+      (out.peakGpuMemoryBytes / 2 ** 20).toFixed(1)
     } MiB; ${out.dispatchesPerStep} dispatches/step`,
   );
   if (typeof torch === "string") log(`PyTorch peer: ${torch}`);
@@ -285,6 +282,137 @@ export async function main(args: string[]): Promise<void> {
       }`,
     );
   }
+}
+
+const USAGE =
+  `usage: deno task bench train [--shape demo|small|reference[,…]] [--layers 4 --d-model 128 --heads 4
+  --ffn N --context 128 --batch 16] [--steps N] [--fwd fp32 --bwd fp32 | --scheme NAME] [--no-torch] [--profile] [--json]
+  times engine training steps and, with python3-torch, the PyTorch peer on the same model and batch.
+  --shape: named shapes (demo: quartet-tiny, small: quartet-small's largest, reference), each with the
+  single-threaded PyTorch peer, in one run; a table with the CPU model and load closes the report.
+  --steps: timed steps (default 10; with --shape: demo 200, small 30, reference 10).`;
+
+/** Entry point called by bench/main.ts. */
+export async function main(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      options: {
+        layers: { type: "string", default: "4" },
+        "d-model": { type: "string", default: "128" },
+        heads: { type: "string", default: "4" },
+        ffn: { type: "string" },
+        context: { type: "string", default: "128" },
+        batch: { type: "string", default: "16" },
+        steps: { type: "string" },
+        fwd: { type: "string", default: "fp32" },
+        bwd: { type: "string", default: "fp32" },
+        scheme: { type: "string" },
+        "no-torch": { type: "boolean" },
+        profile: { type: "boolean" },
+        json: { type: "boolean" },
+        shape: { type: "string" },
+      },
+    });
+  } catch (e) {
+    console.error(`bench train: ${(e as Error).message.split("\n")[0]}`);
+    Deno.exit(2);
+  }
+  const v = parsed.values;
+  const log = (s: string) => v.json ? undefined : console.log(s);
+  // --scheme NAME (lib/schemes catalogue) overrides --fwd/--bwd; `deno task bench schemes` compares with bf16.
+  const pair = v.scheme === undefined ? { fwd: v.fwd!, bwd: v.bwd! } : schemePair(v.scheme);
+  if (!pair) {
+    console.error(
+      `bench: ${unknownNameMessage("scheme", v.scheme!, schemeNames())}`,
+    );
+    Deno.exit(2);
+  }
+  const steps = v.steps === undefined ? undefined : Number(v.steps);
+  if (v.shape !== undefined) {
+    const names = v.shape.split(",").map((x) => x.trim());
+    for (const n of names) {
+      if (!(n in BENCH_SHAPES)) {
+        console.error(`bench: ${unknownNameMessage("shape", n, Object.keys(BENCH_SHAPES))}`);
+        Deno.exit(2);
+      }
+    }
+    const rows = [];
+    for (const n of names as (keyof typeof BENCH_SHAPES)[]) {
+      const { batch, steps: shapeSteps, ...shape } = BENCH_SHAPES[n];
+      log(`\n== shape ${n} ==`);
+      const out = await benchOne({
+        cfg: resolveModelConfig(shape),
+        batch,
+        steps: steps ?? shapeSteps,
+        pair,
+        torchThreads: v["no-torch"] ? [] : [1],
+        profile: !!v.profile,
+      });
+      if (!v.json) printOne(out, log);
+      rows.push({ shape: n, ...out });
+    }
+    const cpu = cpuModel();
+    if (v.json) {
+      console.log(JSON.stringify({ cpu, rows }));
+      return;
+    }
+    log(`\nCPU: ${cpu}; load average at the start of each shape and at the end below`);
+    log(
+      "shape      engine tok/s  engine tok/CPU-s  PyTorch 1-thread tok/s  engine/PyTorch  load (start → end)",
+    );
+    for (const r of rows) {
+      const t = typeof r.torch === "object" ? (r.torch.bestTokensPerSecond as number) : NaN;
+      log(
+        `${r.shape.padEnd(10)} ${r.tokensPerSecond.toFixed(0).padStart(12)}  ${
+          r.tokensPerCpuSecond.toFixed(0).padStart(16)
+        }  ${(Number.isFinite(t) ? t.toFixed(0) : String(r.torch)).padStart(22)}  ${
+          (r.torchRatio === null ? "-" : r.torchRatio.toFixed(3)).padStart(14)
+        }  ${r.loadAverage.start} → ${r.loadAverage.end}`,
+      );
+    }
+    return;
+  }
+  const cfg = resolveModelConfig({
+    layers: Number(v.layers),
+    dModel: Number(v["d-model"]),
+    heads: Number(v.heads),
+    ffn: v.ffn ? Number(v.ffn) : undefined,
+    context: Number(v.context),
+  });
+  const out = await benchOne({
+    cfg,
+    batch: Number(v.batch),
+    steps: steps ?? 10,
+    pair,
+    torchThreads: v["no-torch"] ? [] : [1, 2],
+    profile: !!v.profile,
+  });
+  if (v.json) {
+    console.log(JSON.stringify(out));
+    return;
+  }
+  printOne(out, log);
+}
+
+/** The CPU model from lscpu (or /proc/cpuinfo), for reports. */
+function cpuModel(): string {
+  try {
+    const out = new Deno.Command("lscpu", { stdout: "piped", stderr: "null" }).outputSync();
+    const m = /^Model name:\s*(.+)$/m.exec(new TextDecoder().decode(out.stdout));
+    if (m) return `${m[1].trim()} (${navigator.hardwareConcurrency} CPUs)`;
+  } catch { /* no lscpu */ }
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"));
+    if (m) return m[1].trim();
+  } catch { /* not Linux */ }
+  return "unknown CPU";
 }
 
 if (import.meta.main) await main(Deno.args);
