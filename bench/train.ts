@@ -42,7 +42,8 @@ function loadAvg(): string {
 async function torchPeer(
   a: { layers: number; dModel: number; heads: number; ffn: number; context: number; batch: number },
   threads: number,
-): Promise<{ tokensPerSecond: number; stepSeconds: number } | string> {
+  steps = 8,
+): Promise<{ tokensPerSecond: number; tokensPerCpuSecond?: number; stepSeconds: number } | string> {
   const script = new URL("../tools/hf_llama_check.py", import.meta.url).pathname;
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
@@ -62,7 +63,7 @@ async function torchPeer(
         "--batch",
         String(a.batch),
         "--steps",
-        "8",
+        String(steps),
         "--threads",
         String(threads),
       ],
@@ -197,7 +198,7 @@ async function benchOne(job: BenchJob) {
     const runs: Record<string, unknown> = {};
     let best: { tokensPerSecond: number } | undefined;
     for (const th of job.torchThreads) {
-      const r = await torchPeer({ ...cfg, batch: B }, th);
+      const r = await torchPeer({ ...cfg, batch: B }, th, Math.max(8, steps));
       if (typeof r === "string") {
         torch = r;
         best = undefined;
@@ -363,19 +364,33 @@ export async function main(args: string[]): Promise<void> {
       console.log(JSON.stringify({ cpu, rows }));
       return;
     }
-    log(`\nCPU: ${cpu}; load average at the start of each shape and at the end below`);
+    log(`\nCPU: ${cpu}; load average (1/5/15 min) at the start and end of each shape`);
     log(
-      "shape      engine tok/s  engine tok/CPU-s  PyTorch 1-thread tok/s  engine/PyTorch  load (start → end)",
+      "per wall-second (w) and per CPU-second of the process (c); PyTorch: 1 thread, OPENBLAS_NUM_THREADS=1",
     );
-    for (const r of rows) {
-      const t = typeof r.torch === "object" ? (r.torch.bestTokensPerSecond as number) : NaN;
-      log(
-        `${r.shape.padEnd(10)} ${r.tokensPerSecond.toFixed(0).padStart(12)}  ${
-          r.tokensPerCpuSecond.toFixed(0).padStart(16)
-        }  ${(Number.isFinite(t) ? t.toFixed(0) : String(r.torch)).padStart(22)}  ${
-          (r.torchRatio === null ? "-" : r.torchRatio.toFixed(3)).padStart(14)
-        }  ${r.loadAverage.start} → ${r.loadAverage.end}`,
-      );
+    const head = ["shape", "engine w", "engine c", "torch w", "torch c", "ratio w", "ratio c", "load"];
+    const table = rows.map((r) => {
+      const t = typeof r.torch === "object"
+        ? r.torch.threads1 as { tokensPerSecond: number; tokensPerCpuSecond?: number }
+        : undefined;
+      const f = (
+        x: number | undefined,
+        d = 0,
+      ) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d));
+      return [
+        r.shape,
+        f(r.tokensPerSecond),
+        f(r.tokensPerCpuSecond),
+        t ? f(t.tokensPerSecond) : String(r.torch),
+        f(t?.tokensPerCpuSecond),
+        f(t && r.tokensPerSecond / t.tokensPerSecond, 3),
+        f(t?.tokensPerCpuSecond && r.tokensPerCpuSecond / t.tokensPerCpuSecond, 3),
+        `${r.loadAverage.start} → ${r.loadAverage.end}`,
+      ];
+    });
+    const width = head.map((h, k) => Math.max(h.length, ...table.map((row) => row[k].length)));
+    for (const row of [head, ...table]) {
+      log(row.map((c, k) => (k === 0 || k === 7 ? c.padEnd(width[k]) : c.padStart(width[k]))).join("  "));
     }
     return;
   }

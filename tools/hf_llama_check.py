@@ -158,7 +158,10 @@ def bench(args):
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, 256, (args.batch, args.context + 1), generator=g)
     times = []
+    cpu0 = None
     for i in range(args.warmup + args.steps):
+        if i == args.warmup:
+            cpu0 = time.process_time()
         t0 = time.perf_counter()
         logits = m(ids[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, 256), ids[:, 1:].reshape(-1))
@@ -168,10 +171,12 @@ def bench(args):
         opt.step()
         if i >= args.warmup:
             times.append(time.perf_counter() - t0)
+    cpu = time.process_time() - cpu0
     times.sort()
     med = times[len(times) // 2]
     print(json.dumps({
         "tokensPerSecond": args.batch * args.context / med, "stepSeconds": med, "steps": args.steps,
+        "tokensPerCpuSecond": args.batch * args.context * args.steps / max(cpu, 1e-9),
         "threads": args.threads, "openblasThreads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"), "torch": torch.__version__,
     }))
