@@ -3,10 +3,19 @@
  * budgets × seeds, after the spec's include/exclude filters, each with its resolved TrainConfig.
  * @module
  */
-import type { TrainConfig } from "../engine/api.ts";
+import type { AnyModelConfig, TrainConfig } from "../engine/api.ts";
+import { ditParamCounts, resolveDitConfig } from "../models/dit/config.ts";
+import { modelDims } from "../models/dims.ts";
 import type { Experiment } from "../spec/schema.ts";
 import { type ResolvedScheme, resolveSchemes, type SchemeLabels } from "../spec/schemes.ts";
-import { nonEmbeddingParams, resolveShape, type Shape, totalParams, VOCAB } from "../spec/shapes.ts";
+import {
+  ditShape,
+  nonEmbeddingParams,
+  resolveShape,
+  type Shape,
+  totalParams,
+  VOCAB,
+} from "../spec/shapes.ts";
 import { learningRate } from "../spec/lr.ts";
 import { InputError } from "../spec/errors.ts";
 import { checkDataSource } from "../spec/data.ts";
@@ -41,11 +50,28 @@ export async function expandExperiment(
 ): Promise<Expansion> {
   checkDataSource(spec.data);
   const schemes = resolveSchemes(spec.schemes, labels);
-  const shapes = spec.models.map((m) => resolveShape(m, spec.shapeRule));
   const problems: string[] = [];
+  const dits = spec.models.map((m) => m.family === "dit");
+  if (dits.some((d) => d) !== (spec.data === "mnist") || (dits.some((d) => d) && !dits.every((d) => d))) {
+    problems.push(
+      `DiT ladders (family: "dit") train on data "mnist", and "mnist" only takes DiT ladders\n  → at models`,
+    );
+  }
+  if (!dits.every((d) => d) && spec.context === undefined) {
+    problems.push(`context is required\n  → at context`);
+  }
+  if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
+  const shapes = spec.models.map((m) => m.family === "dit" ? ditShape(m) : resolveShape(m, spec.shapeRule));
   shapes.forEach((sh, i) => {
     try {
-      validateModelConfig({ ...sh, context: spec.context, vocab: VOCAB, rmsEps: 1e-5, ropeTheta: 10000 });
+      if (sh.dit) resolveDitConfig(sh.dit);
+      else {validateModelConfig({
+          ...sh,
+          context: spec.context!,
+          vocab: VOCAB,
+          rmsEps: 1e-5,
+          ropeTheta: 10000,
+        });}
     } catch (e) {
       problems.push(`${(e as Error).message}\n  → at models[${i}]`);
     }
@@ -55,21 +81,22 @@ export async function expandExperiment(
     ...(spec.tokens.perParam ?? []).map((p) => ({ tokensPerParam: p })),
     ...(spec.tokens.absolute ?? []).map((t) => ({ tokens: t })),
   ];
-  const seqTokens = spec.batch * spec.context;
   const all: PlannedRun[] = [];
   for (const scheme of schemes) {
     for (const shape of shapes) {
-      const model = {
+      // a DiT's "tokens" are patches: D = training images × patches per image
+      const model: AnyModelConfig = shape.dit ? resolveDitConfig(shape.dit) : {
         layers: shape.layers,
         dModel: shape.dModel,
         heads: shape.heads,
         ffn: shape.ffn,
-        context: spec.context,
+        context: spec.context!,
         vocab: VOCAB,
         rmsEps: 1e-5,
         ropeTheta: 10000,
       };
-      const n = nonEmbeddingParams(model);
+      const seqTokens = spec.batch * modelDims(model).context;
+      const n = model.family === "dit" ? ditParamCounts(model).nonEmbedding : nonEmbeddingParams(model);
       for (const budget of budgets) {
         const wanted = budget.tokens ?? budget.tokensPerParam! * n;
         const steps = Math.max(1, Math.round(wanted / seqTokens));
@@ -105,7 +132,7 @@ export async function expandExperiment(
             shape,
             config,
             nonEmbeddingParams: n,
-            totalParams: totalParams(model),
+            totalParams: model.family === "dit" ? ditParamCounts(model).trainable : totalParams(model),
             trainTokens,
             flops: 6 * n * trainTokens,
           });
