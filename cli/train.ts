@@ -16,7 +16,8 @@ import { mainDit } from "./train_dit.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
   "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --switch-to NAME --switch-at 0.9 --eval-every 0 --eval-tokens 32768 " +
-  "--out DIR --checkpoint-every N --resume --json]";
+  "--out DIR --checkpoint-every N --resume --json]\n" +
+  "       deno task train --family dit …  (a DiT on MNIST; --family dit --help for its options)";
 
 /** Parses an integer option; throws one line. */
 function int(name: string, v: string | undefined, dflt?: number): number | undefined {

@@ -39,8 +39,10 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
       bwd: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
+      help: { type: "boolean" },
     },
   });
+  if (v.help) return { help: true } as unknown as ReturnType<typeof ditConfigFromArgs>;
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
   if (v.family !== "dit") throw new Error(`--family must be "dit" or absent (llama), got "${v.family}"`);
   if ((v.data ?? "mnist") !== "mnist") throw new Error(`the DiT trains on --data mnist (got "${v.data}")`);
@@ -84,6 +86,10 @@ export async function mainDit(args: string[]): Promise<void> {
   let o: ReturnType<typeof ditConfigFromArgs>;
   try {
     o = ditConfigFromArgs(args);
+    if ((o as { help?: boolean }).help) {
+      console.log(DIT_USAGE);
+      return;
+    }
   } catch (e) {
     console.error(`train: ${(e as Error).message}`);
     Deno.exit(2);
