@@ -28,7 +28,7 @@ Deno.test("CLI: train --family dit prints finalValLoss as JSON; bad input is one
       "--patch=4",
       "--data=mnist",
       "--steps=2",
-      "--batch=8",
+      "--batch=32",
       "--eval-images=16",
       "--scheme=quartet",
       `--out=${dir}`,

@@ -131,7 +131,33 @@ export function validateDitTrainConfig(c: TrainConfig): void {
   }
   if (!Number.isInteger(c.steps) || c.steps < 1) throw new Error(`train: steps must be a positive integer`);
   if (!(c.lr > 0)) throw new Error(`train: lr must be positive`);
-  resolveRecipe(c.scheme);
+  checkRecipeBatch(c.scheme, c.batch);
+}
+
+/**
+ * Throws one line when the recipe's weight-gradient blocks (along tokens) do not divide the batch: the
+ * adaLN and timestep linears have one row per image.
+ */
+export function checkRecipeBatch(scheme: SchemeChoice, batch: number): void {
+  const r = resolveRecipe(scheme);
+  for (const p of [r.bwd.dwDy, r.bwd.dwX]) {
+    if (!p) continue;
+    let g = p.group;
+    try {
+      g = (p.forLength ? p.forLength(batch) : p).group;
+    } catch (e) {
+      throw new Error(
+        `train: recipe ${r.name} cannot quantize the weight gradients of the DiT's adaLN and timestep linears ` +
+          `(one row per image) at batch ${batch}: ${(e as Error).message}`,
+      );
+    }
+    if (batch % g) {
+      throw new Error(
+        `train: recipe ${r.name} quantizes weight gradients in blocks of ${g} rows; the DiT's adaLN and timestep ` +
+          `linears have one row per image, so the batch must be a multiple of ${g} (got ${batch})`,
+      );
+    }
+  }
 }
 
 /**
