@@ -5,6 +5,7 @@
  */
 import type { AnyModelConfig, TrainConfig } from "../engine/api.ts";
 import { ditParamCounts, resolveDitConfig } from "../models/dit/config.ts";
+import { checkRecipeBatch } from "../models/dit/train.ts";
 import { modelDims } from "../models/dims.ts";
 import type { Experiment } from "../spec/schema.ts";
 import { type ResolvedScheme, resolveSchemes, type SchemeLabels } from "../spec/schemes.ts";
@@ -59,6 +60,15 @@ export async function expandExperiment(
   }
   if (!dits.every((d) => d) && spec.context === undefined) {
     problems.push(`context is required\n  → at context`);
+  }
+  if (dits.some((d) => d)) {
+    for (const sc of schemes) {
+      try {
+        checkRecipeBatch(sc, spec.batch);
+      } catch (e) {
+        problems.push(`${(e as Error).message.replace(/^train: /, "")}\n  → at batch`);
+      }
+    }
   }
   if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
   const shapes = spec.models.map((m) => m.family === "dit" ? ditShape(m) : resolveShape(m, spec.shapeRule));
