@@ -90,7 +90,7 @@ Deno.test("deno task sample: --help, one-line errors (exit 2), a deterministic 1
   }
   const dir = Deno.makeTempDirSync();
   try {
-    const cfg = resolveDitConfig({ hidden: 16, depth: 1, heads: 2, patch: 7 });
+    const cfg = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4 }); // GPU: width % 32, p·p·C % 8
     const p = initDitParams(cfg, 1), rng = new Rng(3);
     for (const t of ditLayout(cfg).tensors) {
       if (t.trainable) { for (let i = 0; i < t.size; i++) p[t.offset + i] += 0.2 * rng.normal(); }

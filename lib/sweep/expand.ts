@@ -225,7 +225,9 @@ export async function expandExperiment(
     const worst = models.reduce((w, m) => (m ? Math.max(w, stepsOf(b, m)) : w), 0);
     if (!(worst <= LIMITS.steps)) {
       problems.push({
-        message: `this budget needs ${formatSi(worst)} steps; at most ${formatSi(LIMITS.steps)}`,
+        message: `this budget needs ${formatSi(worst)} steps of one batch each; at most ${
+          formatSi(LIMITS.steps)
+        }`,
         path: b.path,
       });
     }
