@@ -9,7 +9,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { getGpu } from "../lib/gpu/device.ts";
+import { Program, type Runtime, sharedRuntime } from "../lib/gpu/runtime.ts";
 import { specFor, withClip } from "../lib/formats/presets.ts";
 import { quantizeTensor, type QuantSpec } from "../lib/formats/scaling.ts";
 import { gauss } from "../lib/formats/testdata.ts";
@@ -71,7 +71,7 @@ async function timeGpu(
 
 /** A plain copy kernel O[i] = X[i], one f32 per invocation (the same thread shape as the round pass). */
 function copyKernel(
-  device: GPUDevice,
+  rt: Runtime,
   src: GPUBuffer,
   dst: GPUBuffer,
   n: number,
@@ -82,22 +82,15 @@ function copyKernel(
   let i = g.x + g.y * ${65535 * 64}u;
   if (i < ${n}u) { O[i] = X[i]; }
 }`;
-  const pipe = device.createComputePipeline({
-    layout: "auto",
-    compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
-  });
-  const bg = device.createBindGroup({
-    layout: pipe.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
-  });
   const wgs = Math.ceil(n / 64);
-  return (enc) => {
-    const p = enc.beginComputePass();
-    p.setPipeline(pipe);
-    p.setBindGroup(0, bg);
-    p.dispatchWorkgroups(Math.min(wgs, 65535), Math.ceil(wgs / 65535));
-    p.end();
-  };
+  const prog = Program.of(
+    rt.dispatch("copy", rt.pipeline(`bench copy:${n}`, () => code), [src, dst], [
+      Math.min(wgs, 65535),
+      Math.ceil(wgs / 65535),
+      1,
+    ]),
+  );
+  return (enc) => prog.encode(enc);
 }
 
 /** Runs the benchmark and prints a table; returns the rows. */
@@ -121,8 +114,9 @@ export async function main(args: string[]): Promise<BenchRow[]> {
       throw new Error(`unknown bench case "${k}"; choose from ${Object.keys(BENCH_CASES).join(", ")}`);
     }
   }
-  const gpu = await getGpu();
-  const device = gpu.device;
+  const { rt, adapter } = await sharedRuntime();
+  const device = rt.device;
+  const gpu = { adapter };
   const x = new Float32Array(n).map((_, i) => gauss(1, i));
   const qs = new Map<string, GpuQuantizer>();
   const keys: string[] = [];
@@ -144,8 +138,8 @@ export async function main(args: string[]): Promise<BenchRow[]> {
     }
   }
   const any = qs.get(keys[0])!;
-  const dst = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE });
-  const copy = copyKernel(device, any.input, dst, n);
+  const dst = rt.storage(n * 4, "bench copy dst");
+  const copy = copyKernel(rt, any.input, dst, n);
   await timeGpu(device, 1, copy);
   const wall = new Map<string, number[]>(), cpu = new Map<string, number[]>();
   for (const k of ["copy", ...keys]) {

@@ -4,7 +4,7 @@
  * GPU (the error sums are taken on the host from the read-back values).
  * @module
  */
-import { getGpu } from "../lib/gpu/device.ts";
+import { sharedRuntime } from "../lib/gpu/runtime.ts";
 import { ELEMENTS, enumerateGrid } from "../lib/formats/elements.ts";
 import { decodeElement } from "../lib/formats/quantize.ts";
 import { PRESETS, specFor, withClip } from "../lib/formats/presets.ts";
@@ -83,7 +83,7 @@ export async function formatsTable(n = 1 << 20, only?: string[]): Promise<Showca
 
 /** Prints the formats table (markdown) to stdout. */
 export async function showFormatsTable(): Promise<void> {
-  const gpu = await getGpu();
+  const gpu = await sharedRuntime();
   const t0 = performance.now();
   const rows = await formatsTable();
   const fmt = (

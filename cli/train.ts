@@ -8,7 +8,7 @@
  */
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
 import { paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
-import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
+import type { ModelConfig, TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { schemeLabels } from "../lib/schemes/resolve.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
@@ -216,12 +216,13 @@ if (import.meta.main && Deno.args.some((a) => a === "--family" || a.startsWith("
       lastPrint = now;
     }
   };
-  const counts = paramCounts(config.model);
+  const model = config.model as ModelConfig; // --family dit is handled by cli/train_dit.ts
+  const counts = paramCounts(model);
   if (!json) {
     console.error(
-      `model: ${config.model.layers} layers, d ${config.model.dModel}, ${config.model.heads} heads, ffn ${config.model.ffn}, ` +
-        `context ${config.model.context}; N (non-embedding) ${counts.nonEmbedding}, total ${counts.total}; ` +
-        `${config.steps} steps × ${config.batch * config.model.context} tokens; data ${config.data}`,
+      `model: ${model.layers} layers, d ${model.dModel}, ${model.heads} heads, ffn ${model.ffn}, ` +
+        `context ${model.context}; N (non-embedding) ${counts.nonEmbedding}, total ${counts.total}; ` +
+        `${config.steps} steps × ${config.batch * model.context} tokens; data ${config.data}`,
     );
   }
   try {

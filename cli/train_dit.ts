@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { resolveDitConfig } from "../lib/models/dit/config.ts";
-import { type DitTrainConfig, trainDit } from "../lib/models/dit/train.ts";
+import { checkRecipeBatch, type DitTrainConfig, trainDit } from "../lib/models/dit/train.ts";
 import { schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 
@@ -39,8 +39,10 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
       bwd: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
+      help: { type: "boolean" },
     },
   });
+  if (v.help) return { help: true } as unknown as ReturnType<typeof ditConfigFromArgs>;
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
   if (v.family !== "dit") throw new Error(`--family must be "dit" or absent (llama), got "${v.family}"`);
   if ((v.data ?? "mnist") !== "mnist") throw new Error(`the DiT trains on --data mnist (got "${v.data}")`);
@@ -67,6 +69,7 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
   resolveRecipe(scheme);
   const batch = num("batch", 32);
   if (batch % 8) throw new Error(`--batch must be a multiple of 8 (got ${batch})`);
+  checkRecipeBatch(scheme, batch);
   const config: DitTrainConfig = {
     model,
     batch,
@@ -84,18 +87,28 @@ export async function mainDit(args: string[]): Promise<void> {
   let o: ReturnType<typeof ditConfigFromArgs>;
   try {
     o = ditConfigFromArgs(args);
+    if ((o as { help?: boolean }).help) {
+      console.log(DIT_USAGE);
+      return;
+    }
   } catch (e) {
-    console.error(`train: ${(e as Error).message}`);
+    console.error(`train: ${(e as Error).message.replace(/^train: /, "")}`);
     Deno.exit(2);
   }
-  const r = await trainDit(o.config, {
-    outDir: o.out,
-    onStep: (s, l) => {
-      if (!o.json && (s % 50 === 0 || s === o.config.steps)) {
-        console.error(`step ${s}/${o.config.steps}  loss ${l.toFixed(4)}`);
-      }
-    },
-  });
+  let r: Awaited<ReturnType<typeof trainDit>>;
+  try {
+    r = await trainDit(o.config, {
+      outDir: o.out,
+      onStep: (s, l) => {
+        if (!o.json && (s % 50 === 0 || s === o.config.steps)) {
+          console.error(`step ${s}/${o.config.steps}  loss ${l.toFixed(4)}`);
+        }
+      },
+    });
+  } catch (e) {
+    console.error(`train: ${(e as Error).message.split("\n")[0].replace(/^train: /, "")}`);
+    Deno.exit(2);
+  }
   if (o.json) {
     const { curve, ...rest } = r;
     console.log(

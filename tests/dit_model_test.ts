@@ -70,3 +70,31 @@ Deno.test("dit GPU: loss, ε̂ and gradients match the float64 reference (padded
     m.destroy();
   }
 });
+
+Deno.test("dit GPU: adaLN-Zero blocks start as the identity (depth 2 = depth 1, bit for bit)", async () => {
+  const { rt } = await sharedRuntime();
+  const deep = resolveDitConfig({ hidden: 32, depth: 2, heads: 2, patch: 4 });
+  const shallow = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4 });
+  // trained-looking everything, except the blocks' zero-initialised adaLN modulations (DiT init)
+  const pd = perturbed(6), ps = initDitParams(shallow, 6);
+  const ld = ditLayout(deep), ls = ditLayout(shallow);
+  for (const t of ld.tensors) {
+    if (/^blocks\.\d+\.adaLN_modulation/.test(t.name)) pd.fill(0, t.offset, t.offset + t.size);
+    const s = ls.byName.get(t.name);
+    if (s) ps.set(pd.subarray(t.offset, t.offset + t.size), s.offset);
+  }
+  const inp = batch(8);
+  const out = async (c: typeof deep, p: Float32Array) => {
+    const m = GpuDit.create(rt, c, { batch: B, train: false });
+    try {
+      m.setParams(p);
+      m.writeInputs(inp);
+      return await m.predict();
+    } finally {
+      m.destroy();
+    }
+  };
+  const [a, b] = [await out(deep, pd), await out(shallow, ps)];
+  assert.ok(a.some((v) => v !== 0), "the output is not trivially zero");
+  assert.deepEqual(a, b);
+});

@@ -4,6 +4,9 @@ import { Rng } from "../lib/engine/rng.ts";
 import { crc32, encodeGrayPng, imageGrid } from "../lib/images/png.ts";
 import { ditLayout, initDitParams, resolveDitConfig } from "../lib/models/dit/config.ts";
 import { saveDitModel } from "../lib/models/dit/checkpoint.ts";
+import { loadMnist } from "../lib/data/mnist.ts";
+import { ddpmSchedule } from "../lib/models/dit/diffusion.ts";
+import { sampleByClass } from "../lib/models/dit/sample.ts";
 
 /** Decodes an 8-bit greyscale, filter-0 PNG, checking signature and every chunk's CRC. */
 async function decodeGray(png: Uint8Array): Promise<{ width: number; height: number; pixels: Uint8Array }> {
@@ -87,7 +90,7 @@ Deno.test("deno task sample: --help, one-line errors (exit 2), a deterministic 1
   }
   const dir = Deno.makeTempDirSync();
   try {
-    const cfg = resolveDitConfig({ hidden: 16, depth: 1, heads: 2, patch: 7 });
+    const cfg = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4 }); // GPU: width % 32, p·p·C % 8
     const p = initDitParams(cfg, 1), rng = new Rng(3);
     for (const t of ditLayout(cfg).tensors) {
       if (t.trainable) { for (let i = 0; i < t.size; i++) p[t.offset + i] += 0.2 * rng.normal(); }
@@ -107,5 +110,47 @@ Deno.test("deno task sample: --help, one-line errors (exit 2), a deterministic 1
     assert.deepEqual(Deno.readFileSync(`${dir}/b.png`), png);
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("sampleByClass: DDIM + guidance with the exact ε̂ of a digit mixture lands on digits of the asked class", async () => {
+  const { train } = loadMnist();
+  // Data: 3 training digits per class; the exact ε̂ of this mixture of point masses (per class, and over all
+  // 30 for the null class) is (x − √ᾱ·E[x₀|x])/√(1−ᾱ) with softmax weights −‖x − √ᾱ·x_i‖²/(2(1−ᾱ)).
+  const comps: { img: Float32Array; y: number }[] = [];
+  for (let c = 0; c < 10; c++) {
+    let k = 0;
+    for (let i = 0; i < train.count && k < 3; i++) {
+      if (train.labels[i] === c) comps.push({ img: train.images.slice(i * 784, i * 784 + 784), y: c }), k++;
+    }
+  }
+  const ac = ddpmSchedule().alphasCumprod;
+  const predict = (x: Float32Array, t: Int32Array, y: Int32Array) => {
+    const out = new Float64Array(x.length);
+    for (let b = 0; b < t.length; b++) {
+      const a = ac[t[b]], sa = Math.sqrt(a), xb = x.subarray(b * 784, b * 784 + 784);
+      const pool = comps.filter((c) => y[b] === 10 || c.y === y[b]);
+      const logw = pool.map((c) => -c.img.reduce((s, v, k) => s + (xb[k] - sa * v) ** 2, 0) / (2 * (1 - a)));
+      const mx = Math.max(...logw), w = logw.map((l) => Math.exp(l - mx)), z = w.reduce((s, v) => s + v, 0);
+      for (let k = 0; k < 784; k++) {
+        const x0 = pool.reduce((s, c, i) => s + w[i] * c.img[k], 0) / z;
+        out[b * 784 + k] = (xb[k] - sa * x0) / Math.sqrt(1 - a);
+      }
+    }
+    return out;
+  };
+  const cfg = resolveDitConfig({ hidden: 16, depth: 1, heads: 2, patch: 7 });
+  const { images, labels } = await sampleByClass(cfg, predict, { perClass: 2, steps: 20, cfg: 4, seed: 3 });
+  assert.deepEqual([...labels.slice(0, 4)], [0, 0, 1, 1]);
+  for (let i = 0; i < labels.length; i++) {
+    const img = images.subarray(i * 784, i * 784 + 784);
+    const d = comps.map((c) => c.img.reduce((s, v, k) => s + (img[k] - v) ** 2, 0));
+    const best = d.indexOf(Math.min(...d));
+    assert.equal(
+      comps[best].y,
+      labels[i],
+      `sample ${i} (class ${labels[i]}) is nearest to a ${comps[best].y}`,
+    );
+    assert.ok(d[best] / 784 < 0.01, `sample ${i} is ${d[best] / 784} (MSE) from the nearest digit`);
   }
 });

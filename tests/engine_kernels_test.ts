@@ -6,7 +6,13 @@ import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../kernels/
 import * as K from "../kernels/engine/ops.ts";
 import * as R from "../lib/models/llama/reference.ts";
 import { packBatch, ropeTable } from "../lib/models/llama/model.ts";
-import { BF16_PREP, bf16Round } from "../lib/schemes/resolve.ts";
+import { FORWARD } from "../lib/schemes/catalog.ts";
+import { prepWgsl } from "../kernels/schemes/prep.ts";
+import { quantizeElement } from "../lib/formats/quantize.ts";
+import { ELEMENTS } from "../lib/formats/elements.ts";
+
+/** BF16 RNE of the formats library (the TS twin of the generated WGSL). */
+const bf16Round = (x: number) => quantizeElement(ELEMENTS.bf16, Math.fround(x));
 import { Rng } from "../lib/engine/rng.ts";
 
 const rng = new Rng(42);
@@ -423,12 +429,12 @@ Deno.test("grad-norm clip and AdamW step", async () => {
   close(P2, ref.p, 1e-5, "p");
 });
 
-Deno.test("operand prepare pass: BF16 rounding and group addressing along either axis", async () => {
+Deno.test("operand prepare pass: BF16 rounding (generated from lib/formats) and group addressing along either axis", async () => {
   const { rt } = await getRuntime();
   const Rr = 64, C = 32;
   const X = randn(Rr * C, 3);
   const u = { uniform: new ArrayBuffer(16) };
-  const [, got] = await run(rt, "t-bf16", K.prepare(Rr, C, 1, 1, BF16_PREP.wgsl, false, 1), [
+  const [, got] = await run(rt, "t-bf16", K.prepare(Rr, C, 1, 1, prepWgsl(FORWARD.bf16.x!, 1), false, 1), [
     X,
     new Float32Array(Rr * C),
     u,

@@ -55,7 +55,7 @@ Deno.test("checkpoint round trip reproduces the loss; resume is bit-identical", 
     assert.deepEqual(ck.cfg, base.model);
     const m = GpuModel.create(rt, ck.cfg, { batch: base.batch, train: false });
     m.setParams(ck.params);
-    const val = validationBatches(loadSource("sotu").val, base.model.context, base.batch, base.evalTokens);
+    const val = validationBatches(loadSource("sotu").val, ck.cfg.context, base.batch, base.evalTokens);
     assert.equal(await evaluate(m, val.batches), full.finalValLoss);
     const cj = JSON.parse(Deno.readTextFileSync(`${dir}/config.json`));
     assert.equal(cj.hidden_size, 32);

@@ -115,7 +115,7 @@ Deno.test("user errors: one line `task: …`, exit 2, before any work", async ()
     ["train", ["--data", "sotu:extra"], /--data: data source "sotu" takes no options/],
     ["train", ["--data", "markov:tokens=3e9"], /--data: markov: tokens must be an integer/],
     ["train", ["--bogus"], /Unknown option '--bogus'\. \(see --help\)$/],
-    ["eval", [], /--checkpoint DIR and --text FILE are required/],
+    ["eval", [], /--checkpoint DIR and one of --text FILE or --inputs FILE are required/],
     ["eval", ["--checkpoint", outside, "--text", `${outside}/none.txt`], /text file .* does not exist/],
     ["quantize", ["--format", "constructor"], /unknown format "constructor"/],
     ["quantize", ["--format", "mxfp4", "--seed", "-1"], /--seed "-1" is not a u32 integer/],

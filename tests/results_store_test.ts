@@ -35,6 +35,7 @@ Deno.test("the contract column list is exact", () => {
   assert.deepEqual(RUN_COLUMN_NAMES, [
     "run_id",
     "status",
+    "family",
     "scheme",
     "fwd",
     "bwd",

@@ -10,6 +10,7 @@ import { parseExperiment } from "../lib/spec/validate.ts";
 import { expandExperiment, type PlannedRun } from "../lib/sweep/expand.ts";
 import { InputError } from "../lib/spec/errors.ts";
 import { LIMITS } from "../lib/spec/schema.ts";
+import type { ModelConfig } from "../lib/engine/api.ts";
 
 /** Specs the test generates (reported in the closing note of issue #15). */
 export const FUZZ_SPECS = 400;
@@ -262,7 +263,7 @@ function pick<T>(xs: readonly T[], r: () => number): T {
 
 /** Asserts that every number of a planned run is finite and within the spec's limits. */
 function checkRun(run: PlannedRun, what: string): void {
-  const c = run.config, m = c.model;
+  const c = run.config, m = c.model as ModelConfig; // the fuzz's base specs are Llama ladders
   const ints: [string, number, number, number][] = [
     ["steps", c.steps, 1, LIMITS.steps],
     ["batch", c.batch, 1, LIMITS.batch],

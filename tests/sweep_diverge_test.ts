@@ -28,7 +28,7 @@ Deno.test("a diverging run is recorded as diverged and the sweep continues", asy
   assert.equal(s.diverged + s.finished, 2);
   const records = await ResultsDir.of(root, spec.name).readAllRecords();
   assert.equal(records.length, 2);
-  const bad = records.find((r) => r.config.model.dModel === 32)!;
+  const bad = records.find((r) => (r.config.model as { dModel?: number }).dModel === 32)!;
   assert.equal(bad.row.status, "diverged");
   const last = bad.row.final_train_loss;
   assert.ok(last === null || Number.isFinite(last), `last finite loss, got ${last}`);

@@ -4,10 +4,13 @@
  * @module
  */
 import type { BackwardHalf, ForwardHalf } from "../schemes/types.ts";
+import type { DitConfig } from "../models/dit/config.ts";
 import type { WsdSchedule } from "./schedule.ts";
 
 /** Shape of a Llama-style decoder (Hugging Face `LlamaForCausalLM` semantics). */
 export interface ModelConfig {
+  /** Model family; absent means "llama" (configs, checkpoints and run ids written before families existed). */
+  family?: "llama";
   /** Number of decoder blocks. */
   layers: number;
   /** Residual width; a multiple of 32. */
@@ -41,10 +44,17 @@ export interface SchemeChoice {
   bwdDef?: BackwardHalf;
 }
 
-/** Everything that determines a training run; a run is a pure function of this plus the adapter. */
+/** The shape of any model family: a Llama decoder or a DiT (`family: "dit"`, lib/models/dit/config.ts). */
+export type AnyModelConfig = ModelConfig | DitConfig;
+
+/**
+ * Everything that determines a training run; a run is a pure function of this plus the adapter. For a DiT
+ * (data "mnist"): `batch` is images per step, a "token" is a patch (D = images × patches per image) and
+ * `evalTokens` / patches per image is the number of validation tuples.
+ */
 export interface TrainConfig {
   /** Model shape. */
-  model: ModelConfig;
+  model: AnyModelConfig;
   /** Sequences per step. */
   batch: number;
   /** Optimizer steps. */

@@ -8,7 +8,9 @@
  */
 import type { CurvePoint, ModelConfig, TrainConfig, TrainHooks, TrainResult } from "./api.ts";
 import { initParams, paramCounts, validateModelConfig } from "../models/llama/config.ts";
-import { GpuModel, OPT, packBatch } from "../models/llama/model.ts";
+import { GpuModel, packBatch } from "../models/llama/model.ts";
+import { adamScalars, scheduledLr, stepSeed } from "./schedule.ts";
+import { trainDitRun, validateDitTrainConfig } from "../models/dit/train.ts";
 import { sharedRuntime } from "../gpu/runtime.ts";
 import { resolveRecipe } from "../schemes/resolve.ts";
 import { parseSwitch, switchStep } from "../schemes/schedule.ts";
@@ -16,7 +18,7 @@ import { loadSource } from "../data/sources.ts";
 import { BatchSampler, validationBatches } from "../data/batches.ts";
 import { loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
 import type { Batch } from "../data/batches.ts";
-import { decayStart, scheduleProblem, wsdLrAt, type WsdSchedule } from "./schedule.ts";
+import { decayStart, scheduleProblem } from "./schedule.ts";
 
 /** Loss read-back lag in steps (ring size). */
 export const RING = 6;
@@ -24,41 +26,11 @@ export const RING = 6;
 /** The engine's shared runtime (pipeline cache) on the process's device (lib/gpu/runtime.ts). */
 export const getRuntime = sharedRuntime;
 
-/** Learning rate at step s (0-based): 10 % linear warmup from peak/100, cosine decay to peak/10. */
-export function lrAt(s: number, steps: number, peak: number): number {
-  const warm = Math.max(1, Math.round(0.1 * steps));
-  if (s < warm) return peak / 100 + (peak - peak / 100) * (s / warm);
-  const span = Math.max(1, steps - 1 - warm);
-  const p = Math.min(1, (s - warm) / span);
-  return peak / 10 + (peak - peak / 10) * 0.5 * (1 + Math.cos(Math.PI * p));
-}
-
-/** Learning rate at step s of a run: its WSD schedule when it has one, else the cosine {@link lrAt}. */
-export function scheduledLr(s: number, steps: number, peak: number, schedule?: WsdSchedule): number {
-  return schedule ? wsdLrAt(schedule, s, steps, peak) : lrAt(s, steps, peak);
-}
-
-/** Step-uniform values of step s (0-based): lr, lr/bc1, sqrt(bc2). */
-export function adamScalars(
-  s: number,
-  steps: number,
-  peak: number,
-  schedule?: WsdSchedule,
-): [number, number, number] {
-  const lr = scheduledLr(s, steps, peak, schedule);
-  const t = s + 1;
-  return [lr, lr / (1 - Math.pow(OPT.beta1, t)), Math.sqrt(1 - Math.pow(OPT.beta2, t))];
-}
-
-/** Seed of the stochastic parts (rounding) of step s. */
-export function stepSeed(seed: number, s: number): number {
-  let h = Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(s + 1, 0x165667b1);
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca77);
-  return (h ^ (h >>> 13)) >>> 0;
-}
+export { adamScalars, lrAt, scheduledLr, stepSeed } from "./schedule.ts";
 
 /** Validates a training config; throws one clear line. */
 export function validateTrainConfig(c: TrainConfig): void {
+  if (c.model.family === "dit") return validateDitTrainConfig(c);
   validateModelConfig(c.model);
   const posInt = (n: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`train: ${n} must be a positive integer (got ${v})`);
@@ -124,6 +96,7 @@ function guard(p: Promise<void>): Promise<void> {
 
 /** Trains a model; see ./api.ts for the contract. */
 export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  if (config.model.family === "dit") return await trainDitRun(config, hooks);
   const t0 = performance.now();
   const norm = (c: TrainConfig): TrainConfig => ({ ...c, scheme: c.scheme ?? { fwd: "fp32", bwd: "fp32" } });
   const cfg: TrainConfig = norm(config);
@@ -131,7 +104,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const branches = (hooks.branches ?? []).map((b) => ({ ...b, config: norm(b.config) }));
   for (const b of branches) validateBranch(cfg, b.config, b.step);
   const lrOf = (s: number) => scheduledLr(s, cfg.steps, cfg.lr, cfg.schedule);
-  const mc: ModelConfig = cfg.model;
+  const mc: ModelConfig = cfg.model as ModelConfig;
   const { rt, adapter } = await getRuntime();
   const data = loadSource(cfg.data);
   const T = mc.context, B = cfg.batch, tokPerStep = B * T;

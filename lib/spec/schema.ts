@@ -52,10 +52,19 @@ const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)])
 /**
  * One model of the ladder: an explicit shape (`layers` + `dModel`, optional `heads`/`ffn`), or a target
  * non-embedding size `params` turned into a shape by the rule in lib/spec/shapes.ts (`shapeForTarget`).
+ * A DiT (`family: "dit"`, data "mnist") gives `depth`, `width`, `heads` and `patch`.
  */
 export const ModelEntrySchema = z.object({
-  /** Short name used in filters and run ids; default `L<layers>-d<dModel>`. */
+  /** Short name used in filters and run ids; default `L<layers>-d<dModel>` (DiT: `dit-D<depth>-w<width>`). */
   name: slug.optional(),
+  /** Model family: "llama" (default) or "dit". */
+  family: z.enum(["llama", "dit"]).optional(),
+  /** DiT blocks. */
+  depth: z.int().min(1).max(64).optional(),
+  /** DiT width (hidden_size), a multiple of 32. */
+  width: z.int().min(32).max(4096).multipleOf(32).optional(),
+  /** DiT patch side (p·p a multiple of 8: 4 on 28×28 MNIST). */
+  patch: z.int().min(1).optional(),
   layers: z.int().min(1).max(256).optional(),
   dModel: z.int().min(32).max(16384).multipleOf(32).optional(),
   /** Attention heads; default dModel / shapeRule.headDim. */
@@ -65,6 +74,21 @@ export const ModelEntrySchema = z.object({
   /** Target non-embedding parameter count (instead of layers/dModel). */
   params: z.number().min(1000).max(LIMITS.params).optional(),
 }).strict().superRefine((m, ctx) => {
+  if (m.family === "dit") {
+    if (m.depth === undefined || m.width === undefined || m.heads === undefined || m.patch === undefined) {
+      ctx.addIssue({ code: "custom", message: "a DiT entry gives depth, width, heads and patch" });
+    }
+    if (m.layers !== undefined || m.dModel !== undefined || m.params !== undefined || m.ffn !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a DiT entry takes depth/width/heads/patch, not layers/dModel/ffn/params",
+      });
+    }
+    return;
+  }
+  if (m.depth !== undefined || m.width !== undefined || m.patch !== undefined) {
+    ctx.addIssue({ code: "custom", message: 'depth/width/patch belong to family: "dit" entries' });
+  }
   const explicit = m.layers !== undefined || m.dModel !== undefined;
   if (m.params !== undefined && (explicit || m.heads !== undefined || m.ffn !== undefined)) {
     ctx.addIssue({ code: "custom", message: "give either params or an explicit shape, not both" });
@@ -261,8 +285,8 @@ export const ExperimentSchema = z.object({
   optimizer: OptimizerSchema,
   /** Sequences per step. */
   batch: z.int().min(1).max(LIMITS.batch),
-  /** Context length in tokens (the engine needs a multiple of 32). */
-  context: z.int().min(32).max(LIMITS.context).multipleOf(32),
+  /** Context length in tokens (the engine needs a multiple of 32); required for Llama ladders, unused by DiT ones. */
+  context: z.int().min(32).max(LIMITS.context).multipleOf(32).optional(),
   /** Validation every this many steps (0: only at the end). */
   evalEvery: z.int().min(0).max(LIMITS.count).default(0),
   /** Held-out tokens per validation. */

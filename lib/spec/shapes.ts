@@ -26,13 +26,28 @@ export function totalParams(m: Pick<ModelConfig, "layers" | "dModel" | "ffn" | "
   return paramCounts(m as ModelConfig).total;
 }
 
-/** A resolved shape with its ladder name. */
+/** A resolved shape with its ladder name (a DiT's also carries its DiT dimensions). */
 export interface Shape {
   name: string;
   layers: number;
   dModel: number;
   heads: number;
   ffn: number;
+  /** DiT dimensions (family "dit" entries only). */
+  dit?: { family: "dit"; depth: number; hidden: number; heads: number; patch: number };
+}
+
+/** The shape of a DiT ladder entry (depth, width, heads, patch; MLP ratio 4). */
+export function ditShape(entry: ModelEntry): Shape {
+  const depth = entry.depth!, width = entry.width!, heads = entry.heads!, patch = entry.patch!;
+  return {
+    name: entry.name ?? `dit-D${depth}-w${width}`,
+    layers: depth,
+    dModel: width,
+    heads,
+    ffn: 4 * width,
+    dit: { family: "dit", depth, hidden: width, heads, patch },
+  };
 }
 
 /** How far (as a factor) the chosen shape's N may be from the target before the target is refused. */

@@ -3,10 +3,20 @@
  * budgets × seeds, after the spec's include/exclude filters, each with its resolved TrainConfig.
  * @module
  */
-import type { TrainConfig } from "../engine/api.ts";
+import type { AnyModelConfig, TrainConfig } from "../engine/api.ts";
+import { ditParamCounts, resolveDitConfig } from "../models/dit/config.ts";
+import { checkRecipeBatch } from "../models/dit/train.ts";
+import { modelDims } from "../models/dims.ts";
 import { type Experiment, type Filter, LIMITS } from "../spec/schema.ts";
 import { type ResolvedScheme, resolveSchemes, type SchemeLabels } from "../spec/schemes.ts";
-import { nonEmbeddingParams, resolveShape, type Shape, totalParams, VOCAB } from "../spec/shapes.ts";
+import {
+  ditShape,
+  nonEmbeddingParams,
+  resolveShape,
+  type Shape,
+  totalParams,
+  VOCAB,
+} from "../spec/shapes.ts";
 import { learningRate } from "../spec/lr.ts";
 import { InputError, type Problem, specError } from "../spec/errors.ts";
 import { dataSourceProblem } from "../spec/data.ts";
@@ -123,9 +133,34 @@ export async function expandExperiment(
     if (!(e instanceof InputError)) throw e;
     problems.push(...e.problems);
   }
+  const dits = spec.models.map((m) => m.family === "dit");
+  if (dits.some((d) => d) !== (spec.data === "mnist") || (dits.some((d) => d) && !dits.every((d) => d))) {
+    problems.push({
+      message: `DiT ladders (family: "dit") train on data "mnist", and "mnist" only takes DiT ladders`,
+      path: "models",
+    });
+  }
+  if (dits.some((d) => d) && spec.optimizer.schedule) {
+    problems.push({
+      message: "a WSD schedule is not implemented for DiT ladders yet (they use the cosine); remove it",
+      path: "optimizer.schedule",
+    });
+  }
+  if (!dits.every((d) => d) && spec.context === undefined) {
+    problems.push({ message: "context is required for Llama ladders", path: "context" });
+  }
+  if (dits.some((d) => d)) {
+    for (const sc of schemes) {
+      try {
+        checkRecipeBatch(sc, spec.batch);
+      } catch (e) {
+        problems.push({ message: (e as Error).message.replace(/^train: /, ""), path: "batch" });
+      }
+    }
+  }
   const shapes: (Shape | undefined)[] = spec.models.map((m, i) => {
     try {
-      return resolveShape(m, spec.shapeRule);
+      return m.family === "dit" ? ditShape(m) : resolveShape(m, spec.shapeRule);
     } catch (e) {
       problems.push({
         message: (e as Error).message,
@@ -138,7 +173,10 @@ export async function expandExperiment(
   shapes.forEach((sh, i) => {
     if (!sh) return;
     try {
-      validateModelConfig({ ...sh, context: spec.context, vocab: VOCAB, rmsEps: 1e-5, ropeTheta: 10000 });
+      if (sh.dit) resolveDitConfig(sh.dit);
+      else if (spec.context !== undefined) {
+        validateModelConfig({ ...sh, context: spec.context, vocab: VOCAB, rmsEps: 1e-5, ropeTheta: 10000 });
+      }
     } catch (e) {
       problems.push({ message: (e as Error).message, path: `models[${i}]` });
     }
@@ -170,31 +208,30 @@ export async function expandExperiment(
     ...(spec.tokens.perParam ?? []).map((p, i) => ({ tokensPerParam: p, path: `tokens.perParam[${i}]` })),
     ...(spec.tokens.absolute ?? []).map((t, i) => ({ tokens: t, path: `tokens.absolute[${i}]` })),
   ];
-  const seqTokens = spec.batch * spec.context;
-  const models = shapes.map((shape) =>
-    shape && {
-      shape,
-      model: {
-        layers: shape.layers,
-        dModel: shape.dModel,
-        heads: shape.heads,
-        ffn: shape.ffn,
-        context: spec.context,
-        vocab: VOCAB,
-        rmsEps: 1e-5,
-        ropeTheta: 10000,
-      },
-      n: nonEmbeddingParams({ layers: shape.layers, dModel: shape.dModel, ffn: shape.ffn }),
-    }
-  );
+  // A DiT's "tokens" are patches: D = training images × patches per image.
+  const models = problems.length ? [] : shapes.map((shape) => {
+    if (!shape) return undefined;
+    const model: AnyModelConfig = shape.dit ? resolveDitConfig(shape.dit) : {
+      layers: shape.layers,
+      dModel: shape.dModel,
+      heads: shape.heads,
+      ffn: shape.ffn,
+      context: spec.context!,
+      vocab: VOCAB,
+      rmsEps: 1e-5,
+      ropeTheta: 10000,
+    };
+    const n = model.family === "dit" ? ditParamCounts(model).nonEmbedding : nonEmbeddingParams(model);
+    return { shape, model, n, seqTokens: spec.batch * modelDims(model).context };
+  });
   // Derived numbers: steps per budget and the learning rate per model must be finite and in range.
-  const stepsOf = (b: { tokensPerParam?: number; tokens?: number }, n: number) =>
-    Math.max(1, Math.round((b.tokens ?? b.tokensPerParam! * n) / seqTokens));
+  const stepsOf = (b: { tokensPerParam?: number; tokens?: number }, m: { n: number; seqTokens: number }) =>
+    Math.max(1, Math.round((b.tokens ?? b.tokensPerParam! * m.n) / m.seqTokens));
   for (const b of budgets) {
-    const worst = models.reduce((w, m) => (m ? Math.max(w, stepsOf(b, m.n)) : w), 0);
+    const worst = models.reduce((w, m) => (m ? Math.max(w, stepsOf(b, m)) : w), 0);
     if (!(worst <= LIMITS.steps)) {
       problems.push({
-        message: `this budget needs ${formatSi(worst)} steps of ${seqTokens} tokens; at most ${
+        message: `this budget needs ${formatSi(worst)} steps of one batch each; at most ${
           formatSi(LIMITS.steps)
         }`,
         path: b.path,
@@ -219,9 +256,9 @@ export async function expandExperiment(
   const all: PlannedRun[] = [];
   for (const scheme of schemes) {
     for (const m of models) {
-      const { shape, model, n } = m!;
+      const { shape, model, n, seqTokens } = m!;
       for (const { path: _, ...budget } of budgets) {
-        const steps = stepsOf(budget, n);
+        const steps = stepsOf(budget, m!);
         for (const seed of spec.seeds) {
           const config: TrainConfig = {
             model,
@@ -256,7 +293,7 @@ export async function expandExperiment(
             shape,
             config,
             nonEmbeddingParams: n,
-            totalParams: totalParams(model),
+            totalParams: model.family === "dit" ? ditParamCounts(model).trainable : totalParams(model),
             trainTokens,
             flops: 6 * n * trainTokens,
           });

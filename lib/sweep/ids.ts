@@ -5,6 +5,7 @@
  */
 import type { TrainConfig } from "../engine/api.ts";
 import { canonicalJson } from "../spec/hash.ts";
+import { modelDims } from "../models/dims.ts";
 
 export { canonicalJson };
 
@@ -25,8 +26,9 @@ export async function sha256Hex(text: string): Promise<string> {
 export async function runId(config: TrainConfig): Promise<string> {
   const { fwd, bwd } = config.scheme;
   const scheme = (fwd === bwd ? fwd : `${fwd}+${bwd}`).replace(/[^A-Za-z0-9.+_-]/g, "_");
-  const tokens = config.steps * config.batch * config.model.context;
-  const prefix = `${scheme}-L${config.model.layers}d${config.model.dModel}-t${
+  const m = modelDims(config.model);
+  const tokens = config.steps * config.batch * m.context;
+  const prefix = `${scheme}-${m.family === "dit" ? "dit" : ""}L${m.layers}d${m.dModel}-t${
     compactCount(tokens)
   }-s${config.seed}`;
   // inline definitions are already hashed into their labels; the hash covers the config without them

@@ -7,11 +7,14 @@
 import type { TrainConfig } from "../engine/api.ts";
 import { train } from "../engine/train.ts";
 import type { PlannedRun } from "./expand.ts";
+import { modelDims } from "../models/dims.ts";
 
 /** Key of the configs that share a throughput. */
 export function throughputKey(c: TrainConfig): string {
-  const m = c.model;
-  return `${c.scheme.fwd}/${c.scheme.bwd} L${m.layers} d${m.dModel} h${m.heads} f${m.ffn} c${m.context} b${c.batch}`;
+  const m = modelDims(c.model);
+  return `${
+    m.family === "dit" ? "dit " : ""
+  }${c.scheme.fwd}/${c.scheme.bwd} L${m.layers} d${m.dModel} h${m.heads} f${m.ffn} c${m.context} b${c.batch}`;
 }
 
 /** Measured tokens/s per throughput key. */
@@ -28,7 +31,7 @@ export async function probeThroughput(
       ...run.config,
       steps: n,
       evalEvery: 0,
-      evalTokens: Math.min(run.config.evalTokens, run.config.batch * run.config.model.context),
+      evalTokens: Math.min(run.config.evalTokens, run.config.batch * modelDims(run.config.model).context),
     });
     const timed = async (n: number) => {
       const t = performance.now();
@@ -39,7 +42,9 @@ export async function probeThroughput(
     const one = await timed(1);
     const more = await timed(1 + steps);
     const dt = more.seconds - one.seconds;
-    const tps = dt > 0 ? (steps * run.config.batch * run.config.model.context) / dt : more.reported;
+    const tps = dt > 0
+      ? (steps * run.config.batch * modelDims(run.config.model).context) / dt
+      : more.reported;
     out.set(key, tps);
     onProbe?.(key, tps);
   }

@@ -20,6 +20,7 @@ import { expandExperiment, type PlannedRun } from "./expand.ts";
 import type { RunCoords } from "./filter.ts";
 import { formatSi } from "./format.ts";
 import { type Sink, SweepProgress } from "./progress.ts";
+import { modelDims } from "../models/dims.ts";
 import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
 import { ownerText, tryLockRun } from "./lock.ts";
@@ -77,11 +78,12 @@ const EXPLODE_FACTOR = 3;
 
 /** The runs.csv row of a run. */
 function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult>, commit: string): RunRow {
-  const m = run.config.model;
+  const m = modelDims(run.config.model);
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
   return {
     run_id: run.id,
     status,
+    family: m.family,
     scheme: run.scheme,
     fwd: run.fwd,
     bwd: run.bwd,
@@ -300,7 +302,9 @@ async function trainOne(
   const forward = () => ctl.abort(signal?.reason);
   signal?.addEventListener("abort", forward);
   stop?.attach(ctl);
-  const explode = EXPLODE_FACTOR * Math.log(run.config.model.vocab);
+  // Llama: a multiple of the uniform-prediction loss ln(vocab); DiT: of the ε-MSE of predicting 0 (1)
+  const m = run.config.model;
+  const explode = EXPLODE_FACTOR * (m.family === "dit" ? 1 : Math.log(m.vocab));
   const seen: CurvePoint[] = [];
   let reported = false;
   let exploded = false;

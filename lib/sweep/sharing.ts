@@ -22,7 +22,7 @@ export interface ShareableRun {
 
 /** The group key of a run (equal keys: the runs differ only in steps), or undefined when it cannot share. */
 export function sharingKey(config: TrainConfig): string | undefined {
-  if (!config.schedule || parseSwitch(config.scheme)) return undefined;
+  if (!config.schedule || parseSwitch(config.scheme) || config.model.family === "dit") return undefined;
   return canonicalJson({ ...config, steps: 0 });
 }
 

@@ -11,7 +11,7 @@ import type { DitConfig } from "./config.ts";
 import type { EpsPredictor } from "./diffusion.ts";
 import { GpuDit } from "./model.ts";
 
-/** Chunk size of GPU predictions (a multiple of 8). */
+/** Default chunk size of GPU predictions (a multiple of 8). */
 export const PREDICT_BATCH = 64;
 
 /** A predictor over an existing model (its current parameters). */
@@ -41,6 +41,7 @@ export async function gpuPredictor(
   cfg: DitConfig,
   params: Float32Array,
   scheme: SchemeChoice = { fwd: "fp32", bwd: "fp32" },
+  batch = PREDICT_BATCH,
 ): Promise<EpsPredictor> {
   const { rt } = await sharedRuntime();
   const recipe = resolveRecipe({
@@ -48,7 +49,7 @@ export async function gpuPredictor(
     bwd: "fp32",
     ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
   });
-  const model = GpuDit.create(rt, cfg, { batch: PREDICT_BATCH, recipe, train: false });
+  const model = GpuDit.create(rt, cfg, { batch, recipe, train: false });
   model.setParams(params);
   return modelPredictor(model);
 }

@@ -25,9 +25,13 @@ import { GeluMlp } from "../../layers/mlp.ts";
 import { AdaLayerNorm } from "../../layers/norm.ts";
 import { AdamW } from "../../layers/optimizer.ts";
 import { kernel } from "../../layers/record.ts";
+import { MseLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase } from "../gpu_model.ts";
-import type { ParamLayout } from "../layout.ts";
+import type { ParamLayout, ParamTensor } from "../layout.ts";
+import { paddedTokens, patchify, unpatchify } from "./patches.ts";
 import { type DitConfig, ditLayout, ditPatchDim, ditTokens, FREQ_DIM, posEmbed2d } from "./config.ts";
+
+export { paddedTokens, patchify, unpatchify };
 import { LN_EPS, timestepEmbedding } from "./reference.ts";
 
 /** Options for building a GPU DiT. */
@@ -40,35 +44,23 @@ export interface GpuDitOptions {
   train?: boolean;
 }
 
-/** Tokens per image after padding to the GEMM tile (8). */
-export function paddedTokens(c: DitConfig): number {
-  return Math.ceil(ditTokens(c) / 8) * 8;
-}
-
 /** The DiT layout as a generic {@link ParamLayout} (decayed prefix: the linear weights). */
 function asLayout(c: DitConfig): ParamLayout {
   const d = ditLayout(c);
+  const tensors = d.tensors.map((t): ParamTensor => ({
+    name: t.name,
+    shape: [t.shape[0], t.size / t.shape[0]],
+    offset: t.offset,
+    size: t.size,
+    decay: t.linear,
+    init: { kind: "zeros" }, // initial values come from initDitParams (DiT's own init rules)
+    hf: [[t.name, t.shape[0]]],
+  }));
   return {
-    tensors: d.tensors.map((t) => ({
-      name: t.name,
-      shape: [t.shape[0], t.size / t.shape[0]],
-      offset: t.offset,
-      size: t.size,
-      decay: t.linear,
-      init: { kind: "zeros" },
-      hf: [[t.name, t.shape[0]]],
-    })),
+    tensors,
     totalFloats: d.totalFloats,
     decayFloats: d.linearFloats,
-    byName: new Map(d.tensors.map((t) => [t.name, {
-      name: t.name,
-      shape: [t.shape[0], t.size / t.shape[0]] as [number, number],
-      offset: t.offset,
-      size: t.size,
-      decay: t.linear,
-      init: { kind: "zeros" } as const,
-      hf: [[t.name, t.shape[0]]] as [string, number][],
-    }])),
+    byName: new Map(tensors.map((t) => [t.name, t])),
   };
 }
 
@@ -218,7 +210,6 @@ export class GpuDit extends GpuModelBase {
       fmod = buf(B * 2 * h, "final mod"),
       mf = buf(M * h, "final m");
     this.out = buf(M * P, "out");
-    const loss = buf(M, "loss");
     const gate = (
       prog: Program,
       name: string,
@@ -274,36 +265,16 @@ export class GpuDit extends GpuModelBase {
       bias: P_("final_layer.linear").b,
     });
 
-    // ---- eval: summed squared error into scalars[1] ----
-    const n = B * T * P;
+    // ---- eval: summed squared error into scalars[1]; training: mean ε-MSE, gradient over the output ----
+    const mse = new MseLoss(rt, { M, N: P, T: Tp, real: T });
     this.evalProgram.items.push(...fwd.items);
-    kernel(
-      rt,
-      this.evalProgram,
-      "mse",
-      `mse:${M}:${P}:0:${Tp}:${T}`,
-      () => K.mseRows(M, P, false, 1, Tp, T),
-      [this.out, this.#target, loss],
-      M,
-    );
-    kernel(rt, this.evalProgram, "loss sum", `sum:${M}:acc1`, () => K.sumReduce(M, 1, 1, true), [
-      loss,
-      this.scalars,
-    ], 1);
+    mse.evalSum(this.evalProgram, this.out, this.#target, this.scalars);
     if (!train) return;
 
     // ---- backward ----
     const bwd = this.gradProgram;
     bwd.items.push(...fwd.items);
-    kernel(rt, bwd, "mse", `mse:${M}:${P}:1:${Tp}:${T}:${n}`, () => K.mseRows(M, P, true, 1 / n, Tp, T), [
-      this.out,
-      this.#target,
-      loss,
-    ], M);
-    kernel(rt, bwd, "loss mean", `sum:${M}:${n}:mean0`, () => K.sumReduce(M, 1 / n, 0, false), [
-      loss,
-      this.scalars,
-    ], 1);
+    mse.trainMean(bwd, this.out, this.#target, this.scalars);
     const dx = buf(M * h, "dx"), dm = buf(M * h, "dm"), dh = buf(M * h, "dh");
     const dsc = buf(B * h, "dsc"),
       dtmp = buf(B * h, "dsc part"),
@@ -440,46 +411,4 @@ export class GpuDit extends GpuModelBase {
       this.Tp,
     );
   }
-}
-
-/** Patch rows [B·Tp, C·p·p] (within a patch ordered (c, i, j); padding rows zero) of images [B, C, S, S]. */
-export function patchify(
-  cfg: DitConfig,
-  x: ArrayLike<number>,
-  B: number,
-  Tp: number,
-): Float32Array<ArrayBuffer> {
-  const C = cfg.inChannels, p = cfg.patch, S = cfg.inputSize, G = S / p, P = ditPatchDim(cfg);
-  const out = new Float32Array(B * Tp * P);
-  for (let b = 0; b < B; b++) {
-    for (let py = 0; py < G; py++) {
-      for (let px = 0; px < G; px++) {
-        const o = (b * Tp + py * G + px) * P;
-        for (let c = 0; c < C; c++) {
-          for (let i = 0; i < p; i++) {
-            for (let j = 0; j < p; j++) {
-              out[o + (c * p + i) * p + j] = x[((b * C + c) * S + py * p + i) * S + px * p + j];
-            }
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Images [B, C, S, S] from final-layer rows [B·Tp, p·p·C] (within a patch ordered (i, j, c)). */
-export function unpatchify(cfg: DitConfig, rows: Float32Array, B: number, Tp: number): Float32Array {
-  const C = cfg.inChannels, p = cfg.patch, S = cfg.inputSize, G = S / p, P = ditPatchDim(cfg);
-  const out = new Float32Array(B * C * S * S);
-  for (let b = 0; b < B; b++) {
-    for (let tok = 0; tok < G * G; tok++) {
-      const py = Math.floor(tok / G), px = tok % G;
-      for (let k = 0; k < P; k++) {
-        const c = k % C, ij = Math.floor(k / C), i = Math.floor(ij / p), j = ij % p;
-        out[((b * C + c) * S + py * p + i) * S + px * p + j] = rows[(b * Tp + tok) * P + k];
-      }
-    }
-  }
-  return out;
 }

@@ -6,12 +6,12 @@
  * the original DiT code's terms.
  * @module
  */
-import type { SchemeChoice } from "../../engine/api.ts";
-import { adamScalars, stepSeed } from "../../engine/train.ts";
+import type { CurvePoint, SchemeChoice, TrainConfig, TrainHooks, TrainResult } from "../../engine/api.ts";
+import { adamScalars, lrAt, stepSeed } from "../../engine/schedule.ts";
 import { sharedRuntime } from "../../gpu/runtime.ts";
 import { loadMnist, MNIST_PIXELS, MnistBatches } from "../../data/mnist.ts";
 import { resolveRecipe } from "../../schemes/resolve.ts";
-import { type DitConfig, ditParamCounts, ditTokens, initDitParams } from "./config.ts";
+import { type DitConfig, ditParamCounts, ditTokens, initDitParams, validateDitConfig } from "./config.ts";
 import { qSample, trainingDraw } from "./diffusion.ts";
 import { evalLoss, mnistValidationInputs } from "./evaluate.ts";
 import { modelPredictor } from "./gpu_predictor.ts";
@@ -115,4 +115,108 @@ export async function trainDit(
     await rt.device.queue.onSubmittedWorkDone();
     model.destroy();
   }
+}
+
+/** Validation tuples a TrainConfig asks for: evalTokens / patches per image, between 2 and 1,000. */
+function evalImagesOf(c: TrainConfig): number {
+  return Math.max(2, Math.min(1000, Math.round(c.evalTokens / ditTokens(c.model as DitConfig))));
+}
+
+/** Throws one line when a DiT TrainConfig cannot run. */
+export function validateDitTrainConfig(c: TrainConfig): void {
+  validateDitConfig(c.model as DitConfig);
+  if (c.data !== "mnist") throw new Error(`train: a DiT trains on data "mnist" (got "${c.data}")`);
+  if (!Number.isInteger(c.batch) || c.batch < 8 || c.batch % 8) {
+    throw new Error(`train: DiT batch must be a positive multiple of 8 (got ${c.batch})`);
+  }
+  if (!Number.isInteger(c.steps) || c.steps < 1) throw new Error(`train: steps must be a positive integer`);
+  if (!(c.lr > 0)) throw new Error(`train: lr must be positive`);
+  checkRecipeBatch(c.scheme, c.batch);
+}
+
+/**
+ * Throws one line when the recipe's weight-gradient blocks (along tokens) do not divide the batch: the
+ * adaLN and timestep linears have one row per image.
+ */
+export function checkRecipeBatch(scheme: SchemeChoice, batch: number): void {
+  const r = resolveRecipe(scheme);
+  for (const p of [r.bwd.dwDy, r.bwd.dwX]) {
+    if (!p) continue;
+    let g = p.group;
+    try {
+      g = (p.forLength ? p.forLength(batch) : p).group;
+    } catch (e) {
+      throw new Error(
+        `train: recipe ${r.name} cannot quantize the weight gradients of the DiT's adaLN and timestep linears ` +
+          `(one row per image) at batch ${batch}: ${(e as Error).message}`,
+      );
+    }
+    if (batch % g) {
+      throw new Error(
+        `train: recipe ${r.name} quantizes weight gradients in blocks of ${g} rows; the DiT's adaLN and timestep ` +
+          `linears have one row per image, so the batch must be a multiple of ${g} (got ${batch})`,
+      );
+    }
+  }
+}
+
+/**
+ * A DiT run in the engine's contract (lib/engine/api.ts): tokens are patches, the curve's val loss is the
+ * ε-MSE. Checkpoints are written at the end only (no resume: an interrupted DiT run restarts).
+ */
+export async function trainDitRun(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  validateDitTrainConfig(config);
+  const model = config.model as DitConfig, T = ditTokens(model), per = config.batch * T;
+  const t0 = performance.now();
+  let last = performance.now(), lastStep = 0;
+  const r = await trainDit({
+    model,
+    batch: config.batch,
+    steps: config.steps,
+    lr: config.lr,
+    seed: config.seed,
+    scheme: config.scheme,
+    evalImages: evalImagesOf(config),
+  }, {
+    outDir: hooks.outDir,
+    onStep: (step, loss) => {
+      if (hooks.signal?.aborted) throw new Error("training aborted");
+      const now = performance.now(), tps = ((step - lastStep) * per) / Math.max((now - last) / 1000, 1e-9);
+      last = now, lastStep = step;
+      hooks.onProgress?.({
+        step,
+        steps: config.steps,
+        tokens: step * per,
+        lr: lrAt(step - 1, config.steps, config.lr),
+        trainLoss: loss,
+        tokensPerSecond: tps,
+        etaSeconds: ((config.steps - step) * per) / Math.max(tps, 1e-9),
+      });
+    },
+  });
+  const curve: CurvePoint[] = r.curve.map((l, i) => ({
+    step: i + 1,
+    tokens: (i + 1) * per,
+    lr: lrAt(i, config.steps, config.lr),
+    trainLoss: l,
+  }));
+  if (curve.length) curve[curve.length - 1].valLoss = r.finalValLoss;
+  hooks.onEval?.({ step: config.steps, tokens: config.steps * per, valLoss: r.finalValLoss });
+  const counts = ditParamCounts(model);
+  const diverged = !Number.isFinite(r.finalValLoss) || !Number.isFinite(r.finalTrainLoss);
+  return {
+    status: diverged ? "diverged" : "finished",
+    nonEmbeddingParams: counts.nonEmbedding,
+    totalParams: counts.trainable,
+    tokens: r.tokens,
+    steps: config.steps,
+    finalValLoss: r.finalValLoss,
+    finalTrainLoss: r.finalTrainLoss,
+    tokensPerSecond: r.stepsPerSecond * per,
+    wallSeconds: (performance.now() - t0) / 1000,
+    adapter: r.adapter,
+    curve,
+    availableTokens: loadMnist().train.count * T,
+    epochs: (config.steps * config.batch) / loadMnist().train.count,
+  };
 }

@@ -11,7 +11,6 @@
  * @module
  */
 import type { ModelConfig } from "../../engine/api.ts";
-import * as K from "../../../kernels/engine/ops.ts";
 import { Program, type Runtime } from "../../gpu/runtime.ts";
 import { Attention, ropeTable } from "../../layers/attention.ts";
 import { Embedding, type IdLayout, idLayout, packIds } from "../../layers/embedding.ts";
@@ -19,7 +18,7 @@ import { Linear, type LinearScheme, Scratch } from "../../layers/linear.ts";
 import { SwiGluMlp } from "../../layers/mlp.ts";
 import { RmsNorm } from "../../layers/norm.ts";
 import { AdamW } from "../../layers/optimizer.ts";
-import { kernel } from "../../layers/record.ts";
+import { CrossEntropyLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase } from "../gpu_model.ts";
 import { paramLayout } from "./config.ts";
 
@@ -143,7 +142,7 @@ export class GpuModel extends GpuModelBase {
     // residual stream x0..x2L (x_{2l+1} after attention, x_{2l+2} after the MLP), normed inputs h1/h2 per block
     const xs = Array.from({ length: 2 * L + 1 }, (_, i) => buf(M * d, `x${i}`));
     const hs = blocks.map((_, l) => [buf(M * d, `h1.${l}`), buf(M * d, `h2.${l}`)]);
-    const hf = buf(M * d, "hf"), logits = buf(M * V, "logits"), loss = buf(M, "loss");
+    const hf = buf(M * d, "hf"), logits = buf(M * V, "logits");
 
     // ---- forward ----
     const fwd = new Program();
@@ -158,40 +157,16 @@ export class GpuModel extends GpuModelBase {
     normF.forward(fwd, xs[2 * L], P("model.norm.weight"), hf);
     head.forward(fwd, { buffer: hf }, P("lm_head.weight"), { buffer: logits });
 
-    // ---- eval: loss sum accumulated into scalars[1] ----
-    const bl = this.batchLayout;
+    // ---- eval: summed loss into scalars[1]; training: mean loss, the CE overwrites logits with their gradient ----
+    const ce = new CrossEntropyLoss(rt, { M, V, tgtOff: this.batchLayout.tgtOff });
     this.evalProgram.items.push(...fwd.items);
-    kernel(
-      rt,
-      this.evalProgram,
-      "ce",
-      `ce:${M}:${V}:${bl.tgtOff}:0`,
-      () => K.crossEntropy(M, V, bl.tgtOff, false, 1),
-      [
-        this.batchBuf,
-        logits,
-        loss,
-      ],
-      M,
-    );
-    kernel(rt, this.evalProgram, "loss sum", `sum:${M}:acc1`, () => K.sumReduce(M, 1, 1, true), [
-      loss,
-      this.scalars,
-    ], 1);
+    ce.evalSum(this.evalProgram, this.batchBuf, logits, this.scalars);
     if (!train) return;
 
-    // ---- backward (the CE kernel overwrites logits with their gradient) ----
+    // ---- backward ----
     const bwd = this.gradProgram;
     bwd.items.push(...fwd.items);
-    kernel(rt, bwd, "ce", `ce:${M}:${V}:${bl.tgtOff}:1`, () => K.crossEntropy(M, V, bl.tgtOff, true, 1 / M), [
-      this.batchBuf,
-      logits,
-      loss,
-    ], M);
-    kernel(rt, bwd, "loss mean", `sum:${M}:mean0`, () => K.sumReduce(M, 1 / M, 0, false), [
-      loss,
-      this.scalars,
-    ], 1);
+    ce.trainMean(bwd, this.batchBuf, logits, this.scalars);
     const dx = buf(M * d, "dx"), dh = buf(M * d, "dh");
     head.backward(
       bwd,
