@@ -13,6 +13,8 @@ import { train } from "../lib/engine/train.ts";
 import { branchStep, sharedTokens, sharingGroups } from "../lib/sweep/sharing.ts";
 import { assignShards } from "../lib/sweep/shard.ts";
 import { dryRunReport } from "../lib/sweep/dryrun.ts";
+import { throughputKey } from "../lib/sweep/probe.ts";
+import { formatDuration } from "../lib/sweep/format.ts";
 
 const perStep = 2 * 32;
 const spec = {
@@ -57,6 +59,19 @@ Deno.test("sharing: groups, branch points, token counts, shards and the dry run"
     /prefix sharing \(WSD\): 2\.43k tokens trained instead of 3\.97k/,
   );
   assert.doesNotMatch(report(cosine), /prefix sharing/);
+  // The estimated time counts the shared tokens once: 38 steps of 64 tokens at 64 tokens/s.
+  const throughput = new Map([[throughputKey(runs[0].config), perStep]]);
+  const timed = dryRunReport({
+    expansion: { runs, duplicates: [] },
+    owned: runs,
+    status: new Map(),
+    throughput,
+    data: "sotu",
+  });
+  assert.match(
+    timed,
+    new RegExp(`estimated time of the pending runs ${formatDuration(38).replace(".", "\\.")}`),
+  );
 });
 
 Deno.test("sharing: an interrupted sweep branches, resumes, and every run equals the run trained alone", async () => {

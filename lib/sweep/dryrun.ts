@@ -7,7 +7,7 @@ import { type Expansion, gridProblem, gridSize, type PlannedRun } from "./expand
 import type { Experiment } from "../spec/schema.ts";
 import { formatDuration, formatSi, textTable } from "./format.ts";
 import { throughputKey } from "./probe.ts";
-import { sharedTokens } from "./sharing.ts";
+import { sharedTokens, tokensToTrain } from "./sharing.ts";
 
 /** Inputs of the dry-run report. */
 export interface DryRunInput {
@@ -64,7 +64,12 @@ export function dryRunReport(inp: DryRunInput): string {
     return s !== "finished" && s !== "diverged";
   });
   const sum = (rs: PlannedRun[], f: (r: PlannedRun) => number) => rs.reduce((s, r) => s + f(r), 0);
-  const estPending = sum(pending, (r) => estimateSeconds(r, inp.throughput));
+  // Under prefix sharing a branched run trains only its decay (./sharing.ts).
+  const own = tokensToTrain(pending);
+  const estPending = sum(
+    pending,
+    (r) => estimateSeconds(r, inp.throughput) * (own.get(r.id)! / r.trainTokens),
+  );
   const hidden = inp.owned.length - shown.length;
   const lines = [
     table,

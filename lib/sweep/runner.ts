@@ -25,7 +25,7 @@ import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
 import { ownerText, tryLockRun } from "./lock.ts";
 import { hostName, StopAtCheckpoint } from "./slurm_stop.ts";
-import { branchStep, sharingGroups } from "./sharing.ts";
+import { branchStep, sharingGroups, tokensToTrain } from "./sharing.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -182,12 +182,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const groups = sharingGroups(pending);
   pending = groups.flat();
   const shorter = new Map<string, PlannedRun[]>(groups.map((g) => [g[0].id, g.slice(1)]));
-  const toTrain = new Map<string, number>();
-  for (const g of groups) {
-    g.forEach((r, i) =>
-      toTrain.set(r.id, i ? r.trainTokens * (1 - branchStep(r.config) / r.config.steps) : r.trainTokens)
-    );
-  }
+  const toTrain = tokensToTrain(pending);
   // Nothing to train: no GPU, no environment record (a finished sweep re-run does no work).
   let commit = "unknown";
   if (pending.length) {

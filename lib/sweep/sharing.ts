@@ -68,3 +68,17 @@ export function sharedTokens<T extends ShareableRun>(runs: T[]): { alone: number
   }
   return { alone, shared };
 }
+
+/** Tokens each run trains itself under sharing: the longest run of a group all, the others their decay. */
+export function tokensToTrain<T extends ShareableRun>(runs: T[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const g of sharingGroups(runs)) {
+    g.forEach((r, i) => {
+      out.set(
+        r.id,
+        i ? (r.config.steps - branchStep(r.config)) * (r.trainTokens / r.config.steps) : r.trainTokens,
+      );
+    });
+  }
+  return out;
+}
