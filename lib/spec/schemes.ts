@@ -1,6 +1,6 @@
 /**
- * Resolves spec scheme entries against the scheme catalogue (lib/schemes) and the engine's label
- * registry, with "closest names" suggestions for unknown names.
+ * Resolves spec scheme entries against the scheme catalogue's labels (lib/schemes/resolve.ts), with
+ * "closest names" suggestions for unknown names.
  *
  * A string entry is resolved like `--scheme NAME` (lib/schemes `schemePair`): a preset pair
  * ("quartet" = quest + rtn-bwd), a label of both halves on both, or a one-sided label with BF16 on the
