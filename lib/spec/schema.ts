@@ -148,8 +148,8 @@ export const BackwardDefSchema = z.object({
 
 /**
  * A scheme: a catalogue name ("quartet", "bf16", a one-sided label), a forward/backward pair of labels,
- * or a named entry whose `fwd` and/or `bwd` are inline definitions (registered under
- * `<name>.<hash>`, so editing a definition makes new runs instead of reusing old ones).
+ * or a named entry whose `fwd` and/or `bwd` are inline definitions (labelled `<name>.<hash>` and carried
+ * with the run's scheme, so editing a definition makes new runs instead of reusing old ones).
  */
 export const SchemeEntrySchema = z.union([
   label,

@@ -1,5 +1,5 @@
 /**
- * Resolves spec scheme entries against the scheme catalogue (lib/schemes) and its labels, with
+ * Resolves spec scheme entries against the scheme catalogue's labels (lib/schemes/resolve.ts), with
  * "closest names" suggestions for unknown names.
  *
  * A string entry is resolved like `--scheme NAME` (lib/schemes `schemePair`): a preset pair
