@@ -1,7 +1,7 @@
 /**
  * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
  * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
- * windows. Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
+ * windows. A quantized checkpoint (`deno task ptq`) runs with its activation quantizers (lib/ptq). Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -10,12 +10,17 @@ import { loadModel } from "../lib/engine/checkpoint.ts";
 import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { readPtqConfig } from "../lib/ptq/checkpoint.ts";
+import { evalQuantized } from "../lib/ptq/eval.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
   dir: string,
   bytes: Uint8Array,
 ): Promise<{ loss: number; tokens: number; windows: number }> {
+  // A post-training-quantized checkpoint (deno task ptq): stored weights + its activation quantizers.
+  const ptq = readPtqConfig(dir);
+  if (ptq) return evalQuantized(dir, bytes, ptq);
   const { cfg, params, scheme } = loadModel(dir);
   if (bytes.length < 2) throw new Error("the text has no tokens to predict (need at least 2 bytes)");
   const windows = Math.ceil((bytes.length - 1) / cfg.context);
