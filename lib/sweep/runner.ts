@@ -21,6 +21,7 @@ import { formatSi } from "./format.ts";
 import { type Sink, SweepProgress } from "./progress.ts";
 import { throughputKey } from "./probe.ts";
 import { selectShard, type Shard, shardLabel } from "./shard.ts";
+import { ptqJobs, runPtqStage } from "./ptq_stage.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -146,6 +147,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const { runs: all } = await expandExperiment(spec);
   const force = opts.force ?? [];
   checkForce(all, force);
+  if (spec.ptq?.length) ptqJobs(spec.ptq); // bad recipe entries: InputError before any work
   const mine = ownedRuns(all, opts.shard, opts.only);
   for (const id of force) if (!mine.some((r) => r.id === id)) mine.push(all.find((r) => r.id === id)!);
   const dir = ResultsDir.of(opts.resultsRoot ?? "results", spec.name);
@@ -199,6 +201,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal);
     summary[record.row.status as "finished" | "diverged" | "failed"]++;
     if (label === "all") await rebuildRunsCsv(dir);
+  }
+  // Post-training quantization stage (CPU) over this invocation's finished runs.
+  if (spec.ptq?.length) {
+    await runPtqStage(dir, spec, mine.map((r) => r.id), {
+      note: (l) => progress.note(l),
+      signal: opts.signal,
+    });
   }
   if (label === "all") await rebuildRunsCsv(dir);
   else if (pending.length) {
