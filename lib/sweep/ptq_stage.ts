@@ -2,7 +2,9 @@
  * The sweep's post-training quantization stage (spec field `ptq: ["fpq", "hqdit:w4a8", …]`): every recipe
  * (at its default bits, or `name:wXaY`) runs on every finished run's final checkpoint, writing the quantized
  * checkpoint to `runs/<id>/ptq/<recipe>-<bits>/` and one row per job to `ptq.csv` (run_id, recipe, w_bits,
- * a_bits, loss_before, loss_after, delta, seconds). A job is done when its row exists: finished jobs are never
+ * a_bits, loss_before, loss_after, delta, seconds, plus the run's N `params` and D `tokens`, so that
+ * `deno task fit results/<exp>/ptq.csv --form kumar-ptq --n-col params --d-col tokens --loss-col delta
+ * --bits-col a_bits --where recipe=fpq` fits the post-training law directly). A job is done when its row exists: finished jobs are never
  * redone; a killed job left no row and restarts from scratch (its directory is cleared first). CPU only.
  * @module
  */
@@ -25,6 +27,8 @@ export const PTQ_COLUMNS = [
   "loss_after",
   "delta",
   "seconds",
+  "params",
+  "tokens",
 ] as const;
 
 /** One PTQ job of the stage. */
@@ -117,6 +121,8 @@ export async function runPtqStage(
         loss_after: String(r.lossAfter),
         delta: String(r.delta),
         seconds: r.seconds.toFixed(2),
+        params: String(rec.row.non_embedding_params ?? ""),
+        tokens: String(rec.row.tokens ?? ""),
       });
       done.add(`${id}|${j.recipe}|${j.w}|${j.a}`);
       await writeTextAtomic(
