@@ -126,7 +126,8 @@ function reconGrad(
 export interface AdaroundResult {
   /** Hard-rounded weights. */
   w: Float64Array;
-  /** Reconstruction error (mean over tokens of the sum over outputs) of the soft weights every 10 iterations. */
+  /** Reconstruction error (mean over tokens of the sum over outputs) of the hard-rounded weights every 10
+   * iterations (the first: round to nearest), then the final one. */
   trace: number[];
   /** Final error with hard rounding. */
   hardErr: number;
@@ -167,10 +168,12 @@ export function adaround(
   const m1 = new Float64Array(n), m2 = new Float64Array(n), grad = new Float64Array(n);
   const trace: number[] = [];
   const warm = Math.floor(s.warmup * s.iters);
+  const scratch = new Float64Array(n);
   for (let it = 0; it < s.iters; it++) {
+    // trace: the error of the hard-rounded weights (iteration 0: round to nearest on the FP grid)
+    if (it % 10 === 0) trace.push(reconGrad(roundedWeights(st, true), G, CW, outF, K, scratch) + c0);
     const Wt = roundedWeights(st, false);
-    const loss = reconGrad(Wt, G, CW, outF, K, grad) + c0;
-    if (it % 10 === 0) trace.push(loss);
+    reconGrad(Wt, G, CW, outF, K, grad);
     const reg = it >= warm;
     const beta = reg ? s.beta[0] + ((s.beta[1] - s.beta[0]) * (it - warm)) / Math.max(1, s.iters - warm) : 0;
     const t = it + 1;
@@ -195,7 +198,7 @@ export function adaround(
   }
   const w = roundedWeights(st, true);
   const hardErr = reconGrad(w, G, CW, outF, K, grad) + c0;
-  trace.push(reconGrad(roundedWeights(st, false), G, CW, outF, K, grad) + c0);
+  trace.push(hardErr);
   for (let i = 0; i < w.length; i++) w[i] = Math.fround(w[i]);
   return { w, trace, hardErr };
 }
