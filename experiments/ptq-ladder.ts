@@ -18,7 +18,8 @@ import { RECIPES } from "../lib/ptq/recipes.ts";
 
 export default defineExperiment({
   name: "ptq-ladder",
-  description: "PTQ recipes (min-max, LLM-FP4, HQ-DiT ladder, FP4DiT) at W4A4/W4A8 on BF16 Llamas: 3 N × 3 D.",
+  description:
+    "PTQ recipes (min-max, LLM-FP4, HQ-DiT ladder, FP4DiT) at W4A4/W4A8 on BF16 Llamas: 3 N × 3 D.",
   data: "sotu",
   models: [
     { name: "xs", layers: 1, dModel: 32 },
