@@ -8,9 +8,9 @@
  * `deno task sweep experiments/ptq-ladder.ts` (resumable; `--only model=xs,tokens=26880` for a slice);
  * then `deno task fit results/ptq-ladder/ptq.csv --form kumar-ptq --n-col params --d-col tokens
  * --loss-col delta --bits-col a_bits --where recipe=fpq` per recipe.
- * Budget: the 9 training runs take ~2 min on 2 idle cores (quartet-tiny's throughput); the PTQ jobs take
- * 1–10 s each at this width (fpq's 3×100-candidate search is the slowest) — see the closing note of issue 11
- * for what was measured here.
+ * Measured (results/reference/ptq-ladder/, shared 2-core Xeon, load average 6–13): training 150 s, PTQ jobs
+ * 2,160 s (fpq-baseline + fpq 61 % of it; the others 2–15 s per job). The 30-minute target on 2 idle cores was
+ * not measured.
  * @module
  */
 import { defineExperiment } from "../lib/spec/schema.ts";
