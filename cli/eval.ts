@@ -3,6 +3,7 @@
  * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
  * windows. `deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]`: a DiT checkpoint's
  * mean ε-MSE over an inputs file (x0, y, t, noise; lib/models/dit/evaluate.ts). `--help` prints the usage.
+ * A quantized checkpoint (`deno task ptq`) runs with its activation quantizers (lib/ptq).
  * Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line `eval: …`, exit code 2.
  * @module
  */
@@ -18,12 +19,17 @@ import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
 import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
 import { ditScheme } from "../lib/models/dit/checkpoint.ts";
+import { readPtqConfig } from "../lib/ptq/checkpoint.ts";
+import { evalQuantized } from "../lib/ptq/eval.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
   dir: string,
   bytes: Uint8Array,
 ): Promise<{ loss: number; tokens: number; windows: number }> {
+  // A post-training-quantized checkpoint (deno task ptq): stored weights + its activation quantizers.
+  const ptq = readPtqConfig(dir);
+  if (ptq) return evalQuantized(dir, bytes, ptq);
   const { cfg, params, scheme } = loadModel(dir);
   if (bytes.length < 2) throw new Error("the text has no tokens to predict (need at least 2 bytes)");
   const windows = Math.ceil((bytes.length - 1) / cfg.context);

@@ -298,6 +298,19 @@ export const ExperimentSchema = z.object({
   include: z.array(FilterSchema).optional(),
   /** Drop runs matching any of these. */
   exclude: z.array(FilterSchema).optional(),
+  /** Post-training quantization stage: recipes (`deno task ptq --list`), optionally "name:wXaY", run on every finished run. */
+  ptq: z.array(z.string().min(1)).optional(),
+  /** Settings of the PTQ stage. */
+  ptqOptions: z.object({
+    /** Calibration sequences (default 32). */
+    calib: z.int().min(2).optional(),
+    /** Validation tokens for loss before/after (default min(evalTokens, 4096)). */
+    evalTokens: z.int().min(1).optional(),
+    /** AdaRound iterations of the fp4dit recipes. */
+    iters: z.int().min(1).optional(),
+    /** Calibration / rotation seed (default 0). */
+    seed: z.int().min(0).optional(),
+  }).strict().optional(),
 }).strict();
 
 /** What a spec author writes (defaults optional). */

@@ -26,6 +26,7 @@ import { selectShard, type Shard, shardLabel } from "./shard.ts";
 import { ownerText, tryLockRun } from "./lock.ts";
 import { hostName, StopAtCheckpoint } from "./slurm_stop.ts";
 import { branchStep, sharingGroups, tokensToTrain } from "./sharing.ts";
+import { ptqJobs, runPtqStage } from "./ptq_stage.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -163,6 +164,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   const { runs: all } = await expandExperiment(spec);
   const force = opts.force ?? [];
   checkForce(all, force);
+  if (spec.ptq?.length) ptqJobs(spec.ptq); // bad recipe entries: InputError before any work
   const mine = ownedRuns(all, opts.shard, opts.only);
   for (const id of force) if (!mine.some((r) => r.id === id)) mine.push(all.find((r) => r.id === id)!);
   const dir = ResultsDir.of(opts.resultsRoot ?? "results", spec.name);
@@ -242,6 +244,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
       lock.release();
     }
     if (label === "all") await rebuildRunsCsv(dir);
+  }
+  // Post-training quantization stage (CPU) over this invocation's finished runs.
+  if (spec.ptq?.length) {
+    await runPtqStage(dir, spec, mine.map((r) => r.id), {
+      note: (l) => progress.note(l),
+      signal: opts.signal,
+    });
   }
   if (label === "all") await rebuildRunsCsv(dir);
   else if (pending.length) {

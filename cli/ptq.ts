@@ -1,0 +1,116 @@
+/**
+ * `deno task ptq --checkpoint DIR --recipe NAME [--bits wXaY] [--calib N] [--seed S] --out DIR [--json]`:
+ * post-training quantization of a trained Llama checkpoint with one recipe; writes a quantized checkpoint that
+ * `deno task eval` reads. `--list` lists the recipes. Bad input: one line, exit 2, before any work.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { BITS, RECIPES } from "../lib/ptq/recipes.ts";
+import { preparePtq, runPrepared } from "../lib/ptq/run.ts";
+
+const USAGE = `usage: deno task ptq --checkpoint DIR --recipe NAME --out DIR [options]
+       deno task ptq --list [--json]
+
+Post-training quantization of a trained Llama checkpoint (lib/ptq). Writes the fake-quantized weights
+(f32, usual tensor names), the activation quantizers (config.json fp4lab.ptq) and the weight scales
+(ptq_scales.safetensors) to --out; \`deno task eval --checkpoint OUT --text FILE\` evaluates it.
+
+options:
+  --checkpoint DIR   float checkpoint (a finished run's directory)
+  --recipe NAME      one of --list
+  --bits wXaY        ${BITS.join(" | ")} (default: the recipe's)
+  --calib N          calibration sequences from the training split (default 32, at least 2)
+  --seed S           calibration draw and rotation seed (default 0)
+  --eval-tokens N    validation tokens for lossBefore/lossAfter (default min(run's evalTokens, 4096))
+  --data NAME        data source (default: the checkpoint's training data)
+  --iters N          AdaRound iterations (fp4dit recipes; default 300)
+  --out DIR          output directory
+  --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds}
+  --list             list the recipes with their default bits
+  -h, --help         this text`;
+
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min} (got "${v}")`);
+  return n;
+}
+
+if (import.meta.main) {
+  let v: Record<string, string | boolean | undefined>;
+  try {
+    const r = parseArgs({
+      args: Deno.args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        checkpoint: { type: "string" },
+        recipe: { type: "string" },
+        bits: { type: "string" },
+        calib: { type: "string" },
+        seed: { type: "string" },
+        "eval-tokens": { type: "string" },
+        data: { type: "string" },
+        iters: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean" },
+        list: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    v = r.values;
+  } catch (e) {
+    console.error(`ptq: ${(e as Error).message.split("\n")[0]} (see --help)`);
+    Deno.exit(2);
+  }
+  if (v.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (v.list) {
+    if (v.json) {
+      console.log(
+        JSON.stringify(
+          RECIPES.map((r) => ({ name: r.name, bits: r.bits, method: r.method, description: r.description })),
+        ),
+      );
+    } else for (const r of RECIPES) console.log(`${r.name.padEnd(20)} ${r.bits.padEnd(6)} ${r.description}`);
+    Deno.exit(0);
+  }
+  let prepared, req;
+  try {
+    if (!v.checkpoint || !v.recipe || !v.out) {
+      throw new Error("--checkpoint, --recipe and --out are required (see --help)");
+    }
+    req = {
+      checkpoint: v.checkpoint as string,
+      recipe: v.recipe as string,
+      bits: v.bits as string | undefined,
+      calib: int("calib", v.calib as string | undefined, 0),
+      seed: int("seed", v.seed as string | undefined, 0),
+      evalTokens: int("eval-tokens", v["eval-tokens"] as string | undefined, 1),
+      iters: int("iters", v.iters as string | undefined, 1),
+      data: v.data as string | undefined,
+      out: v.out as string,
+      log: v.json ? undefined : (line: string) => console.error(line),
+    };
+    prepared = preparePtq(req);
+  } catch (e) {
+    console.error(`ptq: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  try {
+    const r = runPrepared(prepared, req);
+    if (v.json) console.log(JSON.stringify(r));
+    else {
+      console.log(
+        `${r.recipe} ${r.bits}: loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)} (δ ${
+          r.delta.toFixed(4)
+        }) in ${r.seconds.toFixed(1)} s; wrote ${req.out}`,
+      );
+    }
+  } catch (e) {
+    console.error(`ptq: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

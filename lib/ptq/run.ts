@@ -1,0 +1,157 @@
+/**
+ * One PTQ job end to end: validate the request (recipe, bits, checkpoint family, calibration count) before any
+ * work, capture calibration inputs, measure the float loss, quantize, measure the quantized loss, write the
+ * quantized checkpoint. Used by `deno task ptq` and the sweep's PTQ stage.
+ * @module
+ */
+import type { ModelConfig } from "../engine/api.ts";
+import { loadModel } from "../engine/checkpoint.ts";
+import { loadSource } from "../data/sources.ts";
+import { validationBatches } from "../data/batches.ts";
+import { calibrationBatches, captureInputs } from "./calib.ts";
+import { meanLoss } from "./forward.ts";
+import { applyAct } from "./quant.ts";
+import { parseBits, type PtqRecipe, recipeByName } from "./recipes.ts";
+import { quantizeModel } from "./quantize_model.ts";
+import { type LayerReport } from "./quantize_model.ts";
+import { type PtqConfig, readPtqConfig, writeQuantized } from "./checkpoint.ts";
+import type { InputHook } from "./forward.ts";
+import type { ActQuant } from "./quant.ts";
+
+/** A PTQ request. */
+export interface PtqRequest {
+  /** Float checkpoint directory. */
+  checkpoint: string;
+  /** Recipe name. */
+  recipe: string;
+  /** Bits (default: the recipe's). */
+  bits?: string;
+  /** Calibration sequences (default 32). */
+  calib?: number;
+  /** Seed (default 0). */
+  seed?: number;
+  /** Output directory of the quantized checkpoint. */
+  out: string;
+  /** Validation tokens for lossBefore/lossAfter (default: the run's evalTokens, at most 4096). */
+  evalTokens?: number;
+  /** Data source override (default: the checkpoint's training data). */
+  data?: string;
+  /** AdaRound iterations override. */
+  iters?: number;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** The JSON summary of a job. */
+export interface PtqReport {
+  recipe: string;
+  bits: string;
+  lossBefore: number;
+  lossAfter: number;
+  delta: number;
+  layers: LayerReport[];
+  seconds: number;
+}
+
+/** Everything validated and loaded before the work starts. */
+export interface PreparedPtq {
+  recipe: PtqRecipe;
+  bits: { bits: string; w: number; a: number };
+  cfg: ModelConfig;
+  params: Float32Array;
+  extra: Record<string, unknown>;
+  data: string;
+  calib: number;
+  seed: number;
+  evalTokens: number;
+}
+
+/** Checks the request and loads the checkpoint; throws one line for bad input. */
+export function preparePtq(req: PtqRequest): PreparedPtq {
+  const recipe = recipeByName(req.recipe);
+  const bits = parseBits(req.bits ?? recipe.bits);
+  const calib = req.calib ?? 32;
+  if (!Number.isInteger(calib) || calib < 2) {
+    throw new Error(`too few calibration samples: --calib ${req.calib} (need at least 2 sequences)`);
+  }
+  let cj: Record<string, unknown>;
+  try {
+    cj = JSON.parse(Deno.readTextFileSync(`${req.checkpoint}/config.json`));
+  } catch {
+    throw new Error(`checkpoint ${req.checkpoint}: config.json not found or not JSON`);
+  }
+  const family = String(cj.model_type ?? (cj.fp4lab as { family?: string })?.family ?? "unknown");
+  if (family !== "llama") {
+    throw new Error(`checkpoint ${req.checkpoint} is a ${family} checkpoint; ptq runs on llama checkpoints`);
+  }
+  if (readPtqConfig(req.checkpoint)) {
+    throw new Error(`checkpoint ${req.checkpoint} is already quantized; give the float checkpoint`);
+  }
+  const { cfg, params } = loadModel(req.checkpoint);
+  const fp = (cj.fp4lab ?? {}) as { train?: { data?: string; evalTokens?: number }; step?: number };
+  const data = req.data ?? fp.train?.data;
+  if (!data) throw new Error(`checkpoint ${req.checkpoint} does not name its training data; pass --data`);
+  const evalTokens = req.evalTokens ?? Math.min(fp.train?.evalTokens ?? 4096, 4096);
+  return {
+    recipe,
+    bits,
+    cfg,
+    params,
+    extra: { train: fp.train ?? null, step: fp.step ?? null },
+    data,
+    calib,
+    seed: req.seed ?? 0,
+    evalTokens,
+  };
+}
+
+/** The forward hook of a set of activation quantizers. */
+export function actHook(acts: Record<string, ActQuant>): InputHook {
+  return (name, X, M, K) => (acts[name] ? applyAct(acts[name], X, M, K) : X);
+}
+
+/** Runs a prepared job and writes the quantized checkpoint. */
+export function runPrepared(p: PreparedPtq, req: PtqRequest): PtqReport {
+  const t0 = performance.now();
+  const src = loadSource(p.data);
+  const T = p.cfg.context;
+  const calib = calibrationBatches(src.train, T, p.calib, p.seed);
+  const val = validationBatches(src.val, T, 8, p.evalTokens).batches;
+  const lossBefore = meanLoss(p.cfg, p.params, val);
+  req.log?.(`loss before ${lossBefore.toFixed(4)}`);
+  const { inputs, M } = captureInputs(p.cfg, p.params, calib);
+  const q = quantizeModel(p.cfg, p.params, inputs, M, p.recipe, {
+    wBits: p.bits.w,
+    aBits: p.bits.a,
+    seed: p.seed,
+    iters: req.iters,
+    log: req.log,
+  });
+  const lossAfter = meanLoss(p.cfg, q.params, val, actHook(q.acts));
+  const ptq: PtqConfig = {
+    recipe: p.recipe.name,
+    bits: p.bits.bits,
+    source: req.checkpoint,
+    calib: p.calib,
+    seed: p.seed,
+    acts: q.acts,
+    weights: q.weights,
+    lossBefore,
+    lossAfter,
+  };
+  writeQuantized(req.out, p.cfg, q, ptq, p.extra);
+  return {
+    recipe: p.recipe.name,
+    bits: p.bits.bits,
+    lossBefore,
+    lossAfter,
+    delta: lossAfter - lossBefore,
+    layers: q.layers,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Validates, then runs one PTQ job. */
+export function runPtq(req: PtqRequest): PtqReport {
+  return runPrepared(preparePtq(req), req);
+}
