@@ -22,6 +22,7 @@ import { AdamW } from "../../layers/optimizer.ts";
 import { kernel } from "../../layers/record.ts";
 import { buildModel, GpuModelBase } from "../gpu_model.ts";
 import { paramLayout } from "./config.ts";
+import type { AttentionRecipe } from "../../attention/recipes.ts";
 
 export { OPT } from "../../layers/optimizer.ts";
 export { ropeTable };
@@ -46,6 +47,8 @@ export interface GpuModelOptions {
   train?: boolean;
   /** Linear layers read operands through textures when shapes allow (default true; false: storage buffers). */
   textures?: boolean;
+  /** Attention recipe of every layer, resolved up front (lib/attention/recipes.ts); default f32. */
+  attention?: AttentionRecipe;
 }
 
 /** A Llama instance on the GPU: parameters, optimizer state, activations and recorded programs. */
@@ -116,6 +119,7 @@ export class GpuModel extends GpuModelBase {
         qkv: lin(l, "qkv", d, 3 * d, 1),
         o: lin(l, "o", d, d, 2),
         scratch,
+        recipe: o.attention,
       }),
       norm2: new RmsNorm(rt, { name: `L${l} norm2`, M, d, eps: cfg.rmsEps }),
       mlp: new SwiGluMlp(rt, {
