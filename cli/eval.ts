@@ -1,6 +1,6 @@
 /**
- * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
- * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
+ * `deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]`: mean next-token loss
+ * (nats) of the file's bytes under a checkpoint, optionally with a quantized attention recipe: one forward pass when the file fits the context, else non-overlapping
  * windows. Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
  * @module
  */
@@ -10,11 +10,13 @@ import { loadModel } from "../lib/engine/checkpoint.ts";
 import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { type AttentionRecipe, attentionRecipe, FP32_ATTENTION } from "../lib/attention/recipes.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
   dir: string,
   bytes: Uint8Array,
+  attention: AttentionRecipe = FP32_ATTENTION,
 ): Promise<{ loss: number; tokens: number; windows: number }> {
   const { cfg, params, scheme } = loadModel(dir);
   if (bytes.length < 2) throw new Error("the text has no tokens to predict (need at least 2 bytes)");
@@ -26,7 +28,7 @@ export async function evalCheckpoint(
     bwd: "fp32",
     ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
   });
-  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false });
+  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false, attention });
   model.setParams(params);
   const { batches, tokens } = windowBatches(bytes, cfg.context, batch);
   return { loss: await evaluate(model, batches), tokens, windows };
@@ -38,21 +40,35 @@ if (import.meta.main) {
       args: Deno.args,
       strict: true,
       allowPositionals: true,
-      options: { checkpoint: { type: "string" }, text: { type: "string" }, json: { type: "boolean" } },
+      options: {
+        checkpoint: { type: "string" },
+        text: { type: "string" },
+        attention: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean" },
+      },
     });
+    if (v.help) {
+      console.log("usage: deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]");
+      Deno.exit(0);
+    }
     if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
     if (!v.checkpoint || !v.text) {
-      throw new Error("usage: deno task eval --checkpoint DIR --text FILE [--json]");
+      throw new Error("usage: deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]");
     }
+    const attention = attentionRecipe(v.attention ?? "fp32");
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(v.text);
     } catch {
       throw new Error(`cannot read text file ${v.text}`);
     }
-    const r = await evalCheckpoint(v.checkpoint, bytes);
-    if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, text: v.text, ...r }));
-    else console.log(`loss ${r.loss.toFixed(6)} nats/token over ${r.tokens} tokens (${r.windows} windows)`);
+    const r = await evalCheckpoint(v.checkpoint, bytes, attention);
+    if (v.json) {
+      console.log(
+        JSON.stringify({ checkpoint: v.checkpoint, text: v.text, attention: attention.name, ...r }),
+      );
+    } else console.log(`loss ${r.loss.toFixed(6)} nats/token over ${r.tokens} tokens (${r.windows} windows)`);
   } catch (e) {
     console.error(`eval: ${(e as Error).message}`);
     Deno.exit(2);

@@ -1,7 +1,7 @@
 /**
  * `deno task train [--layers --d-model --heads --ffn --context --batch --steps | --tokens --lr --seed
  * --data NAME --fwd LABEL --bwd LABEL --eval-every N --eval-tokens N --out DIR --checkpoint-every N
- * --resume --json]`: trains one model, printing a live progress line (stderr) and, with `--json`,
+ * --resume --attention NAME --init-from DIR --json]`: trains one model, printing a live progress line (stderr) and, with `--json`,
  * one final JSON object (stdout). Bad arguments: one error line and exit code 2.
  * @module
  */
@@ -12,10 +12,11 @@ import type { TrainConfig, TrainProgress } from "../lib/engine/api.ts";
 import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { schemeLabels } from "../lib/schemes/resolve.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
+import { loadModel } from "../lib/engine/checkpoint.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
   "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --switch-to NAME --switch-at 0.9 --eval-every 0 --eval-tokens 32768 " +
-  "--out DIR --checkpoint-every N --resume --json]";
+  "--out DIR --checkpoint-every N --resume --attention fp32|bf16|sagebwd|sagebwd-int8-dp --init-from DIR --json]";
 
 /** Parses an integer option; throws one line. */
 function int(name: string, v: string | undefined, dflt?: number): number | undefined {
@@ -61,6 +62,8 @@ export function configFromArgs(args: string[]): {
       out: { type: "string" },
       "checkpoint-every": { type: "string" },
       resume: { type: "boolean" },
+      attention: { type: "string" },
+      "init-from": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -70,7 +73,8 @@ export function configFromArgs(args: string[]): {
     Deno.exit(0);
   }
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
-  const model = resolveModelConfig({
+  const initFrom = v["init-from"];
+  const model = initFrom !== undefined ? shapeFromCheckpoint(initFrom, v) : resolveModelConfig({
     layers: int("layers", v.layers, 4)!,
     dModel: int("d-model", v["d-model"], 128)!,
     heads: int("heads", v.heads, 4)!,
@@ -96,6 +100,9 @@ export function configFromArgs(args: string[]): {
     scheme: withTarget(schemeFromArgs(v.scheme, v.fwd, v.bwd), v["switch-to"], v["switch-at"]),
     evalEvery: int("eval-every", v["eval-every"], 0)!,
     evalTokens: int("eval-tokens", v["eval-tokens"], 32768)!,
+    // f32 attention stays absent from the config (unchanged hashes and run ids)
+    ...(v.attention !== undefined && v.attention !== "fp32" ? { attention: v.attention } : {}),
+    ...(initFrom !== undefined ? { initFrom } : {}),
   };
   validateTrainConfig(config);
   if ((v.resume || v["checkpoint-every"]) && !v.out) {
@@ -108,6 +115,15 @@ export function configFromArgs(args: string[]): {
     resume: !!v.resume,
     checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0)!,
   };
+}
+
+/** `--init-from DIR`: the model shape is the checkpoint's (shape flags are refused). */
+function shapeFromCheckpoint(dir: string, v: Record<string, unknown>): TrainConfig["model"] {
+  const given = ["layers", "d-model", "heads", "ffn", "context"].filter((k) => v[k] !== undefined);
+  if (given.length) {
+    throw new Error(`--init-from takes the model shape from the checkpoint; drop --${given[0]}`);
+  }
+  return loadModel(dir).cfg;
 }
 
 /** `--scheme NAME` (a preset pair, see `deno task schemes`) or `--fwd A --bwd B`; unknown: closest names. */

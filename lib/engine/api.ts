@@ -60,6 +60,13 @@ export interface TrainConfig {
   evalEvery: number;
   /** Held-out tokens used for each validation. */
   evalTokens: number;
+  /**
+   * Attention recipe (lib/attention/recipes.ts; must have a backward). Absent means "fp32": configs without
+   * it keep their hash, so run ids of f32-attention runs never change.
+   */
+  attention?: string;
+  /** Start from the weights of this checkpoint directory (fine-tuning; fresh optimizer state). */
+  initFrom?: string;
 }
 
 /** Progress of a running training job, reported a few steps late (losses are read back through a ring). */
