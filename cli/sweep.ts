@@ -18,7 +18,7 @@ import { formatDuration } from "../lib/sweep/format.ts";
 import { dataTrainTokens } from "../lib/sweep/data.ts";
 
 const usage = "usage: deno task sweep SPEC [--dry-run [--no-probe] [--probe-steps K]] [--shard i/n] " +
-  "[--only FILTER] [--force RUN]… [--results DIR]";
+  "[--only FILTER] [--force RUN]… [--results DIR] [--attention NAME[,NAME…]]";
 
 async function main(): Promise<number> {
   let args;
@@ -35,6 +35,7 @@ async function main(): Promise<number> {
         only: { type: "string" },
         force: { type: "string", multiple: true, default: [] },
         results: { type: "string", default: "results" },
+        attention: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -54,6 +55,8 @@ async function main(): Promise<number> {
     throw new InputError(`--probe-steps: expected a positive integer`);
   }
   const { spec } = await loadSpec(positionals[0]);
+  // --attention replaces the spec's attention list (names are checked in the expansion)
+  if (v.attention !== undefined) spec.attention = v.attention.split(",").map((s) => s.trim());
   // Every input check above and in expansion runs before the engine (and the GPU) is even loaded.
   const expansion = await expandExperiment(spec);
   const { ownedRuns, runSweep } = await import("../lib/sweep/runner.ts");

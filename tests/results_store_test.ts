@@ -56,6 +56,7 @@ Deno.test("the contract column list is exact", () => {
     "adapter",
     "seed",
     "commit",
+    "attention",
   ]);
   assert.match(columnsMarkdown(), /\| `non_embedding_params` \| int \|/);
 });

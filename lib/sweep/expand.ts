@@ -13,6 +13,7 @@ import { checkDataSource } from "../spec/data.ts";
 import { validateModelConfig } from "../models/llama/config.ts";
 import { applySpecFilters, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
+import { attentionRecipe, checkTrainable } from "../attention/recipes.ts";
 
 /** One run of a sweep, fully resolved. */
 export interface PlannedRun extends RunCoords {
@@ -51,64 +52,78 @@ export async function expandExperiment(
     }
   });
   if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
+  const attentions = spec.attention ?? ["fp32"];
+  attentions.forEach((a, i) => {
+    try {
+      checkTrainable(attentionRecipe(a));
+    } catch (e) {
+      problems.push(`${(e as Error).message}\n  → at attention[${i}]`);
+    }
+  });
+  if (problems.length) throw new InputError(`invalid experiment spec:\n✖ ${problems.join("\n✖ ")}`);
   const budgets: { tokensPerParam?: number; tokens?: number }[] = [
     ...(spec.tokens.perParam ?? []).map((p) => ({ tokensPerParam: p })),
     ...(spec.tokens.absolute ?? []).map((t) => ({ tokens: t })),
   ];
   const seqTokens = spec.batch * spec.context;
   const all: PlannedRun[] = [];
-  for (const scheme of schemes) {
-    for (const shape of shapes) {
-      const model = {
-        layers: shape.layers,
-        dModel: shape.dModel,
-        heads: shape.heads,
-        ffn: shape.ffn,
-        context: spec.context,
-        vocab: VOCAB,
-        rmsEps: 1e-5,
-        ropeTheta: 10000,
-      };
-      const n = nonEmbeddingParams(model);
-      for (const budget of budgets) {
-        const wanted = budget.tokens ?? budget.tokensPerParam! * n;
-        const steps = Math.max(1, Math.round(wanted / seqTokens));
-        for (const seed of spec.seeds) {
-          const config: TrainConfig = {
-            model,
-            batch: spec.batch,
-            steps,
-            lr: learningRate(spec.optimizer.lr, n),
-            seed,
-            data: spec.data,
-            scheme: {
+  for (const attention of attentions) {
+    for (const scheme of schemes) {
+      for (const shape of shapes) {
+        const model = {
+          layers: shape.layers,
+          dModel: shape.dModel,
+          heads: shape.heads,
+          ffn: shape.ffn,
+          context: spec.context,
+          vocab: VOCAB,
+          rmsEps: 1e-5,
+          ropeTheta: 10000,
+        };
+        const n = nonEmbeddingParams(model);
+        for (const budget of budgets) {
+          const wanted = budget.tokens ?? budget.tokensPerParam! * n;
+          const steps = Math.max(1, Math.round(wanted / seqTokens));
+          for (const seed of spec.seeds) {
+            const config: TrainConfig = {
+              model,
+              batch: spec.batch,
+              steps,
+              lr: learningRate(spec.optimizer.lr, n),
+              seed,
+              data: spec.data,
+              scheme: {
+                fwd: scheme.fwd,
+                bwd: scheme.bwd,
+                ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+                ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
+              },
+              evalEvery: spec.evalEvery,
+              evalTokens: spec.evalTokens,
+              // f32 attention stays absent from the config (unchanged hashes and run ids)
+              ...(attention !== "fp32" ? { attention } : {}),
+            };
+            const trainTokens = steps * seqTokens;
+            all.push({
+              id: await runId(config),
+              scheme: scheme.name,
               fwd: scheme.fwd,
               bwd: scheme.bwd,
-              ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
-              ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
-            },
-            evalEvery: spec.evalEvery,
-            evalTokens: spec.evalTokens,
-          };
-          const trainTokens = steps * seqTokens;
-          all.push({
-            id: await runId(config),
-            scheme: scheme.name,
-            fwd: scheme.fwd,
-            bwd: scheme.bwd,
-            model: shape.name,
-            layers: shape.layers,
-            dModel: shape.dModel,
-            ...budget,
-            seed,
-            schemeInfo: scheme,
-            shape,
-            config,
-            nonEmbeddingParams: n,
-            totalParams: totalParams(model),
-            trainTokens,
-            flops: 6 * n * trainTokens,
-          });
+              model: shape.name,
+              layers: shape.layers,
+              dModel: shape.dModel,
+              ...budget,
+              seed,
+              attention,
+              schemeInfo: scheme,
+              shape,
+              config,
+              nonEmbeddingParams: n,
+              totalParams: totalParams(model),
+              trainTokens,
+              flops: 6 * n * trainTokens,
+            });
+          }
         }
       }
     }

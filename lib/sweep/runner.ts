@@ -90,6 +90,7 @@ function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult
     adapter: r.adapter ?? null,
     seed: run.seed,
     commit,
+    attention: run.config.attention ?? "fp32",
   };
 }
 
