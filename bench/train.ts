@@ -1,12 +1,13 @@
 /**
  * `deno task bench train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 --steps 10
- * --fwd fp32 --bwd fp32 | --scheme NAME --no-torch --profile --json]`
+ * --fwd fp32 --bwd fp32 | --scheme NAME --attention NAME --no-torch --profile --json]`
  *
  * Times full training steps of the engine (submitted back to back, one await at the end, like `train()`),
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
  * GEMM GFLOP/s per wall second and per CPU-second of this process (llvmpipe threads included), peak GPU
  * memory allocated, and, when Debian's python3-torch is installed, the same model and batch in PyTorch on
- * CPU (tools/hf_llama_check.py --bench) with the ratio.
+ * CPU (tools/hf_llama_check.py --bench) with the ratio. `--attention NAME` (not fp32) adds, in the same run, the
+ * step time and attention-product GFLOP/s with f32 attention and with the recipe (bench/attention.ts).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -18,6 +19,8 @@ import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
 import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { attentionRecipe, checkTrainable, FP32_ATTENTION } from "../lib/attention/recipes.ts";
+import { attentionLines, benchAttention } from "./attention.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -97,8 +100,17 @@ export async function main(args: string[]): Promise<void> {
       "no-torch": { type: "boolean" },
       profile: { type: "boolean" },
       json: { type: "boolean" },
+      attention: { type: "string" },
     },
   });
+  let att;
+  try {
+    att = v.attention === undefined ? undefined : attentionRecipe(v.attention);
+    if (att) checkTrainable(att);
+  } catch (e) {
+    console.error(`bench train: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
   const cfg = resolveModelConfig({
     layers: Number(v.layers),
     dModel: Number(v["d-model"]),
@@ -243,6 +255,12 @@ export async function main(args: string[]): Promise<void> {
     torch,
     torchRatio: typeof torch === "object" ? tps / (torch.bestTokensPerSecond as number) : null,
     profile: v.profile ? profile : profile.slice(0, 12),
+    attention: att && att.name !== "fp32"
+      ? [
+        await benchAttention(rt, cfg, B, steps, resolveRecipe(pair), FP32_ATTENTION),
+        await benchAttention(rt, cfg, B, steps, resolveRecipe(pair), att),
+      ]
+      : undefined,
   };
   if (v.json) {
     console.log(JSON.stringify(out));
@@ -277,6 +295,10 @@ export async function main(args: string[]): Promise<void> {
       } tokens/s; ` +
         `engine/PyTorch = ${out.torchRatio!.toFixed(3)}`,
     );
+  }
+  if (out.attention) {
+    log(`attention recipes (same run, load average now ${loadAvg()}):`);
+    for (const l of attentionLines(out.attention)) log(`  ${l}`);
   }
   log("profile (one step, per kernel class): kernel calls ms [GFLOP/s]");
   for (const p of out.profile) {
