@@ -1,7 +1,8 @@
 /**
- * `deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]`: mean next-token loss
- * (nats) of the file's bytes under a checkpoint, optionally with a quantized attention recipe: one forward pass when the file fits the context, else non-overlapping
- * windows. Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
+ * `deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]`: mean next-token loss (nats) of
+ * the file's bytes under a checkpoint, optionally with a quantized attention recipe (lib/attention): one forward pass when the file fits the context, else non-overlapping
+ * windows. `deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]`: a DiT checkpoint's
+ * mean ε-MSE over an inputs file (x0, y, t, noise; lib/models/dit/evaluate.ts). Errors (bad arguments, missing or corrupt checkpoint, no tokens): one line, exit code 2.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -11,6 +12,9 @@ import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import { type AttentionRecipe, attentionRecipe, FP32_ATTENTION } from "../lib/attention/recipes.ts";
+import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
+import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
+import { ditScheme } from "../lib/models/dit/checkpoint.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
@@ -44,17 +48,34 @@ if (import.meta.main) {
         checkpoint: { type: "string" },
         text: { type: "string" },
         attention: { type: "string" },
+        inputs: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean" },
       },
     });
     if (v.help) {
-      console.log("usage: deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]");
+      console.log(
+        "deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]  mean next-token loss of a Llama checkpoint\n" +
+          "deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]  mean ε-MSE of a DiT checkpoint over\n" +
+          "                                                                   x0 [B,1,28,28], y [B], t [B], noise [B,1,28,28]",
+      );
       Deno.exit(0);
     }
     if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
+    if (v.checkpoint && v.inputs && !v.text) {
+      const r = await evalCheckpointOnInputs(
+        v.checkpoint,
+        v.inputs,
+        (c, p) => gpuPredictor(c, p, ditScheme(v.checkpoint!)),
+      );
+      if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, inputs: v.inputs, ...r }));
+      else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
+      Deno.exit(0);
+    }
     if (!v.checkpoint || !v.text) {
-      throw new Error("usage: deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]");
+      throw new Error(
+        "usage: deno task eval --checkpoint DIR (--text FILE [--attention NAME] | --inputs FILE.safetensors) [--json]",
+      );
     }
     const attention = attentionRecipe(v.attention ?? "fp32");
     let bytes: Uint8Array;

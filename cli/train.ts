@@ -13,6 +13,7 @@ import { closestNames, schemeNames, schemePair } from "../lib/schemes/catalog.ts
 import { schemeLabels } from "../lib/schemes/resolve.ts";
 import { withSwitch } from "../lib/schemes/schedule.ts";
 import { loadModel } from "../lib/engine/checkpoint.ts";
+import { mainDit } from "./train_dit.ts";
 
 const USAGE = "usage: deno task train [--layers 4 --d-model 128 --heads 4 --ffn N --context 128 --batch 16 " +
   "--steps 200 | --tokens N --lr 3e-3 --seed 0 --data sotu --scheme NAME | --fwd fp32 --bwd fp32 --switch-to NAME --switch-at 0.9 --eval-every 0 --eval-tokens 32768 " +
@@ -166,7 +167,9 @@ function fmtTime(s: number): string {
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.some((a) => a === "--family" || a.startsWith("--family="))) {
+  await mainDit(Deno.args);
+} else if (import.meta.main) {
   let opts: ReturnType<typeof configFromArgs>;
   try {
     opts = configFromArgs(Deno.args);

@@ -9,7 +9,8 @@ import { defineExperiment } from "../lib/spec/schema.ts";
 
 export default defineExperiment({
   name: "attention-ref",
-  description: "bf16 and quartet linears × fp32 and sagebwd attention on the reference model, 205k tokens each",
+  description:
+    "bf16 and quartet linears × fp32 and sagebwd attention on the reference model, 205k tokens each",
   data: "sotu",
   models: [{ name: "ref", layers: 4, dModel: 128 }],
   schemes: ["bf16", "quartet"],

@@ -117,6 +117,23 @@ Deno.test("tools/dit_check.py (PyTorch DiT) recomputes the reference loss to 1e-
       assert.ok(Math.abs(py.loss - ours) < 1e-4, `${name}: PyTorch ${py.loss} vs reference ${ours}`);
       if (name === "perturbed") {
         assert.ok(Math.abs(ours - 1) > 0.05, `perturbed loss ${ours} is not informative`);
+        // The task a user runs: deno task eval --checkpoint DIR --inputs FILE --json.
+        const ev = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "cli/eval.ts",
+            "--checkpoint",
+            `${dir}/${name}`,
+            "--inputs",
+            `${dir}/inputs.safetensors`,
+            "--json",
+          ],
+        }).output();
+        assert.ok(ev.success, new TextDecoder().decode(ev.stderr));
+        const j = JSON.parse(new TextDecoder().decode(ev.stdout));
+        assert.equal(j.batch, 48);
+        assert.ok(Math.abs(j.loss - py.loss) < 1e-4, `deno task eval ${j.loss} vs PyTorch ${py.loss}`);
       }
     }
   } finally {

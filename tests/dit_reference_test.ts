@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../lib/engine/rng.ts";
 import {
+  ditDataTokens,
   ditLayout,
   ditParamCounts,
   initDitParams,
@@ -111,6 +112,7 @@ Deno.test("dit config: layout names/shapes, DiT init, 2-D sin-cos pos_embed, par
   const n = ditParamCounts(c);
   assert.equal(n.nonEmbedding, 3 * (18 * h * h + 15 * h) + 2 * h * h + 2 * h);
   assert.equal(n.stored - n.trainable, 49 * h);
+  assert.equal(ditDataTokens(c, 1000), 49_000);
   const p = initDitParams(c, 1);
   const v = (name: string) => tensorView(L, p, name);
   assert.ok(v("blocks.1.adaLN_modulation.1.weight").every((x) => x === 0));

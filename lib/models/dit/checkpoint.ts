@@ -25,6 +25,7 @@ import {
   recoverCheckpoint,
   writeFileAtomic,
 } from "../../engine/checkpoint.ts";
+import type { SchemeChoice } from "../../engine/api.ts";
 import { type DitConfig, ditLayout, resolveDitConfig } from "./config.ts";
 import { LABEL_DROP } from "./diffusion.ts";
 import type { EvalInputs } from "./diffusion.ts";
@@ -112,6 +113,13 @@ export interface LoadedDit {
   params: Float32Array;
   /** The `fp4lab` section of config.json ({} when absent). */
   fp4lab: Record<string, unknown>;
+}
+
+/** The recipe labels a DiT checkpoint was trained with (its `fp4lab.scheme`; fp32 when absent). */
+export function ditScheme(dir: string): SchemeChoice {
+  const { fp4lab } = loadDitModel(dir);
+  const s = fp4lab.scheme as SchemeChoice | undefined;
+  return s && typeof s.fwd === "string" && typeof s.bwd === "string" ? s : { fwd: "fp32", bwd: "fp32" };
 }
 
 /** Loads a DiT checkpoint directory; throws one clear line when a file is missing or corrupt. */

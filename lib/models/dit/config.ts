@@ -4,7 +4,8 @@
  *
  * Public API:
  * - {@link DitConfig}, {@link resolveDitConfig} (defaults + validation, one-line errors),
- *   {@link ditTokens} (T = (inputSize/patch)²), {@link ditPatchDim} (C·p·p).
+ *   {@link ditTokens} (T = (inputSize/patch)²), {@link ditPatchDim} (C·p·p), {@link ditDataTokens} (the
+ *   scaling-law D: training images × patches per image).
  * - {@link ditLayout}: every tensor with its DiT name, PyTorch shape, offset in one flat Float32Array
  *   (64-float aligned, GEMM weights first), init rule, whether it is trained and whether it is the weight
  *   of a linear (a GEMM operand to which FP4/BF16 training recipes apply).
@@ -101,6 +102,14 @@ export function validateDitConfig(c: DitConfig): void {
 export function ditTokens(c: DitConfig): number {
   const g = c.inputSize / c.patch;
   return g * g;
+}
+
+/**
+ * Data count D of a scaling law for a DiT: training images seen × patches (tokens) per image, so that a
+ * DiT's D is in tokens like a language model's.
+ */
+export function ditDataTokens(c: DitConfig, images: number): number {
+  return images * ditTokens(c);
 }
 
 /** Values per patch C·p·p (input of the patch embedding, output of the final linear). */

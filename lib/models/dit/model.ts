@@ -11,7 +11,9 @@
  * Tokens are padded per image to a multiple of 8 (49 → 56 for 28×28 with p = 4, the GEMM tile): padding
  * rows carry zero patches, are masked as attention keys and excluded from the loss, so they never reach a
  * real token or a gradient. The noising (q_sample), label dropout and timestep frequencies are computed on
- * the CPU per step (lib/models/dit/diffusion.ts). Every linear runs the recipe passed in.
+ * the CPU per step (lib/models/dit/diffusion.ts). Every linear but the patch embedding and the final linear
+ * (f32, like Llama's lm_head: their p·p·C = 16 side is narrower than the 32-blocks of the FP4 recipes) runs the
+ * recipe passed in.
  * @module
  */
 import * as K from "../../../kernels/engine/ops.ts";
@@ -30,7 +32,7 @@ import { LN_EPS, timestepEmbedding } from "./reference.ts";
 
 /** Options for building a GPU DiT. */
 export interface GpuDitOptions {
-  /** Images per batch (a multiple of 8; of 32 for recipes with 32-blocks along tokens). */
+  /** Images per batch (a multiple of 8; of 32 for recipes with 32-blocks along tokens: the adaLN and t-MLP linears have one row per image). */
   batch: number;
   /** The linear layers' recipe (default f32). */
   recipe?: LinearScheme;
@@ -123,13 +125,14 @@ export class GpuDit extends GpuModelBase {
     const scratch = new Scratch(rt);
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
     let salt = 0;
-    const lin = (name: string, rows: number, inF: number, outF: number) =>
+    const f32: LinearScheme = { name: "fp32:fp32", fwd: {}, bwd: {} };
+    const lin = (name: string, rows: number, inF: number, outF: number, scheme = recipe) =>
       new Linear(rt, {
         name,
         M: rows,
         inF,
         outF,
-        scheme: recipe,
+        scheme,
         salt: ++salt * 16,
         stepUniform: this.stepUniform,
         scratch,
@@ -149,7 +152,9 @@ export class GpuDit extends GpuModelBase {
     rt.device.queue.writeBuffer(posBuf, 0, pos);
 
     // layers
-    const xEmb = lin("x_embedder", M, P, h);
+    // the patch embedding and the final linear stay f32 (their p·p·C = 16 side is narrower than a 32-block), as
+    // lm_head does in the Llama; every other linear (t-MLP, adaLN, qkv, proj, fc1, fc2) runs the recipe
+    const xEmb = lin("x_embedder", M, P, h, f32);
     const t1 = lin("t_embedder.0", B, FREQ_DIM, h), t2 = lin("t_embedder.2", B, h, h);
     const blocks = Array.from({ length: L }, (_, i) => {
       const pre = `blocks.${i}`, stride = 6 * h;
@@ -196,7 +201,7 @@ export class GpuDit extends GpuModelBase {
         mo: buf(M * h, `${pre} mlp out`),
       };
     });
-    const fAda = lin("final.adaLN", B, h, 2 * h), fLin = lin("final.linear", M, h, P);
+    const fAda = lin("final.adaLN", B, h, 2 * h), fLin = lin("final.linear", M, h, P, f32);
     const lnF = new AdaLayerNorm(rt, {
       name: "final ln",
       B,

@@ -1,0 +1,54 @@
+/**
+ * The GPU DiT as an ε predictor ({@link EpsPredictor}) for evaluation and DDIM sampling: one forward-only
+ * model of a fixed batch, fed any number of images in chunks (a ragged last chunk is zero-filled and
+ * dropped). The forward recipe of the run applies (like the validation loss during training).
+ * @module
+ */
+import type { SchemeChoice } from "../../engine/api.ts";
+import { sharedRuntime } from "../../gpu/runtime.ts";
+import { resolveRecipe } from "../../schemes/resolve.ts";
+import type { DitConfig } from "./config.ts";
+import type { EpsPredictor } from "./diffusion.ts";
+import { GpuDit } from "./model.ts";
+
+/** Chunk size of GPU predictions (a multiple of 8). */
+export const PREDICT_BATCH = 64;
+
+/** A predictor over an existing model (its current parameters). */
+export function modelPredictor(model: GpuDit): EpsPredictor {
+  const B = model.batch, c = model.cfg, per = c.inChannels * c.inputSize * c.inputSize;
+  return async (x, t, y) => {
+    const n = t.length, out = new Float32Array(n * per);
+    for (let a = 0; a < n; a += B) {
+      const k = Math.min(B, n - a);
+      const xb = new Float32Array(B * per), tb = new Int32Array(B), yb = new Int32Array(B);
+      xb.set(x.subarray(a * per, (a + k) * per));
+      tb.set(t.subarray(a, a + k));
+      yb.set(y.subarray(a, a + k));
+      model.writeInputs({ x: xb, t: tb, y: yb });
+      const eps = await model.predict();
+      out.set(eps.subarray(0, k * per), a * per);
+    }
+    return out;
+  };
+}
+
+/**
+ * A GPU predictor for a checkpoint's parameters, with the forward half of `scheme` (default f32). The model
+ * lives as long as the process (one per call: create it once per task).
+ */
+export async function gpuPredictor(
+  cfg: DitConfig,
+  params: Float32Array,
+  scheme: SchemeChoice = { fwd: "fp32", bwd: "fp32" },
+): Promise<EpsPredictor> {
+  const { rt } = await sharedRuntime();
+  const recipe = resolveRecipe({
+    fwd: scheme.fwd,
+    bwd: "fp32",
+    ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+  });
+  const model = GpuDit.create(rt, cfg, { batch: PREDICT_BATCH, recipe, train: false });
+  model.setParams(params);
+  return modelPredictor(model);
+}
