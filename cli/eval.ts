@@ -56,17 +56,18 @@ if (import.meta.main) {
     if (v.help) {
       console.log(
         "deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]  mean next-token loss of a Llama checkpoint\n" +
-          "deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]  mean ε-MSE of a DiT checkpoint over\n" +
+          "deno task eval --checkpoint DIR --inputs FILE.safetensors [--attention NAME] [--json]  mean ε-MSE of a DiT checkpoint over\n" +
           "                                                                   x0 [B,1,28,28], y [B], t [B], noise [B,1,28,28]",
       );
       Deno.exit(0);
     }
     if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
+    const attention = attentionRecipe(v.attention ?? "fp32");
     if (v.checkpoint && v.inputs && !v.text) {
       const r = await evalCheckpointOnInputs(
         v.checkpoint,
         v.inputs,
-        (c, p) => gpuPredictor(c, p, ditScheme(v.checkpoint!)),
+        (c, p) => gpuPredictor(c, p, ditScheme(v.checkpoint!), attention),
       );
       if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, inputs: v.inputs, ...r }));
       else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
@@ -74,10 +75,9 @@ if (import.meta.main) {
     }
     if (!v.checkpoint || !v.text) {
       throw new Error(
-        "usage: deno task eval --checkpoint DIR (--text FILE [--attention NAME] | --inputs FILE.safetensors) [--json]",
+        "usage: deno task eval --checkpoint DIR (--text FILE | --inputs FILE.safetensors) [--attention NAME] [--json]",
       );
     }
-    const attention = attentionRecipe(v.attention ?? "fp32");
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(v.text);

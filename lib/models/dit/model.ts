@@ -29,6 +29,7 @@ import { buildModel, GpuModelBase } from "../gpu_model.ts";
 import type { ParamLayout } from "../layout.ts";
 import { type DitConfig, ditLayout, ditPatchDim, ditTokens, FREQ_DIM, posEmbed2d } from "./config.ts";
 import { LN_EPS, timestepEmbedding } from "./reference.ts";
+import type { AttentionRecipe } from "../../attention/recipes.ts";
 
 /** Options for building a GPU DiT. */
 export interface GpuDitOptions {
@@ -38,6 +39,8 @@ export interface GpuDitOptions {
   recipe?: LinearScheme;
   /** Build the training program. */
   train?: boolean;
+  /** Attention recipe of every block, resolved up front (lib/attention/recipes.ts); default f32. */
+  attention?: AttentionRecipe;
 }
 
 /** Tokens per image after padding to the GEMM tile (8). */
@@ -184,6 +187,7 @@ export class GpuDit extends GpuModelBase {
           qkv: lin(`${pre}.qkv`, M, h, 3 * h),
           o: lin(`${pre}.proj`, M, h, h),
           scratch,
+          recipe: o.attention,
         }),
         ln2: ln(1),
         mlp: new GeluMlp(rt, {

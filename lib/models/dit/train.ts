@@ -6,6 +6,7 @@
  * the original DiT code's terms.
  * @module
  */
+import { attentionRecipe, checkTrainable } from "../../attention/recipes.ts";
 import type { SchemeChoice } from "../../engine/api.ts";
 import { adamScalars, stepSeed } from "../../engine/train.ts";
 import { sharedRuntime } from "../../gpu/runtime.ts";
@@ -34,6 +35,8 @@ export interface DitTrainConfig {
   scheme: SchemeChoice;
   /** Validation tuples: the first `evalImages` of the standard set (lib/models/dit/evaluate.ts; 1,000 = all). */
   evalImages: number;
+  /** Attention recipe (lib/attention/recipes.ts, one with a backward); absent: fp32. */
+  attention?: string;
 }
 
 /** Outcome of a DiT run. */
@@ -69,7 +72,9 @@ export async function trainDit(
   const B = c.batch, per = MNIST_PIXELS, classes = c.model.numClasses;
   const batches = new MnistBatches(data.train, B, c.seed);
   const val = mnistValidationInputs(c.evalImages);
-  const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme) });
+  const attention = attentionRecipe(c.attention ?? "fp32");
+  checkTrainable(attention);
+  const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme), attention });
   const ring = rt.readback(16, "dit loss");
   try {
     model.setParams(initDitParams(c.model, c.seed));
