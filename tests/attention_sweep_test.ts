@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseExperiment } from "../lib/spec/validate.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
 import { InputError } from "../lib/spec/errors.ts";
-import { parseTable } from "../lib/fit/data.ts";
+import { parseTable, toRuns } from "../lib/fit/data.ts";
 
 const base = {
   name: "att",
@@ -46,4 +46,17 @@ Deno.test("the committed reference runs.csv (no attention column) still reads", 
   const t = parseTable(await Deno.readTextFile(path));
   assert.ok(!t.columns.includes("attention"));
   assert.ok(t.rows.length > 0 && t.rows.every((r) => r.run_id && !r.run_id.includes("_attn-")));
+});
+
+Deno.test("fit input: a quantized attention recipe is a precision of its own; fp32 and empty cells are not", () => {
+  const t = parseTable(
+    "run_id,status,non_embedding_params,tokens,final_val_loss,fwd,bwd,attention\n" +
+      "a,finished,1000,2000,3,bf16,bf16,fp32\nb,finished,1000,2000,3,bf16,bf16,sagebwd\nc,finished,1000,2000,3,bf16,bf16,\n",
+  );
+  const runs = toRuns(t, "chinchilla");
+  assert.deepEqual(runs.map((r) => `${r.fwd}/${r.bwd}`), [
+    "bf16/bf16",
+    "bf16@sagebwd/bf16@sagebwd",
+    "bf16/bf16",
+  ]);
 });

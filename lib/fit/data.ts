@@ -144,6 +144,8 @@ export function toRuns(table: Table, form: FormName, cols: ColumnMap = DEFAULT_C
     if (hasStatus && row.status !== "finished") return;
     const id = row.run_id || `row${k + 1}`;
     const where = `${table.path} line ${k + 2} (run ${id})`;
+    // a quantized attention recipe makes the run a precision of its own (runs.csv `attention`; empty = fp32)
+    const att = row.attention && row.attention !== "fp32" ? `@${row.attention}` : "";
     const num = (c: string, what: string) => {
       const v = Number(row[c]);
       if (row[c] === "" || !Number.isFinite(v) || v <= 0) {
@@ -156,8 +158,8 @@ export function toRuns(table: Table, form: FormName, cols: ColumnMap = DEFAULT_C
       N: num(cols.n, "parameter count"),
       D: num(cols.d, "token count"),
       L: num(cols.loss, "loss"),
-      fwd: need.labels ? row[cols.fwd] : "",
-      bwd: need.labels ? row[cols.bwd] : "",
+      fwd: need.labels ? row[cols.fwd] + att : "",
+      bwd: need.labels ? row[cols.bwd] + att : "",
       bits: need.bits ? cols.bits.map((c) => num(c, "precision")) : [],
       fwdBits: row[cols.fwdBits] ? Number(row[cols.fwdBits]) : NaN,
       bwdBits: row[cols.bwdBits] ? Number(row[cols.bwdBits]) : NaN,
