@@ -26,7 +26,7 @@ export interface AttentionBench {
   attentionGemm: { gflops: number; ms: number };
   /** The other GEMMs (linear layers). */
   otherGemm: { gflops: number; ms: number };
-  /** Milliseconds of the recipe's own kernels (prep, quantization, softmax, dS) in the profiled step. */
+  /** Milliseconds of the non-GEMM attention kernels (softmax; with a recipe also prep, quantization, dS) in the profiled step. */
   attentionKernelsMs: number;
 }
 
@@ -116,7 +116,7 @@ export async function benchAttention(
 export function attentionLines(rows: AttentionBench[]): string[] {
   const base = rows[0].stepSeconds;
   return [
-    "attention  ms/step  ratio  attention GEMMs GFLOP/s (ms)  other GEMMs GFLOP/s (ms)  recipe kernels ms",
+    "attention  ms/step  ratio  attention GEMMs GFLOP/s (ms)  other GEMMs GFLOP/s (ms)  softmax+quant ms",
     ...rows.map((r) =>
       `${r.attention.padEnd(10)} ${(r.stepSeconds * 1000).toFixed(0).padStart(7)}  ${
         (r.stepSeconds / base).toFixed(2).padStart(5)
