@@ -47,3 +47,34 @@ Deno.test("attention-check: per-recipe, per-layer figures of a checkpoint's real
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train/eval --attention and --init-from: bad input is one line and exit 2 before any work", async () => {
+  const cli = async (args: string[]) => {
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const lines = new TextDecoder().decode(o.stderr).trim().split("\n").filter((l) =>
+      !/XDG_RUNTIME_DIR/.test(l)
+    );
+    return { code: o.code, lines };
+  };
+  for (
+    const [args, msg] of [
+      [["cli/train.ts", "--attention", "sage3", "--steps", "1"], /inference-only/],
+      [["cli/train.ts", "--attention", "sagebwdd", "--steps", "1"], /did you mean "sagebwd"/],
+      [["cli/train.ts", "--init-from", "/nonexistent/ck", "--steps", "1"], /config\.json not found/],
+      [
+        ["cli/eval.ts", "--checkpoint", "/nonexistent/ck", "--text", "README.md", "--attention", "x"],
+        /unknown attention/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.lines.length, 1, r.lines.join("\n"));
+    assert.match(r.lines[0], msg);
+  }
+});
