@@ -47,16 +47,14 @@ export interface CoreScratch {
   tx(prog: Program, key: string, b: GPUBuffer, rows: number, ld: number): Binding;
 }
 
-/** Throws a one-line error when the GPU path cannot run `r` on this shape. */
-export function checkGpuRecipe(r: AttentionRecipe, s: CoreShape): void {
-  const hd = s.d / s.heads;
+/**
+ * Throws a one-line error when the GPU path cannot run `r`: its backward reuses the forward's Q̂ and K̂, so a
+ * training recipe must quantize Q/K the same way in both and must not smooth Q. Group shapes need no check:
+ * groups are clipped at the matrix edges exactly as in the TS reference.
+ */
+export function checkGpuRecipe(r: AttentionRecipe): void {
   if (r.backward && (r.backward.qk !== r.qk || r.smoothQ)) {
     throw new Error(`attention recipe "${r.name}": the GPU backward reuses the forward's Q̂ and K̂`);
-  }
-  for (const q of [r.qk, r.p]) {
-    if ((q === "nvfp4" && hd % 16) || (q === "mxfp4" && hd % 32 && q === r.qk)) {
-      throw new Error(`attention recipe "${r.name}": head size ${hd} does not divide into ${q} groups`);
-    }
   }
 }
 
@@ -75,7 +73,7 @@ export class QuantAttentionCore {
     readonly s: CoreShape,
     readonly sc: CoreScratch,
   ) {
-    checkGpuRecipe(r, s);
+    checkGpuRecipe(r);
     this.qkvq = rt.storage(s.batch * s.T * 3 * s.d * 4, `${s.name} qkvq`);
     this.#dims = { batch: s.batch, heads: s.heads, T: s.T, hd: s.d / s.heads };
     this.#keys = s.causal ? s.T : (s.keys ?? s.T);
