@@ -70,13 +70,19 @@ if (import.meta.main) {
       x?: { cosSim: number; relL2: number },
     ) => (x ? `${x.cosSim.toFixed(5)} ${x.relL2.toExponential(2)}` : "");
     console.log(
-      `${cap.batch} sequences × ${a.model.cfg.context} tokens, ${a.model.cfg.layers} layers (cos-sim rel-L2)`,
+      `${cap.batch} sequences × ${a.model.cfg.context} tokens, ${a.model.cfg.layers} layers (cos-sim rel-L2; recipe rows: means over layers)`,
     );
     console.log(`${"recipe".padEnd(16)} ${"output".padEnd(18)} ${"dQ".padEnd(18)} ${"dK".padEnd(18)} dV`);
     for (const [n, r] of Object.entries(out)) {
       console.log(
         `${n.padEnd(16)} ${f(r).padEnd(18)} ${f(r.dq).padEnd(18)} ${f(r.dk).padEnd(18)} ${f(r.dv)}`,
       );
+      for (const l of r.layers) {
+        const name = `  layer ${l.layer}`;
+        console.log(
+          `${name.padEnd(16)} ${f(l).padEnd(18)} ${f(l.dq).padEnd(18)} ${f(l.dk).padEnd(18)} ${f(l.dv)}`,
+        );
+      }
     }
   }
 }
