@@ -2,8 +2,8 @@
  * The WGSL path of the quantized attention recipes (lib/attention/gpu.ts over kernels/attention) against the
  * TS reference (lib/attention/reference.ts), per (sequence, head), causal and bidirectional.
  *
- * Tolerances and why: the operand quantizers are bit-exact (same QuantSpec, same group order), but the
- * softmax uses WGSL exp/log (llvmpipe's, not correctly rounded like JS Math.exp) and the GPU folds the online
+ * The operand fake-quantization kernels are bit-exact with the TS quantizers (same QuantSpec, same group
+ * order; tested below element by element). Tolerance for the whole core, and why: the softmax uses WGSL exp/log (llvmpipe's, not correctly rounded like JS Math.exp) and the GPU folds the online
  * rescaling exp(m_t − m)/l into P before the PV GEMM instead of rescaling the accumulator per tile; a P̃ value
  * within an ulp of a rounding boundary could then land on the other side. So outputs and gradients are
  * compared by relative L2 against the reference: at most 1e-5 (measured 0.9–1.4e-7 on these inputs: no
@@ -99,4 +99,51 @@ Deno.test("GPU sage3 and its ablations (causal hd 64; bidirectional with padding
     await check(n, 1, 2, 64, 128, true);
   }
   await check("sage3", 2, 2, 48, 32, false, 40);
+});
+
+Deno.test("GPU operand fake-quantization is bit-exact with the TS quantizers (every format and group shape)", async () => {
+  const { rt } = await sharedRuntime();
+  const H = 2, Z = 2, T = 48, hd = 32, tile = 16;
+  const L = { ld: 2 * hd * 2, sb: T * 2 * hd * 2, sh: hd, off: 8 }; // heads side by side, a padding column block
+  const n = L.off + Z * L.sb;
+  const host = new Float32Array(n).map((_, i) =>
+    gauss(77, i) * (i % 9 === 0 ? 40 : 1) * (i % 31 === 0 ? 1e-5 : 1)
+  );
+  for (
+    const [q, role, cols] of [
+      ["nvfp4", "qk", hd],
+      ["nvfp4", "v", hd],
+      ["mxfp4", "qk", hd],
+      ["mxfp4", "v", hd],
+      ["int8-block", "tok", hd],
+      ["int8-token", "p", hd],
+      ["bf16", "qk", hd],
+      ["fp16", "tok", hd],
+    ] as const
+  ) {
+    const buf = rt.storage(n * 4, "fq");
+    rt.device.queue.writeBuffer(buf, 0, host);
+    const { fakeQuantWgsl } = await import("../kernels/attention/ops.ts");
+    const { groupShape, fakeQuant } = await import("../lib/attention/quant.ts");
+    const g = groupShape(q, role, cols, tile);
+    const groups = Z * H * Math.ceil(T / g.rows) * Math.ceil(cols / g.cols);
+    const p = rt.pipeline(`test fq ${q} ${role}`, () => fakeQuantWgsl(q, role, Z * H, H, T, cols, tile, L));
+    Program.of(rt.dispatch("fq", p, [buf], [Math.ceil(groups / 64), 1, 1])).submit(rt.device);
+    const got = new Float32Array(await rt.read(buf));
+    assert.ok(got.some((v, i) => v !== host[i]), `${q}/${role}: the kernel changed nothing`);
+    assert.equal(got[0], host[0], "elements outside the heads stay untouched");
+    for (let z = 0; z < Z * H; z++) {
+      const b = Math.floor(z / H), h = z % H, base = L.off + b * L.sb + h * L.sh;
+      const x = new Float32Array(T * cols);
+      for (let r = 0; r < T; r++) for (let c = 0; c < cols; c++) x[r * cols + c] = host[base + r * L.ld + c];
+      const want = fakeQuant(x, T, cols, q, role, tile);
+      for (let r = 0; r < T; r++) {
+        for (let c = 0; c < cols; c++) {
+          const a = got[base + r * L.ld + c], e = want[r * cols + c];
+          assert.ok(Object.is(a, e), `${q}/${role} z${z} (${r}, ${c}): GPU ${a} vs TS ${e}`);
+        }
+      }
+    }
+    rt.free(buf);
+  }
 });
