@@ -17,7 +17,7 @@ import { qSample, trainingDraw } from "./diffusion.ts";
 import { evalLoss, mnistValidationInputs } from "./evaluate.ts";
 import { modelPredictor } from "./gpu_predictor.ts";
 import { GpuDit } from "./model.ts";
-import { saveDitModel } from "./checkpoint.ts";
+import { ditConfigJson, loadDitModel, saveDitModel } from "./checkpoint.ts";
 
 /** Everything that determines a DiT run. */
 export interface DitTrainConfig {
@@ -37,6 +37,8 @@ export interface DitTrainConfig {
   evalImages: number;
   /** Attention recipe (lib/attention/recipes.ts, one with a backward); absent: fp32. */
   attention?: string;
+  /** Start from the weights of this DiT checkpoint directory (fine-tuning; fresh optimizer state). */
+  initFrom?: string;
 }
 
 /** Outcome of a DiT run. */
@@ -77,7 +79,13 @@ export async function trainDit(
   const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme), attention });
   const ring = rt.readback(16, "dit loss");
   try {
-    model.setParams(initDitParams(c.model, c.seed));
+    if (c.initFrom !== undefined) {
+      const init = loadDitModel(c.initFrom);
+      if (JSON.stringify(ditConfigJson(init.cfg)) !== JSON.stringify(ditConfigJson(c.model))) {
+        throw new Error(`--init-from ${c.initFrom}: the checkpoint's DiT shape differs from this run's`);
+      }
+      model.setParams(init.params);
+    } else model.setParams(initDitParams(c.model, c.seed));
     const curve: number[] = [];
     const tl = performance.now();
     for (let s = 0; s < c.steps; s++) {
