@@ -1,6 +1,6 @@
 /**
  * `deno task bench train [--shape demo|small|reference[,…]] [--layers 4 --d-model 128 --heads 4 --ffn N
- * --context 128 --batch 16 --steps 10 --fwd fp32 --bwd fp32 | --scheme NAME --no-torch --profile --json]`
+ * --context 128 --batch 16 --steps 10 --fwd fp32 --bwd fp32 | --scheme NAME --attention NAME --no-torch --profile --json]`
  *
  * `--shape` benches named shapes ({@link BENCH_SHAPES}) one after another in the same process, each with the
  * single-threaded PyTorch peer, and closes with a table carrying the CPU model (lscpu) and load averages.
@@ -9,7 +9,8 @@
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
  * GEMM GFLOP/s per wall second and per CPU-second of this process (llvmpipe threads included), peak GPU
  * memory allocated, and, when Debian's python3-torch is installed, the same model and batch in PyTorch on
- * CPU (tools/hf_llama_check.py --bench) with the ratio.
+ * CPU (tools/hf_llama_check.py --bench) with the ratio. `--attention NAME` (not fp32) adds, in the same run, the
+ * step time and attention-product GFLOP/s with f32 attention and with the recipe (bench/attention.ts).
  * @module
  */
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
@@ -22,6 +23,13 @@ import { loadSource } from "../lib/data/sources.ts";
 import { BatchSampler } from "../lib/data/batches.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import {
+  type AttentionRecipe,
+  attentionRecipe,
+  checkTrainable,
+  FP32_ATTENTION,
+} from "../lib/attention/recipes.ts";
+import { attentionLines, benchAttention } from "./attention.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 function cpuSeconds(): number {
@@ -104,11 +112,14 @@ interface BenchJob {
   /** Why there is no peer, when torchThreads is empty. */
   noTorch?: string;
   profile: boolean;
+  /** Attention recipe to time beside f32 attention in the same run (absent: none). */
+  attention?: AttentionRecipe;
 }
 
 /** Times one shape: engine steps, GEMMs alone, a kernel profile and the PyTorch peer. */
 async function benchOne(job: BenchJob) {
   const { cfg, steps, pair } = job;
+  const att = job.attention;
   const B = job.batch, T = cfg.context, tok = B * T;
   const load0 = loadAvg();
   const { rt, adapter } = await getRuntime();
@@ -236,6 +247,12 @@ async function benchOne(job: BenchJob) {
     torch,
     torchRatio: typeof torch === "object" ? tps / (torch.bestTokensPerSecond as number) : null,
     profile: job.profile ? profile : profile.slice(0, 12),
+    attention: att && att.name !== "fp32"
+      ? [
+        await benchAttention(rt, cfg, B, steps, resolveRecipe(pair), FP32_ATTENTION),
+        await benchAttention(rt, cfg, B, steps, resolveRecipe(pair), att),
+      ]
+      : undefined,
   };
   return out;
 }
@@ -274,6 +291,10 @@ function printOne(out: Awaited<ReturnType<typeof benchOne>>, log: (s: string) =>
       } tokens/s; ` +
         `engine/PyTorch = ${out.torchRatio!.toFixed(3)}`,
     );
+  }
+  if (out.attention) {
+    log(`attention recipes (same run, load average now ${loadAvg()}):`);
+    for (const l of attentionLines(out.attention)) log(`  ${l}`);
   }
   log("profile (one step, per kernel class): kernel calls ms [GFLOP/s]");
   for (const p of out.profile) {
@@ -319,6 +340,7 @@ export async function main(args: string[]): Promise<void> {
         profile: { type: "boolean" },
         json: { type: "boolean" },
         shape: { type: "string" },
+        attention: { type: "string" },
       },
     });
   } catch (e) {
@@ -333,6 +355,14 @@ export async function main(args: string[]): Promise<void> {
     console.error(
       `bench: ${unknownNameMessage("scheme", v.scheme!, schemeNames())}`,
     );
+    Deno.exit(2);
+  }
+  let attention;
+  try {
+    attention = v.attention === undefined ? undefined : attentionRecipe(v.attention);
+    if (attention) checkTrainable(attention);
+  } catch (e) {
+    console.error(`bench train: ${(e as Error).message}`);
     Deno.exit(2);
   }
   const steps = v.steps === undefined ? undefined : Number(v.steps);
@@ -355,6 +385,7 @@ export async function main(args: string[]): Promise<void> {
         pair,
         torchThreads: v["no-torch"] ? [] : [1],
         profile: !!v.profile,
+        attention,
       });
       if (!v.json) printOne(out, log);
       rows.push({ shape: n, ...out });
@@ -408,6 +439,7 @@ export async function main(args: string[]): Promise<void> {
     pair,
     torchThreads: v["no-torch"] ? [] : [1, 2],
     profile: !!v.profile,
+    attention,
   });
   if (v.json) {
     console.log(JSON.stringify(out));

@@ -1,6 +1,6 @@
 /**
- * `deno task eval --checkpoint DIR --text FILE [--json]`: mean next-token loss (nats) of the file's
- * bytes under a checkpoint: one forward pass when the file fits the context, else non-overlapping
+ * `deno task eval --checkpoint DIR --text FILE [--attention NAME] [--json]`: mean next-token loss (nats) of
+ * the file's bytes under a checkpoint, optionally with a quantized attention recipe (lib/attention): one forward pass when the file fits the context, else non-overlapping
  * windows. `deno task eval --checkpoint DIR --inputs FILE.safetensors [--json]`: a DiT checkpoint's
  * mean ε-MSE over an inputs file (x0, y, t, noise; lib/models/dit/evaluate.ts). `--help` prints the usage.
  * A quantized checkpoint (`deno task ptq`) runs with its activation quantizers (lib/ptq).
@@ -16,6 +16,7 @@ import { loadModel } from "../lib/engine/checkpoint.ts";
 import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { type AttentionRecipe, attentionRecipe, FP32_ATTENTION } from "../lib/attention/recipes.ts";
 import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
 import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
 import { ditScheme } from "../lib/models/dit/checkpoint.ts";
@@ -26,6 +27,7 @@ import { evalQuantized } from "../lib/ptq/eval.ts";
 export async function evalCheckpoint(
   dir: string,
   bytes: Uint8Array,
+  attention: AttentionRecipe = FP32_ATTENTION,
 ): Promise<{ loss: number; tokens: number; windows: number }> {
   // A post-training-quantized checkpoint (deno task ptq): stored weights + its activation quantizers.
   const ptq = readPtqConfig(dir);
@@ -40,13 +42,14 @@ export async function evalCheckpoint(
     bwd: "fp32",
     ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
   });
-  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false });
+  const model = GpuModel.create(rt, cfg, { batch, recipe, train: false, attention });
   model.setParams(params);
   const { batches, tokens } = windowBatches(bytes, cfg.context, batch);
   return { loss: await evaluate(model, batches), tokens, windows };
 }
 
-const USAGE = "usage: deno task eval --checkpoint DIR (--text FILE | --inputs FILE.safetensors) [--json]\n" +
+const USAGE =
+  "usage: deno task eval --checkpoint DIR (--text FILE | --inputs FILE.safetensors) [--attention NAME] [--json]\n" +
   "  --text FILE: mean next-token loss (nats/token) of FILE's bytes under the Llama checkpoint in DIR\n" +
   "  --inputs FILE.safetensors: mean ε-MSE of the DiT checkpoint in DIR over x0 [B,1,28,28] f32, y [B] i32,\n" +
   "    t [B] i32, noise [B,1,28,28] f32";
@@ -56,6 +59,8 @@ export interface EvalArgs {
   checkpoint: string;
   text?: string;
   inputs?: string;
+  /** Attention recipe to evaluate with (lib/attention/recipes.ts; default fp32). */
+  attention?: string;
   json: boolean;
 }
 
@@ -65,6 +70,7 @@ export function evalArgs(args: string[]): "help" | EvalArgs {
     checkpoint: { type: "string" },
     text: { type: "string" },
     inputs: { type: "string" },
+    attention: { type: "string" },
     json: { type: "boolean" },
   });
   if (help) return "help";
@@ -78,6 +84,7 @@ export function evalArgs(args: string[]): "help" | EvalArgs {
     checkpoint: v.checkpoint,
     ...(typeof v.text === "string" ? { text: v.text } : {}),
     ...(typeof v.inputs === "string" ? { inputs: v.inputs } : {}),
+    ...(typeof v.attention === "string" ? { attention: v.attention } : {}),
     json: v.json === true,
   };
 }
@@ -90,11 +97,12 @@ if (import.meta.main) {
       console.log(USAGE);
       Deno.exit(0);
     }
+    const attention = attentionRecipe(a.attention ?? "fp32");
     if (a.inputs !== undefined) {
       const r = await evalCheckpointOnInputs(
         a.checkpoint,
         a.inputs,
-        (c, p) => gpuPredictor(c, p, ditScheme(a.checkpoint)),
+        (c, p) => gpuPredictor(c, p, ditScheme(a.checkpoint), attention),
       );
       if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, inputs: a.inputs, ...r }));
       else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
@@ -106,9 +114,12 @@ if (import.meta.main) {
     } catch (e) {
       throw unreadable("text file", a.text!, e);
     }
-    const r = await evalCheckpoint(a.checkpoint, bytes);
-    if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, text: a.text, ...r }));
-    else console.log(`loss ${r.loss.toFixed(6)} nats/token over ${r.tokens} tokens (${r.windows} windows)`);
+    const r = await evalCheckpoint(a.checkpoint, bytes, attention);
+    if (a.json) {
+      console.log(
+        JSON.stringify({ checkpoint: a.checkpoint, text: a.text, attention: attention.name, ...r }),
+      );
+    } else console.log(`loss ${r.loss.toFixed(6)} nats/token over ${r.tokens} tokens (${r.windows} windows)`);
   } catch (e) {
     console.error(taskMessage("eval", (e as Error).message.split("\n")[0]));
     Deno.exit(2);

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { BACKWARD, FORWARD, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
+import { ATTENTION_RECIPES, attentionNames } from "../lib/attention/recipes.ts";
 
 function main(args: string[]): void {
   let v, positionals;
@@ -29,9 +30,20 @@ function main(args: string[]): void {
   const pad = (s: string, n: number) => s.padEnd(n);
   if (positionals.length) {
     const name = positionals[0];
+    const att = ATTENTION_RECIPES.find((r) => r.name === name);
+    if (att) {
+      console.log(
+        v.json
+          ? JSON.stringify(att, null, 2)
+          : `attention ${att.name}${att.backward ? "" : " (inference only)"}: ${att.summary}`,
+      );
+      return;
+    }
     const pair = schemePair(name);
     if (!pair) {
-      console.error(`schemes: ${unknownNameMessage("scheme", name, schemeNames())}`);
+      console.error(
+        `schemes: ${unknownNameMessage("scheme", name, [...schemeNames(), ...attentionNames()])}`,
+      );
       Deno.exit(2);
     }
     const out = {
@@ -51,7 +63,13 @@ function main(args: string[]): void {
     return;
   }
   if (v.json) {
-    console.log(JSON.stringify({ named: NAMED, forward: FORWARD, backward: BACKWARD }, null, 2));
+    console.log(
+      JSON.stringify(
+        { named: NAMED, forward: FORWARD, backward: BACKWARD, attention: ATTENTION_RECIPES },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log("Named schemes (--scheme NAME = --fwd F --bwd B):");
@@ -65,6 +83,12 @@ function main(args: string[]): void {
   );
   console.log("\nBackward labels (--bwd; with --scheme: BF16 forward; rtn-* labels quantize both halves):");
   for (const h of Object.values(BACKWARD)) console.log(`  ${pad(h.label, 20)} ${h.description}`);
+  console.log(
+    "\nAttention recipes (--attention NAME on train/eval/sweep; spec `attention: [...]` crosses schemes):",
+  );
+  for (const r of ATTENTION_RECIPES) {
+    console.log(`  ${pad(r.name, 20)} ${r.backward ? "" : "[inference only] "}${r.summary}`);
+  }
 }
 
 main(Deno.args);

@@ -21,7 +21,7 @@ import { formatDuration } from "../lib/sweep/format.ts";
 import { dataTrainTokens } from "../lib/sweep/data.ts";
 
 const usage = "usage: deno task sweep SPEC [--dry-run [--no-probe] [--probe-steps K]] [--shard i/n] " +
-  "[--only FILTER] [--force RUN]… [--results DIR] [--term-grace S]\n" +
+  "[--only FILTER] [--force RUN]… [--results DIR] [--term-grace S] [--attention NAME[,NAME…]]\n" +
   "       deno task sweep SPEC --slurm [--tasks N] [--partition P] [--time HH:MM:SS] [--cpus-per-task C] " +
   '[--gpus-per-task G] [--account A] [--extra "SBATCH OPTIONS"] [--signal-before S] [--fit-form F] ' +
   "[--baseline B] [--dry-run] [--results DIR]\n" +
@@ -67,6 +67,7 @@ async function main(): Promise<number> {
         "signal-before": { type: "string" },
         "fit-form": { type: "string" },
         baseline: { type: "string" },
+        attention: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -106,6 +107,8 @@ async function main(): Promise<number> {
   if (v["dry-run"] || v.slurm) await ensureReadableDir(v.results, "results directory", "--results");
   else await ensureWritableDir(v.results, "results directory", "--results");
   const { spec } = await loadSpec(positionals[0]);
+  // --attention replaces the spec's attention list (names are checked in the expansion)
+  if (v.attention !== undefined) spec.attention = v.attention.split(",").map((s) => s.trim());
   if (v["dry-run"] && gridProblem(spec)) {
     // Too many runs to expand: the dry run summarizes the grid; the sweep itself refuses it.
     console.log(gridReport(spec));

@@ -1,9 +1,9 @@
 /**
  * `deno task train [--layers --d-model --heads --ffn --context --batch --steps | --tokens --lr --seed
  * --data NAME --fwd LABEL --bwd LABEL --eval-every N --eval-tokens N --out DIR --checkpoint-every N
- * --resume --json]`: trains one model, printing a live progress line (stderr) and, with `--json`,
- * one final JSON object (stdout). Bad arguments (and an --out that cannot be written): one line
- * `train: …` and exit code 2 before any step; a failure while training: one line, exit code 2.
+ * --resume --attention NAME --init-from DIR --json]`: trains one model, printing a live progress line (stderr)
+ * and, with `--json`, one final JSON object (stdout). Bad arguments (and an --out that cannot be written): one
+ * line `train: …` and exit code 2 before any step; a failure while training: one line, exit code 2.
  * @module
  */
 import { train, validateTrainConfig } from "../lib/engine/train.ts";
@@ -19,6 +19,7 @@ import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { numberFlag, parseFlags } from "../lib/cli/args.ts";
 import { ensureWritableDir } from "../lib/results/writable.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";
+import { loadModel } from "../lib/engine/checkpoint.ts";
 import { mainDit } from "./train_dit.ts";
 
 const USAGE = `usage: deno task train [options]
@@ -27,6 +28,8 @@ const USAGE = `usage: deno task train [options]
             --data sotu|brown|moby-dick|english|markov[:k=2,v=16,seed=1,tokens=1048576,conc=0.5]
   scheme:   --scheme NAME | --fwd fp32 --bwd fp32   [--switch-to NAME --switch-at 0.9]   (deno task schemes)
   eval:     --eval-every 0 --eval-tokens 32768
+  attention: --attention fp32|bf16|sagebwd|sagebwd-int8-dp (deno task schemes)
+  fine-tune: --init-from DIR (the shape comes from the checkpoint)
   output:   --out DIR [--checkpoint-every N] [--resume] [--json]
 a diffusion transformer on MNIST: deno task train --family dit --help`;
 
@@ -52,6 +55,8 @@ const OPTIONS = {
   out: { type: "string" },
   "checkpoint-every": { type: "string" },
   resume: { type: "boolean" },
+  attention: { type: "string" },
+  "init-from": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -84,9 +89,10 @@ export function configFromArgs(args: string[]): TrainArgs | "help" {
   if (help) return "help";
   const v = values as Partial<Record<keyof typeof OPTIONS, string>> & { resume?: boolean; json?: boolean };
   if (positionals.length) throw new InputError(`unexpected argument "${positionals[0]}" (see --help)`);
+  const initFrom = v["init-from"];
   let model;
   try {
-    model = resolveModelConfig({
+    model = initFrom !== undefined ? shapeFromCheckpoint(initFrom, v) : resolveModelConfig({
       layers: int("layers", v.layers, 1, 256, 4)!,
       dModel: int("d-model", v["d-model"], 32, 16384, 128)!,
       heads: int("heads", v.heads, 1, 16384, 4)!,
@@ -126,6 +132,9 @@ export function configFromArgs(args: string[]): TrainArgs | "help" {
     scheme: withTarget(schemeFromArgs(v.scheme, v.fwd, v.bwd), v["switch-to"], v["switch-at"]),
     evalEvery: int("eval-every", v["eval-every"], 0, LIMITS.count, 0)!,
     evalTokens: int("eval-tokens", v["eval-tokens"], 1, LIMITS.count, 32768)!,
+    // f32 attention stays absent from the config (unchanged hashes and run ids)
+    ...(v.attention !== undefined && v.attention !== "fp32" ? { attention: v.attention } : {}),
+    ...(initFrom !== undefined ? { initFrom } : {}),
   };
   try {
     validateTrainConfig(config);
@@ -142,6 +151,15 @@ export function configFromArgs(args: string[]): TrainArgs | "help" {
     resume: !!v.resume,
     checkpointEvery: int("checkpoint-every", v["checkpoint-every"], 0, LIMITS.count, 0)!,
   };
+}
+
+/** `--init-from DIR`: the model shape is the checkpoint's (shape flags are refused). */
+function shapeFromCheckpoint(dir: string, v: Record<string, unknown>): ModelConfig {
+  const given = ["layers", "d-model", "heads", "ffn", "context"].filter((k) => v[k] !== undefined);
+  if (given.length) {
+    throw new InputError(`--init-from takes the model shape from the checkpoint; drop --${given[0]}`);
+  }
+  return loadModel(dir).cfg;
 }
 
 /** `--scheme NAME` (a preset pair, see `deno task schemes`) or `--fwd A --bwd B`; unknown: closest names. */

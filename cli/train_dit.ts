@@ -1,6 +1,6 @@
 /**
  * `deno task train --family dit --depth 4 --width 128 --heads 4 --patch 4 --data mnist --steps N [--batch 32
- * --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B] [--out DIR] [--json]`: trains a
+ * --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B] [--attention NAME] [--init-from DIR] [--out DIR] [--json]`: trains a
  * class-conditional DiT on MNIST (cli/train.ts hands over when it sees `--family dit`). Prints `finalValLoss`,
  * the mean ε-MSE over the fixed validation tuples. Bad arguments: one line, exit code 2.
  * @module
@@ -10,11 +10,13 @@ import { resolveDitConfig } from "../lib/models/dit/config.ts";
 import { checkRecipeBatch, type DitTrainConfig, trainDit } from "../lib/models/dit/train.ts";
 import { schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { attentionRecipe, checkTrainable } from "../lib/attention/recipes.ts";
+import { ditConfigJson, loadDitModel } from "../lib/models/dit/checkpoint.ts";
 
 /** Usage line of the DiT trainer. */
 export const DIT_USAGE =
   "usage: deno task train --family dit --depth 4 --width 128 --heads 4 --patch 4 --data mnist " +
-  "--steps N [--batch 32 --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B --out DIR --json]";
+  "--steps N [--batch 32 --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B --attention NAME --init-from DIR --out DIR --json]";
 
 /** Parses the DiT trainer's arguments; throws one line. */
 export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out?: string; json: boolean } {
@@ -37,6 +39,8 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
       scheme: { type: "string" },
       fwd: { type: "string" },
       bwd: { type: "string" },
+      attention: { type: "string" },
+      "init-from": { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -78,7 +82,19 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
     seed: v.seed === undefined ? 0 : Number(v.seed),
     scheme,
     evalImages: num("eval-images", 1000),
+    ...(v.attention !== undefined && v.attention !== "fp32" ? { attention: v.attention as string } : {}),
   };
+  if (config.attention !== undefined) checkTrainable(attentionRecipe(config.attention));
+  const initFrom = v["init-from"] as string | undefined;
+  if (initFrom !== undefined) {
+    const init = loadDitModel(initFrom); // one line when missing or corrupt, before any work
+    if (JSON.stringify(ditConfigJson(init.cfg)) !== JSON.stringify(ditConfigJson(model))) {
+      throw new Error(
+        `--init-from ${initFrom}: the checkpoint's DiT shape differs (give the same --depth/--width/--heads/--patch)`,
+      );
+    }
+    config.initFrom = initFrom;
+  }
   return { config, out: v.out as string | undefined, json: !!v.json };
 }
 

@@ -58,6 +58,7 @@ Deno.test("the contract column list is exact", () => {
     "hostname",
     "seed",
     "commit",
+    "attention",
   ]);
   assert.match(columnsMarkdown(), /\| `non_embedding_params` \| int \|/);
 });

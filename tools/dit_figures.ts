@@ -36,7 +36,7 @@ for (const name of v.schemes!.split(",")) {
   });
   const trainS = (performance.now() - t0) / 1000;
   const { params } = loadDitModel(dir);
-  const predict = await gpuPredictor(model, params, scheme, 256);
+  const predict = await gpuPredictor(model, params, scheme, undefined, 256);
   const t1 = performance.now();
   const png = await sampleGridPng(model, predict, { perClass: 10, steps: 50, cfg: 4, seed: 1, maxBatch: 256 });
   Deno.writeFileSync(`${dir}/grid.png`, png);

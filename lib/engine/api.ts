@@ -76,6 +76,13 @@ export interface TrainConfig {
    * a default value, so configs (and run ids) written before WSD existed are unchanged.
    */
   schedule?: WsdSchedule;
+  /**
+   * Attention recipe (lib/attention/recipes.ts; must have a backward). Absent means "fp32": configs without
+   * it keep their hash, so run ids of f32-attention runs never change.
+   */
+  attention?: string;
+  /** Start from the weights of this checkpoint directory (fine-tuning; fresh optimizer state). */
+  initFrom?: string;
 }
 
 /** Progress of a running training job, reported a few steps late (losses are read back through a ring). */

@@ -19,6 +19,7 @@ import { BatchSampler, validationBatches } from "../data/batches.ts";
 import { loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
 import type { Batch } from "../data/batches.ts";
 import { decayStart, scheduleProblem } from "./schedule.ts";
+import { attentionRecipe, checkTrainable } from "../attention/recipes.ts";
 
 /** Loss read-back lag in steps (ring size). */
 export const RING = 6;
@@ -46,6 +47,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   const choice = c.scheme ?? { fwd: "fp32", bwd: "fp32" };
   const sw = parseSwitch(choice); // target-precision schedule "A~B@f" (lib/schemes/schedule.ts)
   for (const ch of sw ? [sw.first, sw.second] : [choice]) resolveRecipe(ch);
+  if (c.attention !== undefined) checkTrainable(attentionRecipe(c.attention));
   if (c.schedule) {
     const p = scheduleProblem(c.schedule);
     if (p) throw new Error(`train: ${p}`);
@@ -128,10 +130,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   // Target-precision schedule: the model is rebuilt with the second scheme at the switch step.
   const sw = parseSwitch(cfg.scheme);
   const swAt = sw ? switchStep(sw, cfg.steps) : Infinity;
+  const attention = attentionRecipe(cfg.attention ?? "fp32");
   let model = GpuModel.create(rt, mc, {
     batch: B,
     recipe: resolveRecipe(sw ? sw.first : cfg.scheme),
     train: true,
+    attention,
   });
   let ring: GPUBuffer[] = [];
   try {
@@ -152,6 +156,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
       start = resumed.state.step;
       curve.push(...resumed.state.curve);
       trainLosses.push(...resumed.state.trainLosses);
+    } else if (cfg.initFrom !== undefined) {
+      const { loadModel } = await import("./checkpoint.ts");
+      const init = loadModel(cfg.initFrom);
+      const keys = ["layers", "dModel", "heads", "ffn", "context", "vocab"] as const;
+      if (keys.some((k) => init.cfg[k] !== mc[k])) {
+        throw new Error(`--init-from ${cfg.initFrom}: the checkpoint's model shape differs from this run's`);
+      }
+      model.setParams(init.params);
     } else {
       model.setParams(initParams(mc, cfg.seed));
     }
@@ -162,7 +174,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
         await model.readFloats(model.m2),
       ];
       model.destroy();
-      model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(sw!.second), train: true });
+      model = GpuModel.create(rt, mc, {
+        batch: B,
+        recipe: resolveRecipe(sw!.second),
+        train: true,
+        attention,
+      });
       model.setParams(p);
       model.setMoments(m, v);
     };

@@ -100,6 +100,8 @@ export function toRuns(
     if (hasStatus && row.status !== "finished") return;
     const id = row.run_id || `row${k + 1}`;
     const where = `${table.path} line ${k + 2} (run ${id})`;
+    // a quantized attention recipe makes the run a precision of its own (runs.csv `attention`; empty = fp32)
+    const att = row.attention && row.attention !== "fp32" ? `@${row.attention}` : "";
     const num = (c: string, what: string, min = 0, hint = "") => {
       const v = Number(row[c]);
       if (row[c] === "" || !Number.isFinite(v) || v <= 0) {
@@ -124,8 +126,8 @@ export function toRuns(
       N,
       D,
       L: num(cols.loss, "loss"),
-      fwd: readFwd ? row[cols.fwd] : "",
-      bwd: readBwd ? row[cols.bwd] : "",
+      fwd: readFwd ? row[cols.fwd] + att : "",
+      bwd: readBwd ? row[cols.bwd] + att : "",
       bits,
       fwdBits: row[cols.fwdBits] ? Number(row[cols.fwdBits]) : NaN,
       bwdBits: row[cols.bwdBits] ? Number(row[cols.bwdBits]) : NaN,

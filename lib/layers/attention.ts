@@ -10,6 +10,10 @@
  *
  * The q·kᵀ and P·v GEMMs read textures when every operand fits; the forward keeps those textures per layer
  * so the backward reads the same values without a second copy.
+ *
+ * The attention recipe (lib/attention/recipes.ts) is a per-layer choice passed in resolved: `fp32` (the
+ * default) records the exact path below; any other recipe records its quantized core (lib/attention/gpu.ts)
+ * between the qkv activations and the head outputs.
  * @module
  */
 import * as K from "../../kernels/engine/ops.ts";
@@ -17,6 +21,8 @@ import type { GemmSpec } from "../../kernels/engine/gemm.ts";
 import type { Program, Runtime } from "../gpu/runtime.ts";
 import type { Linear, LinearParams, Scratch } from "./linear.ts";
 import { gemm, kernel } from "./record.ts";
+import { type AttentionRecipe, isExactAttention } from "../attention/recipes.ts";
+import { QuantAttentionCore } from "../attention/gpu.ts";
 
 /** RoPE cos/sin table [T, hd/2] each, computed like Hugging Face (f32 inv_freq, f32 angle). */
 export function ropeTable(T: number, hd: number, theta: number): Float32Array {
@@ -57,6 +63,8 @@ export interface AttentionOptions {
   o: Linear;
   /** Shared scratch (textures and backward buffers). */
   scratch: Scratch;
+  /** Attention recipe, resolved up front (default: f32, the exact path). */
+  recipe?: AttentionRecipe;
 }
 
 /** Attention layer; owns its activations (qkv, probabilities, head outputs). */
@@ -70,6 +78,7 @@ export class Attention {
   #fwdTex?: { qkv: GPUBuffer | GPUTextureView; p: GPUBuffer | GPUTextureView };
   readonly #M: number;
   readonly #attTex: boolean;
+  readonly #core?: QuantAttentionCore;
 
   /** Creates the layer and its activation buffers. */
   constructor(readonly rt: Runtime, readonly o: AttentionOptions) {
@@ -82,6 +91,20 @@ export class Attention {
     const side = rt.maxTextureSide;
     const fits = (rows: number, ld: number) => rows <= side && ld / 4 <= side && (ld * 4) % 256 === 0;
     this.#attTex = fits(M, 3 * d) && fits(batch * H * T, T) && fits(M, d);
+    if (o.recipe && !isExactAttention(o.recipe)) {
+      this.#core = new QuantAttentionCore(rt, o.recipe, {
+        name: o.name,
+        batch,
+        T,
+        d,
+        heads: H,
+        causal: o.causal,
+        keys: o.keys,
+      }, {
+        get: (key, floats) => o.scratch.get(key, floats),
+        tx: (prog, key, b, rows, ld) => this.#tx(prog, key, b, rows, ld),
+      });
+    }
   }
 
   /** Copies buffer `b` viewed as [rows, ld] into the scratch texture `key`; returns the binding. */
@@ -128,6 +151,13 @@ export class Attention {
         this.qkv,
         this.o.rope,
       ], (M * d) / 4);
+    }
+    if (this.#core) {
+      this.#core.forward(prog, this.qkv, this.p, this.att);
+      this.o.o.forward(prog, { buffer: this.att }, Po.w, { buffer: y }, residual && { buffer: residual }, {
+        bias: Po.b,
+      });
+      return;
     }
     const tq = this.#tx(prog, `qkv${name}`, this.qkv, M, 3 * d);
     const qk = this.#spec(T, T, hd, "skip", { transB: true, a: qkvL(0), b: qkvL(1), c: pL, alpha: scale });
@@ -180,6 +210,11 @@ export class Attention {
     const sc = this.o.scratch;
     const datt = sc.get("datt", M * d), dqkv = sc.get("dqkv", M * 3 * d), dp = sc.get("dp", BH * T * T);
     this.o.o.backward(prog, { buffer: dy }, { buffer: this.att }, Po.w, { buffer: datt }, Go.w, Go.b);
+    if (this.#core) {
+      this.#core.backward(prog, this.qkv, this.p, this.att, datt, dp, dqkv);
+      this.#ropeBackAndQkv(prog, dqkv, x, P, G, dx);
+      return;
+    }
     const { qkv: bq, p: bp } = this.#fwdTex!;
     const bo = this.#tx(prog, "datt", datt, M, d);
     gemm(
@@ -228,6 +263,19 @@ export class Attention {
     gemm(this.rt, prog, `${name} dQ`, dq, [bs, bq, dqkv]);
     const dk = this.#spec(T, hd, T, "kmin", { transA: true, a: pL, b: qkvL(0), c: qkvL(1), alpha: scale });
     gemm(this.rt, prog, `${name} dK`, dk, [bs, bq, dqkv]);
+    this.#ropeBackAndQkv(prog, dqkv, x, P, G, dx);
+  }
+
+  /** Rotary backward on dq, dk (when rope is on) and the qkv projection's backward. */
+  #ropeBackAndQkv(
+    prog: Program,
+    dqkv: GPUBuffer,
+    x: GPUBuffer,
+    P: LinearParams,
+    G: LinearParams,
+    dx: GPUBuffer,
+  ) {
+    const { T, d, name } = this.o, M = this.#M, { hd } = this.#layouts();
     if (this.o.rope) {
       kernel(
         this.rt,

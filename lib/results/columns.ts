@@ -75,6 +75,11 @@ export const RUN_COLUMNS = [
   },
   { name: "seed", type: "int", doc: "seed for init, batches and stochastic rounding" },
   { name: "commit", type: "string", doc: "git commit of the code that trained the run" },
+  {
+    name: "attention",
+    type: "string",
+    doc: "attention recipe (`deno task schemes`; files written before this column existed: fp32)",
+  },
 ] as const satisfies readonly Column[];
 
 /** `curves/<run_id>.csv`: one row per logged step. */

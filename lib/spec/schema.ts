@@ -279,6 +279,8 @@ export const ExperimentSchema = z.object({
   models: z.array(ModelEntrySchema).min(1),
   shapeRule: ShapeRuleSchema.default({ aspect: 32, headDim: 32 }),
   schemes: z.array(SchemeEntrySchema).min(1),
+  /** Attention recipes crossed with the schemes (lib/attention/recipes.ts; absent: ["fp32"]). */
+  attention: z.array(z.string().min(1)).min(1).optional(),
   tokens: TokensSchema,
   /** Seeds of init, batches and stochastic rounding: integers in [0, 2^32). */
   seeds: z.array(z.int().min(0).max(LIMITS.seeds - 1)).min(1).default([0]),

@@ -25,6 +25,7 @@ import { formatSi } from "./format.ts";
 import { validateModelConfig } from "../models/llama/config.ts";
 import { applySpecFilters, matchesFilter, type RunCoords } from "./filter.ts";
 import { runId } from "./ids.ts";
+import { attentionRecipe, checkTrainable } from "../attention/recipes.ts";
 
 /** One run of a sweep, fully resolved. */
 export interface PlannedRun extends RunCoords {
@@ -204,6 +205,14 @@ export async function expandExperiment(
       }
     }
   }
+  const attentions = spec.attention ?? ["fp32"];
+  attentions.forEach((a, i) => {
+    try {
+      checkTrainable(attentionRecipe(a));
+    } catch (e) {
+      problems.push({ message: (e as Error).message, path: `attention[${i}]` });
+    }
+  });
   const budgets: { tokensPerParam?: number; tokens?: number; path: string }[] = [
     ...(spec.tokens.perParam ?? []).map((p, i) => ({ tokensPerParam: p, path: `tokens.perParam[${i}]` })),
     ...(spec.tokens.absolute ?? []).map((t, i) => ({ tokens: t, path: `tokens.absolute[${i}]` })),
@@ -254,49 +263,54 @@ export async function expandExperiment(
   }
   if (problems.length) throw specError(problems);
   const all: PlannedRun[] = [];
-  for (const scheme of schemes) {
-    for (const m of models) {
-      const { shape, model, n, seqTokens } = m!;
-      for (const { path: _, ...budget } of budgets) {
-        const steps = stepsOf(budget, m!);
-        for (const seed of spec.seeds) {
-          const config: TrainConfig = {
-            model,
-            batch: spec.batch,
-            steps,
-            lr: learningRate(spec.optimizer.lr, n),
-            seed,
-            data: spec.data,
-            scheme: {
+  for (const attention of attentions) {
+    for (const scheme of schemes) {
+      for (const m of models) {
+        const { shape, model, n, seqTokens } = m!;
+        for (const { path: _, ...budget } of budgets) {
+          const steps = stepsOf(budget, m!);
+          for (const seed of spec.seeds) {
+            const config: TrainConfig = {
+              model,
+              batch: spec.batch,
+              steps,
+              lr: learningRate(spec.optimizer.lr, n),
+              seed,
+              data: spec.data,
+              scheme: {
+                fwd: scheme.fwd,
+                bwd: scheme.bwd,
+                ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
+                ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
+              },
+              evalEvery: spec.evalEvery,
+              evalTokens: spec.evalTokens,
+              // only when given: configs (and run ids) of cosine specs stay as they were
+              ...(spec.optimizer.schedule ? { schedule: spec.optimizer.schedule } : {}),
+              // f32 attention stays absent from the config (unchanged hashes and run ids)
+              ...(attention !== "fp32" ? { attention } : {}),
+            };
+            const trainTokens = steps * seqTokens;
+            all.push({
+              id: await runId(config),
+              scheme: scheme.name,
               fwd: scheme.fwd,
               bwd: scheme.bwd,
-              ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
-              ...(scheme.bwdDef ? { bwdDef: scheme.bwdDef } : {}),
-            },
-            evalEvery: spec.evalEvery,
-            evalTokens: spec.evalTokens,
-            // only when given: configs (and run ids) of cosine specs stay as they were
-            ...(spec.optimizer.schedule ? { schedule: spec.optimizer.schedule } : {}),
-          };
-          const trainTokens = steps * seqTokens;
-          all.push({
-            id: await runId(config),
-            scheme: scheme.name,
-            fwd: scheme.fwd,
-            bwd: scheme.bwd,
-            model: shape.name,
-            layers: shape.layers,
-            dModel: shape.dModel,
-            ...budget,
-            seed,
-            schemeInfo: scheme,
-            shape,
-            config,
-            nonEmbeddingParams: n,
-            totalParams: model.family === "dit" ? ditParamCounts(model).trainable : totalParams(model),
-            trainTokens,
-            flops: 6 * n * trainTokens,
-          });
+              model: shape.name,
+              layers: shape.layers,
+              dModel: shape.dModel,
+              ...budget,
+              seed,
+              attention,
+              schemeInfo: scheme,
+              shape,
+              config,
+              nonEmbeddingParams: n,
+              totalParams: model.family === "dit" ? ditParamCounts(model).trainable : totalParams(model),
+              trainTokens,
+              flops: 6 * n * trainTokens,
+            });
+          }
         }
       }
     }

@@ -20,6 +20,8 @@ export interface RunCoords {
   /** The spec's tokens.absolute entry this run comes from (absent for per-parameter budgets). */
   tokens?: number;
   seed: number;
+  /** Attention recipe ("fp32" unless the spec crosses attention recipes). */
+  attention?: string;
 }
 
 const list = <T>(
@@ -61,6 +63,7 @@ const onlyKeys = [
   "tokensPerParam",
   "tokens",
   "seed",
+  "attention",
 ] as const;
 
 function glob(pattern: string): RegExp {

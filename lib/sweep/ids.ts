@@ -22,10 +22,16 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `bf16-L2d64-t1.31M-s0-3fa9c2d1`: scheme, shape, tokens, seed, then 8 hex digits of the config hash. */
+/**
+ * `bf16-L2d64-t1.31M-s0-3fa9c2d1`: scheme (+ `_attn-NAME` for a quantized attention recipe, `_ft` when
+ * initialised from a checkpoint), shape, tokens, seed, then 8 hex digits of the config hash.
+ */
 export async function runId(config: TrainConfig): Promise<string> {
   const { fwd, bwd } = config.scheme;
-  const scheme = (fwd === bwd ? fwd : `${fwd}+${bwd}`).replace(/[^A-Za-z0-9.+_-]/g, "_");
+  // f32 attention and from-scratch runs add nothing (ids of existing runs unchanged)
+  const att = config.attention !== undefined ? `_attn-${config.attention}` : "";
+  const ft = config.initFrom !== undefined ? "_ft" : "";
+  const scheme = (fwd === bwd ? fwd : `${fwd}+${bwd}`).concat(att, ft).replace(/[^A-Za-z0-9.+_-]/g, "_");
   const m = modelDims(config.model);
   const tokens = config.steps * config.batch * m.context;
   const prefix = `${scheme}-${m.family === "dit" ? "dit" : ""}L${m.layers}d${m.dModel}-t${

@@ -108,6 +108,7 @@ function rowOf(run: PlannedRun, status: RunRow["status"], r: Partial<TrainResult
     hostname: hostName(),
     seed: run.seed,
     commit,
+    attention: run.config.attention ?? "fp32",
   };
 }
 

@@ -4,6 +4,7 @@
  * dropped). The forward recipe of the run applies (like the validation loss during training).
  * @module
  */
+import type { AttentionRecipe } from "../../attention/recipes.ts";
 import type { SchemeChoice } from "../../engine/api.ts";
 import { sharedRuntime } from "../../gpu/runtime.ts";
 import { resolveRecipe } from "../../schemes/resolve.ts";
@@ -34,13 +35,15 @@ export function modelPredictor(model: GpuDit): EpsPredictor {
 }
 
 /**
- * A GPU predictor for a checkpoint's parameters, with the forward half of `scheme` (default f32). The model
+ * A GPU predictor for a checkpoint's parameters, with the forward half of `scheme` (default f32) and an
+ * attention recipe (default f32). The model
  * lives as long as the process (one per call: create it once per task).
  */
 export async function gpuPredictor(
   cfg: DitConfig,
   params: Float32Array,
   scheme: SchemeChoice = { fwd: "fp32", bwd: "fp32" },
+  attention?: AttentionRecipe,
   batch = PREDICT_BATCH,
 ): Promise<EpsPredictor> {
   const { rt } = await sharedRuntime();
@@ -49,7 +52,7 @@ export async function gpuPredictor(
     bwd: "fp32",
     ...(scheme.fwdDef ? { fwdDef: scheme.fwdDef } : {}),
   });
-  const model = GpuDit.create(rt, cfg, { batch, recipe, train: false });
+  const model = GpuDit.create(rt, cfg, { batch, recipe, train: false, attention });
   model.setParams(params);
   return modelPredictor(model);
 }

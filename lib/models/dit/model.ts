@@ -33,6 +33,7 @@ import { type DitConfig, ditLayout, ditPatchDim, ditTokens, FREQ_DIM, posEmbed2d
 
 export { paddedTokens, patchify, unpatchify };
 import { LN_EPS, timestepEmbedding } from "./reference.ts";
+import type { AttentionRecipe } from "../../attention/recipes.ts";
 
 /** Options for building a GPU DiT. */
 export interface GpuDitOptions {
@@ -42,6 +43,8 @@ export interface GpuDitOptions {
   recipe?: LinearScheme;
   /** Build the training program. */
   train?: boolean;
+  /** Attention recipe of every block, resolved up front (lib/attention/recipes.ts); default f32. */
+  attention?: AttentionRecipe;
 }
 
 /** The DiT layout as a generic {@link ParamLayout} (decayed prefix: the linear weights). */
@@ -176,6 +179,7 @@ export class GpuDit extends GpuModelBase {
           qkv: lin(`${pre}.qkv`, M, h, 3 * h),
           o: lin(`${pre}.proj`, M, h, h),
           scratch,
+          recipe: o.attention,
         }),
         ln2: ln(1),
         mlp: new GeluMlp(rt, {

@@ -8,6 +8,7 @@
  */
 import type { CurvePoint, SchemeChoice, TrainConfig, TrainHooks, TrainResult } from "../../engine/api.ts";
 import { adamScalars, lrAt, stepSeed } from "../../engine/schedule.ts";
+import { attentionRecipe, checkTrainable } from "../../attention/recipes.ts";
 import { sharedRuntime } from "../../gpu/runtime.ts";
 import { loadMnist, MNIST_PIXELS, MnistBatches } from "../../data/mnist.ts";
 import { resolveRecipe } from "../../schemes/resolve.ts";
@@ -16,7 +17,7 @@ import { qSample, trainingDraw } from "./diffusion.ts";
 import { evalLoss, mnistValidationInputs } from "./evaluate.ts";
 import { modelPredictor } from "./gpu_predictor.ts";
 import { GpuDit } from "./model.ts";
-import { saveDitModel } from "./checkpoint.ts";
+import { ditConfigJson, loadDitModel, saveDitModel } from "./checkpoint.ts";
 
 /** Everything that determines a DiT run. */
 export interface DitTrainConfig {
@@ -34,6 +35,10 @@ export interface DitTrainConfig {
   scheme: SchemeChoice;
   /** Validation tuples: the first `evalImages` of the standard set (lib/models/dit/evaluate.ts; 1,000 = all). */
   evalImages: number;
+  /** Attention recipe (lib/attention/recipes.ts, one with a backward); absent: fp32. */
+  attention?: string;
+  /** Start from the weights of this DiT checkpoint directory (fine-tuning; fresh optimizer state). */
+  initFrom?: string;
 }
 
 /** Outcome of a DiT run. */
@@ -69,10 +74,18 @@ export async function trainDit(
   const B = c.batch, per = MNIST_PIXELS, classes = c.model.numClasses;
   const batches = new MnistBatches(data.train, B, c.seed);
   const val = mnistValidationInputs(c.evalImages);
-  const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme) });
+  const attention = attentionRecipe(c.attention ?? "fp32");
+  checkTrainable(attention);
+  const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme), attention });
   const ring = rt.readback(16, "dit loss");
   try {
-    model.setParams(initDitParams(c.model, c.seed));
+    if (c.initFrom !== undefined) {
+      const init = loadDitModel(c.initFrom);
+      if (JSON.stringify(ditConfigJson(init.cfg)) !== JSON.stringify(ditConfigJson(c.model))) {
+        throw new Error(`--init-from ${c.initFrom}: the checkpoint's DiT shape differs from this run's`);
+      }
+      model.setParams(init.params);
+    } else model.setParams(initDitParams(c.model, c.seed));
     const curve: number[] = [];
     const tl = performance.now();
     for (let s = 0; s < c.steps; s++) {

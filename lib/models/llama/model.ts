@@ -21,6 +21,7 @@ import { AdamW } from "../../layers/optimizer.ts";
 import { CrossEntropyLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase } from "../gpu_model.ts";
 import { paramLayout } from "./config.ts";
+import type { AttentionRecipe } from "../../attention/recipes.ts";
 
 export { OPT } from "../../layers/optimizer.ts";
 export { ropeTable };
@@ -45,6 +46,8 @@ export interface GpuModelOptions {
   train?: boolean;
   /** Linear layers read operands through textures when shapes allow (default true; false: storage buffers). */
   textures?: boolean;
+  /** Attention recipe of every layer, resolved up front (lib/attention/recipes.ts); default f32. */
+  attention?: AttentionRecipe;
 }
 
 /** A Llama instance on the GPU: parameters, optimizer state, activations and recorded programs. */
@@ -115,6 +118,7 @@ export class GpuModel extends GpuModelBase {
         qkv: lin(l, "qkv", d, 3 * d, 1),
         o: lin(l, "o", d, d, 2),
         scratch,
+        recipe: o.attention,
       }),
       norm2: new RmsNorm(rt, { name: `L${l} norm2`, M, d, eps: cfg.rmsEps }),
       mlp: new SwiGluMlp(rt, {

@@ -209,6 +209,14 @@ function heads(qkv: Arr, B: number, T: number, D: number, hd: number, part: numb
   return out;
 }
 
+/** Per-layer attention inputs and output gradients, filled by {@link modelLossAndGrads} when passed. */
+export interface AttentionCapture {
+  /** Rotated qkv [B·T, 3D] of each layer. */
+  qkv: Float64Array[];
+  /** Gradient of the loss with respect to each layer's head outputs [B·T, D] (when gradients are computed). */
+  dAtt: Float64Array[];
+}
+
 /** Whole-model loss (mean over valid targets) and gradients of the flat parameters, in float64. */
 export function modelLossAndGrads(
   c: ModelConfig,
@@ -217,6 +225,7 @@ export function modelLossAndGrads(
   targets: ArrayLike<number>,
   batch: number,
   withGrad = true,
+  capture?: AttentionCapture,
 ): { loss: number; grads: Float64Array } {
   const P = views(c, flat);
   const T = c.context, D = c.dModel, F = c.ffn, V = c.vocab, H = c.heads, hd = D / H, L = c.layers;
@@ -245,6 +254,7 @@ export function modelLossAndGrads(
     const x0 = x;
     const { Y: h1, r: r1 } = rmsFwd(x0, P(`${pre}.input_layernorm.weight`), M, D, c.rmsEps);
     const qkv = rope(lin(h1, P(`${pre}.qkv`), D, 3 * D), M, T, D, hd, c.ropeTheta, false);
+    capture?.qkv.push(qkv);
     const att = new Float64Array(M * D);
     const Ps: Float64Array[] = [];
     for (let h = 0; h < H; h++) {
@@ -298,6 +308,7 @@ export function modelLossAndGrads(
     G(`${pre}.post_attention_layernorm.weight`, n2.dw);
     dx = dx.map((v, i) => v + n2.dX[i]);
     const op = linBack(dx, k.att, P(`${pre}.o`), D, D);
+    if (capture) capture.dAtt[l] = op.dX;
     G(`${pre}.o`, op.dW);
     const dqkv = new Float64Array(M * 3 * D);
     for (let h = 0; h < H; h++) {

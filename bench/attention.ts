@@ -1,0 +1,129 @@
+/**
+ * Attention part of `deno task bench train --attention NAME`: builds the same model and batch with f32
+ * attention and with the recipe, in the same run, and reports per variant the training step time, the
+ * attention products' GFLOP/s (QKᵀ, PV and the backward's dP, dV, dQ, dK), the other GEMMs' GFLOP/s and the
+ * time of the recipe's non-GEMM kernels (preparation, fake quantization, softmax, dS), from one step profiled
+ * with timestamp queries (one dispatch per pass), and the step-time ratio recipe / f32.
+ * @module
+ */
+import { adamScalars, stepSeed } from "../lib/engine/train.ts";
+import { initParams } from "../lib/models/llama/config.ts";
+import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import type { Dispatch, Runtime } from "../lib/gpu/runtime.ts";
+import type { ModelConfig } from "../lib/engine/api.ts";
+import type { LinearScheme } from "../lib/layers/linear.ts";
+import { loadSource } from "../lib/data/sources.ts";
+import { BatchSampler } from "../lib/data/batches.ts";
+import type { AttentionRecipe } from "../lib/attention/recipes.ts";
+
+/** Figures of one attention variant. */
+export interface AttentionBench {
+  /** Recipe name. */
+  attention: string;
+  /** Wall seconds per training step (steps submitted back to back). */
+  stepSeconds: number;
+  /** Attention products (profiled step): GFLOP/s and milliseconds. */
+  attentionGemm: { gflops: number; ms: number };
+  /** The other GEMMs (linear layers). */
+  otherGemm: { gflops: number; ms: number };
+  /** Milliseconds of the non-GEMM attention kernels (softmax; with a recipe also prep, quantization, dS) in the profiled step. */
+  attentionKernelsMs: number;
+}
+
+const ATT_GEMM = / (qk|pv|dP|dV|dQ|dK)$/;
+const ATT_KERNEL = / (att prep|att ΔS|quant \w+|softmax[\w\s-]*|att dS)$/;
+
+/** Times `steps` training steps and profiles one, with attention recipe `att`. */
+export async function benchAttention(
+  rt: Runtime,
+  cfg: ModelConfig,
+  batch: number,
+  steps: number,
+  recipe: LinearScheme,
+  att: AttentionRecipe,
+): Promise<AttentionBench> {
+  const model = GpuModel.create(rt, cfg, { batch, recipe, attention: att });
+  try {
+    model.setParams(initParams(cfg, 0));
+    const sampler = new BatchSampler(loadSource("sotu").train, cfg.context, batch, 0);
+    const dev = rt.device;
+    const step = (s: number) => {
+      const b = sampler.at(s);
+      model.writeBatch(packBatch(b.inputs, b.targets, cfg.vocab));
+      const [lr, ss, bc2] = adamScalars(s, 1000, 1e-3);
+      model.writeStep(lr, ss, bc2, stepSeed(0, s));
+      model.trainProgram.submit(dev);
+    };
+    for (let s = 0; s < 2; s++) step(s);
+    await dev.queue.onSubmittedWorkDone();
+    const t0 = performance.now();
+    for (let s = 2; s < 2 + steps; s++) step(s);
+    await dev.queue.onSubmittedWorkDone();
+    const stepSeconds = (performance.now() - t0) / 1000 / steps;
+    const out: AttentionBench = {
+      attention: att.name,
+      stepSeconds,
+      attentionGemm: { gflops: NaN, ms: 0 },
+      otherGemm: { gflops: NaN, ms: 0 },
+      attentionKernelsMs: 0,
+    };
+    if (!dev.features.has("timestamp-query")) return out;
+    const items = model.trainProgram.items.filter((it): it is Dispatch => "pipeline" in it);
+    const qs = dev.createQuerySet({ type: "timestamp", count: items.length * 2 });
+    const qb = dev.createBuffer({
+      size: items.length * 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const rb = dev.createBuffer({
+      size: items.length * 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = dev.createCommandEncoder();
+    items.forEach((it, i) => {
+      const p = enc.beginComputePass({
+        timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      p.setPipeline(it.pipeline);
+      p.setBindGroup(0, it.bindGroup);
+      p.dispatchWorkgroups(...it.grid);
+      p.end();
+    });
+    enc.resolveQuerySet(qs, 0, items.length * 2, qb, 0);
+    enc.copyBufferToBuffer(qb, 0, rb, 0, items.length * 16);
+    dev.queue.submit([enc.finish()]);
+    await rb.mapAsync(GPUMapMode.READ);
+    const ts = new BigUint64Array(rb.getMappedRange());
+    let af = 0, of = 0;
+    items.forEach((it, i) => {
+      const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+      if (it.flops > 0 && ATT_GEMM.test(it.label)) (out.attentionGemm.ms += ms), (af += it.flops);
+      else if (it.flops > 0) (out.otherGemm.ms += ms), (of += it.flops);
+      else if (ATT_KERNEL.test(it.label)) out.attentionKernelsMs += ms;
+    });
+    rb.unmap();
+    for (const b of [qb, rb]) b.destroy();
+    qs.destroy();
+    out.attentionGemm.gflops = af / out.attentionGemm.ms / 1e6;
+    out.otherGemm.gflops = of / out.otherGemm.ms / 1e6;
+    return out;
+  } finally {
+    await rt.device.queue.onSubmittedWorkDone();
+    model.destroy();
+  }
+}
+
+/** One printable line per variant plus the step-time ratio against the first (f32) variant. */
+export function attentionLines(rows: AttentionBench[]): string[] {
+  const base = rows[0].stepSeconds;
+  return [
+    "attention  ms/step  ratio  attention GEMMs GFLOP/s (ms)  other GEMMs GFLOP/s (ms)  softmax+quant ms",
+    ...rows.map((r) =>
+      `${r.attention.padEnd(10)} ${(r.stepSeconds * 1000).toFixed(0).padStart(7)}  ${
+        (r.stepSeconds / base).toFixed(2).padStart(5)
+      }  ` +
+      `${r.attentionGemm.gflops.toFixed(1).padStart(8)} (${r.attentionGemm.ms.toFixed(0)})`.padEnd(30) +
+      `${r.otherGemm.gflops.toFixed(1).padStart(8)} (${r.otherGemm.ms.toFixed(0)})`.padEnd(26) +
+      `${r.attentionKernelsMs.toFixed(0).padStart(6)}`
+    ),
+  ];
+}
