@@ -12,7 +12,8 @@ import { GpuModel } from "../lib/models/llama/model.ts";
 import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
-import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
+import { gpuPredictor, gpuUnsupported } from "../lib/models/dit/gpu_predictor.ts";
+import { referencePredictor } from "../lib/models/dit/sample.ts";
 import { ditScheme } from "../lib/models/dit/checkpoint.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
@@ -63,7 +64,7 @@ if (import.meta.main) {
       const r = await evalCheckpointOnInputs(
         v.checkpoint,
         v.inputs,
-        (c, p) => gpuPredictor(c, p, ditScheme(v.checkpoint!)),
+        (c, p) => gpuUnsupported(c) ? referencePredictor(c, p) : gpuPredictor(c, p, ditScheme(v.checkpoint!)),
       );
       if (v.json) console.log(JSON.stringify({ checkpoint: v.checkpoint, inputs: v.inputs, ...r }));
       else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);
