@@ -1,6 +1,7 @@
 /**
  * The DiT demo: class-conditional diffusion transformers on MNIST, BF16 and Quartet, sizes × budgets, fitted with
- * the Chinchilla form. `deno task sweep experiments/dit-tiny.ts`, then `deno task fit dit-tiny`.
+ * the Chinchilla form. `deno task sweep experiments/dit-tiny.ts`, then
+ * `deno task fit results/dit-tiny --form chinchilla`.
  *
  * - Sizes: width 32 with 1 and 2 blocks, width 64 with 2 blocks (patch 4: 49 patches per image, 2 heads).
  * - D counts patches: training images × 49. Budgets 60, 120 and 240 steps of 32 images (94k–376k patches).
