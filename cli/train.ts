@@ -152,12 +152,25 @@ function fmtTime(s: number): string {
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
 }
 
-if (import.meta.main && Deno.args.some((a) => a === "--family" || a.startsWith("--family="))) {
+/** `--family F` / `--family=F` split off the arguments (F undefined when absent). */
+export function splitFamily(args: string[]): { family?: string; rest: string[] } {
+  const rest: string[] = [];
+  let family: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--family") family = args[++i] ?? "";
+    else if (args[i].startsWith("--family=")) family = args[i].slice("--family=".length);
+    else rest.push(args[i]);
+  }
+  return { family, rest };
+}
+
+const cliArgs = splitFamily(Deno.args);
+if (import.meta.main && cliArgs.family !== undefined && cliArgs.family !== "llama") {
   await mainDit(Deno.args);
 } else if (import.meta.main) {
   let opts: ReturnType<typeof configFromArgs>;
   try {
-    opts = configFromArgs(Deno.args);
+    opts = configFromArgs(cliArgs.rest);
   } catch (e) {
     console.error(`train: ${(e as Error).message}`);
     Deno.exit(2);
