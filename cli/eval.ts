@@ -18,7 +18,8 @@ import { windowBatches } from "../lib/data/batches.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import { type AttentionRecipe, attentionRecipe, FP32_ATTENTION } from "../lib/attention/recipes.ts";
 import { evalCheckpointOnInputs } from "../lib/models/dit/evaluate.ts";
-import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
+import { gpuPredictor, gpuUnsupported } from "../lib/models/dit/gpu_predictor.ts";
+import { referencePredictor } from "../lib/models/dit/sample.ts";
 import { ditScheme } from "../lib/models/dit/checkpoint.ts";
 import { readPtqConfig } from "../lib/ptq/checkpoint.ts";
 import { evalQuantized } from "../lib/ptq/eval.ts";
@@ -102,7 +103,10 @@ if (import.meta.main) {
       const r = await evalCheckpointOnInputs(
         a.checkpoint,
         a.inputs,
-        (c, p) => gpuPredictor(c, p, ditScheme(a.checkpoint), attention),
+        (c, p) =>
+          gpuUnsupported(c)
+            ? referencePredictor(c, p)
+            : gpuPredictor(c, p, ditScheme(a.checkpoint), attention),
       );
       if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, inputs: a.inputs, ...r }));
       else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);

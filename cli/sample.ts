@@ -15,7 +15,7 @@ import type { DitConfig } from "../lib/models/dit/config.ts";
 import { ditScheme, loadDitModel } from "../lib/models/dit/checkpoint.ts";
 import type { EpsPredictor } from "../lib/models/dit/diffusion.ts";
 import { referencePredictor, sampleGridPng } from "../lib/models/dit/sample.ts";
-import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
+import { gpuPredictor, gpuUnsupported } from "../lib/models/dit/gpu_predictor.ts";
 
 const HELP = `deno task sample --checkpoint DIR --out grid.png [options]
 
@@ -142,8 +142,11 @@ if (import.meta.main) {
       console.log(HELP);
       Deno.exit(0);
     }
-    const scheme = ditScheme(a.checkpoint);
-    const r = await runSample(a, (c, p) => gpuPredictor(c, p, scheme), `GPU (forward ${scheme.fwd})`);
+    // the GPU model when its tiles fit the shape, else the float64 reference (exact, slow)
+    const scheme = ditScheme(a.checkpoint), why = gpuUnsupported(loadDitModel(a.checkpoint).cfg);
+    const r = why
+      ? await runSample(a, referencePredictor, `reference (float64 TypeScript; GPU: ${why})`)
+      : await runSample(a, (c, p) => gpuPredictor(c, p, scheme), `GPU (forward ${scheme.fwd})`);
     if (a.json) console.log(JSON.stringify(r));
     else {console.log(
         `wrote ${r.out}: ${r.rows}×${r.cols} samples, ${r.steps} DDIM steps, cfg ${r.cfg} (${r.seconds} s)`,

@@ -202,13 +202,26 @@ function fmtTime(s: number): string {
   return m ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${s.toFixed(0)}s`;
 }
 
-if (import.meta.main && Deno.args.some((a) => a === "--family" || a.startsWith("--family="))) {
+/** `--family F` / `--family=F` split off the arguments (F undefined when absent). */
+export function splitFamily(args: string[]): { family?: string; rest: string[] } {
+  const rest: string[] = [];
+  let family: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--family") family = args[++i] ?? "";
+    else if (args[i].startsWith("--family=")) family = args[i].slice("--family=".length);
+    else rest.push(args[i]);
+  }
+  return { family, rest };
+}
+
+const cliArgs = splitFamily(Deno.args);
+if (import.meta.main && cliArgs.family !== undefined && cliArgs.family !== "llama") {
   await mainDit(Deno.args);
 } else if (import.meta.main) {
   exitWithParent("train");
   let opts: TrainArgs | "help";
   try {
-    opts = configFromArgs(Deno.args);
+    opts = configFromArgs(cliArgs.rest);
     // The output directory is created and proven writable before the first step, not after the run.
     if (opts !== "help" && opts.out) await ensureWritableDir(opts.out, "output directory", "--out");
   } catch (e) {

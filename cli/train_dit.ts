@@ -48,7 +48,7 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
   });
   if (v.help) return { help: true } as unknown as ReturnType<typeof ditConfigFromArgs>;
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
-  if (v.family !== "dit") throw new Error(`--family must be "dit" or absent (llama), got "${v.family}"`);
+  if (v.family !== "dit") throw new Error(`--family must be "llama" (default) or "dit", got "${v.family}"`);
   if ((v.data ?? "mnist") !== "mnist") throw new Error(`the DiT trains on --data mnist (got "${v.data}")`);
   const num = (k: string, d: number, int = true): number => {
     const s = (v as Record<string, string | boolean | undefined>)[k] as string | undefined;

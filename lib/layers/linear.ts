@@ -98,6 +98,9 @@ export interface LinearScheme {
   modules?: Record<string, LinearScheme>;
 }
 
+/** The f32 recipe: no operand hooks (every GEMM reads its sources directly). */
+export const F32_SCHEME: LinearScheme = { name: "fp32:fp32", fwd: {}, bwd: {} };
+
 /** Shared scratch buffers keyed by role and size (prepared operands are consumed immediately). */
 export class Scratch {
   #rt: Runtime;

@@ -4,8 +4,24 @@
  * recorded programs (train, grad, eval), and the arena that frees them all at once.
  * @module
  */
+import type { AttentionRecipe } from "../attention/recipes.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
 import type { ParamLayout } from "./layout.ts";
+import type { LinearScheme } from "../layers/linear.ts";
+
+/** Options for building a model of any family on the GPU. */
+export interface ModelOptions {
+  /** Sequences (Llama) or images (DiT) per batch. */
+  batch: number;
+  /** The linear layers' recipe, resolved up front (lib/schemes/resolve.ts); default f32. */
+  recipe?: LinearScheme;
+  /** Build the training program (backward + optimizer); false for eval-only models. */
+  train?: boolean;
+  /** Linear layers read operands through textures when shapes allow (default true; false: storage buffers). */
+  textures?: boolean;
+  /** Attention recipe of every block, resolved up front (lib/attention/recipes.ts); default f32. */
+  attention?: AttentionRecipe;
+}
 
 /** Buffers and programs of a model instance; a family's model fills the programs in its constructor. */
 export abstract class GpuModelBase {

@@ -12,6 +12,18 @@ import type { DitConfig } from "./config.ts";
 import type { EpsPredictor } from "./diffusion.ts";
 import { GpuDit } from "./model.ts";
 
+/**
+ * Why the GPU DiT cannot run a config (undefined when it can): p·p·C, the width and the head size must suit
+ * the GEMM tiles (p·p·C and head size multiples of 8, width a multiple of 32).
+ */
+export function gpuUnsupported(cfg: DitConfig): string | undefined {
+  const P = cfg.patch * cfg.patch * cfg.inChannels, hd = cfg.hidden / cfg.heads;
+  if (P % 8) return `p·p·C = ${P} is not a multiple of 8`;
+  if (cfg.hidden % 32) return `width ${cfg.hidden} is not a multiple of 32`;
+  if (hd % 8) return `head size ${hd} is not a multiple of 8`;
+  return undefined;
+}
+
 /** Default chunk size of GPU predictions (a multiple of 8). */
 export const PREDICT_BATCH = 64;
 

@@ -20,32 +20,25 @@ import * as K from "../../../kernels/engine/ops.ts";
 import { Program, type Runtime } from "../../gpu/runtime.ts";
 import { Attention } from "../../layers/attention.ts";
 import { Embedding, packIds } from "../../layers/embedding.ts";
-import { Linear, type LinearParams, type LinearScheme, Scratch } from "../../layers/linear.ts";
+import { F32_SCHEME, Linear, type LinearParams, Scratch } from "../../layers/linear.ts";
 import { GeluMlp } from "../../layers/mlp.ts";
 import { AdaLayerNorm } from "../../layers/norm.ts";
 import { AdamW } from "../../layers/optimizer.ts";
 import { kernel } from "../../layers/record.ts";
 import { MseLoss } from "../../layers/loss.ts";
-import { buildModel, GpuModelBase } from "../gpu_model.ts";
+import { buildModel, GpuModelBase, type ModelOptions } from "../gpu_model.ts";
 import type { ParamLayout, ParamTensor } from "../layout.ts";
 import { paddedTokens, patchify, unpatchify } from "./patches.ts";
 import { type DitConfig, ditLayout, ditPatchDim, ditTokens, FREQ_DIM, posEmbed2d } from "./config.ts";
 
 export { paddedTokens, patchify, unpatchify };
 import { LN_EPS, timestepEmbedding } from "./reference.ts";
-import type { AttentionRecipe } from "../../attention/recipes.ts";
 
-/** Options for building a GPU DiT. */
-export interface GpuDitOptions {
-  /** Images per batch (a multiple of 8; of 32 for recipes with 32-blocks along tokens: the adaLN and t-MLP linears have one row per image). */
-  batch: number;
-  /** The linear layers' recipe (default f32). */
-  recipe?: LinearScheme;
-  /** Build the training program. */
-  train?: boolean;
-  /** Attention recipe of every block, resolved up front (lib/attention/recipes.ts); default f32. */
-  attention?: AttentionRecipe;
-}
+/**
+ * Options for building a GPU DiT: `batch` images (a multiple of 8; of 32 for recipes with 32-blocks along
+ * tokens: the adaLN and t-MLP linears have one row per image).
+ */
+export type GpuDitOptions = ModelOptions;
 
 /** The DiT layout as a generic {@link ParamLayout} (decayed prefix: the linear weights). */
 function asLayout(c: DitConfig): ParamLayout {
@@ -116,11 +109,11 @@ export class GpuDit extends GpuModelBase {
     if (P % 8) throw new Error(`model: p·p·C = ${P} must be a multiple of 8 (patch 4 on one channel: 16)`);
     if (h % 32) throw new Error(`model: DiT width must be a multiple of 32 (got ${h})`);
     if ((h / cfg.heads) % 8) throw new Error(`model: head size ${h / cfg.heads} must be a multiple of 8`);
-    const recipe = o.recipe ?? { name: "fp32:fp32", fwd: {}, bwd: {} };
+    const recipe = o.recipe ?? F32_SCHEME;
     const scratch = new Scratch(rt);
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
     let salt = 0;
-    const f32: LinearScheme = { name: "fp32:fp32", fwd: {}, bwd: {} };
+    const f32 = F32_SCHEME;
     const lin = (name: string, rows: number, inF: number, outF: number, scheme = recipe) =>
       new Linear(rt, {
         name,

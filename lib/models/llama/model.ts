@@ -14,14 +14,13 @@ import type { ModelConfig } from "../../engine/api.ts";
 import { Program, type Runtime } from "../../gpu/runtime.ts";
 import { Attention, ropeTable } from "../../layers/attention.ts";
 import { Embedding, type IdLayout, idLayout, packIds } from "../../layers/embedding.ts";
-import { Linear, type LinearScheme, Scratch } from "../../layers/linear.ts";
+import { F32_SCHEME, Linear, Scratch } from "../../layers/linear.ts";
 import { SwiGluMlp } from "../../layers/mlp.ts";
 import { RmsNorm } from "../../layers/norm.ts";
 import { AdamW } from "../../layers/optimizer.ts";
 import { CrossEntropyLoss } from "../../layers/loss.ts";
-import { buildModel, GpuModelBase } from "../gpu_model.ts";
+import { buildModel, GpuModelBase, type ModelOptions } from "../gpu_model.ts";
 import { paramLayout } from "./config.ts";
-import type { AttentionRecipe } from "../../attention/recipes.ts";
 
 export { OPT } from "../../layers/optimizer.ts";
 export { ropeTable };
@@ -33,22 +32,8 @@ export const packBatch: (inputs: ArrayLike<number>, targets: ArrayLike<number>, 
 /** Word offsets inside the per-step batch buffer. */
 export type BatchLayout = IdLayout;
 
-/** The f32 recipe: no operand hooks. */
-export const F32_RECIPE: LinearScheme = { name: "fp32:fp32", fwd: {}, bwd: {} };
-
-/** Options for building a GPU model. */
-export interface GpuModelOptions {
-  /** Sequences per batch. */
-  batch: number;
-  /** The linear layers' recipe, resolved up front (lib/schemes/resolve.ts); default f32. */
-  recipe?: LinearScheme;
-  /** Build the training program (backward + optimizer); false for eval-only models. */
-  train?: boolean;
-  /** Linear layers read operands through textures when shapes allow (default true; false: storage buffers). */
-  textures?: boolean;
-  /** Attention recipe of every layer, resolved up front (lib/attention/recipes.ts); default f32. */
-  attention?: AttentionRecipe;
-}
+/** Options for building a Llama on the GPU ({@link ModelOptions} of every family). */
+export type GpuModelOptions = ModelOptions;
 
 /** A Llama instance on the GPU: parameters, optimizer state, activations and recorded programs. */
 export class GpuModel extends GpuModelBase {
@@ -79,7 +64,7 @@ export class GpuModel extends GpuModelBase {
     this.batch = o.batch;
     const T = cfg.context, d = cfg.dModel, f = cfg.ffn, V = cfg.vocab, L = cfg.layers;
     const M = (this.M = o.batch * T);
-    const recipe = o.recipe ?? F32_RECIPE;
+    const recipe = o.recipe ?? F32_SCHEME;
     const scratch = new Scratch(rt);
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
     const embed = new Embedding(rt, { name: "embed", M, d, V });
@@ -137,7 +122,7 @@ export class GpuModel extends GpuModelBase {
       M,
       inF: d,
       outF: V,
-      scheme: recipe.modules?.lm_head ?? F32_RECIPE,
+      scheme: recipe.modules?.lm_head ?? F32_SCHEME,
       salt: 0xffff,
       stepUniform: this.stepUniform,
       scratch,
