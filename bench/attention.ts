@@ -6,6 +6,7 @@
  * with timestamp queries (one dispatch per pass), and the step-time ratio recipe / f32.
  * @module
  */
+import { dispatchTimesMs } from "./profile.ts";
 import { adamScalars, stepSeed } from "../lib/engine/train.ts";
 import { initParams } from "../lib/models/llama/config.ts";
 import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
@@ -67,42 +68,16 @@ export async function benchAttention(
       otherGemm: { gflops: NaN, ms: 0 },
       attentionKernelsMs: 0,
     };
-    if (!dev.features.has("timestamp-query")) return out;
     const items = model.trainProgram.items.filter((it): it is Dispatch => "pipeline" in it);
-    const qs = dev.createQuerySet({ type: "timestamp", count: items.length * 2 });
-    const qb = dev.createBuffer({
-      size: items.length * 16,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const rb = dev.createBuffer({
-      size: items.length * 16,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const enc = dev.createCommandEncoder();
-    items.forEach((it, i) => {
-      const p = enc.beginComputePass({
-        timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      p.setPipeline(it.pipeline);
-      p.setBindGroup(0, it.bindGroup);
-      p.dispatchWorkgroups(...it.grid);
-      p.end();
-    });
-    enc.resolveQuerySet(qs, 0, items.length * 2, qb, 0);
-    enc.copyBufferToBuffer(qb, 0, rb, 0, items.length * 16);
-    dev.queue.submit([enc.finish()]);
-    await rb.mapAsync(GPUMapMode.READ);
-    const ts = new BigUint64Array(rb.getMappedRange());
+    const times = await dispatchTimesMs(dev, items);
+    if (!times) return out;
     let af = 0, of = 0;
     items.forEach((it, i) => {
-      const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+      const ms = times[i];
       if (it.flops > 0 && ATT_GEMM.test(it.label)) (out.attentionGemm.ms += ms), (af += it.flops);
       else if (it.flops > 0) (out.otherGemm.ms += ms), (of += it.flops);
       else if (ATT_KERNEL.test(it.label)) out.attentionKernelsMs += ms;
     });
-    rb.unmap();
-    for (const b of [qb, rb]) b.destroy();
-    qs.destroy();
     out.attentionGemm.gflops = af / out.attentionGemm.ms / 1e6;
     out.otherGemm.gflops = of / out.otherGemm.ms / 1e6;
     return out;

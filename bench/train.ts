@@ -13,6 +13,7 @@
  * step time and attention-product GFLOP/s with f32 attention and with the recipe (bench/attention.ts).
  * @module
  */
+import { dispatchTimesMs } from "./profile.ts";
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
@@ -159,41 +160,17 @@ async function benchOne(job: BenchJob) {
 
   // per-kernel profile with timestamp queries (one dispatch per pass)
   let profile: { kernel: string; calls: number; ms: number; gflops?: number }[] = [];
-  if (dev.features.has("timestamp-query")) {
-    const items = model.trainProgram.items.filter((it): it is Dispatch => "pipeline" in it);
-    const qs = dev.createQuerySet({ type: "timestamp", count: items.length * 2 });
-    const qb = dev.createBuffer({
-      size: items.length * 16,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const rb = dev.createBuffer({
-      size: items.length * 16,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const enc = dev.createCommandEncoder();
-    items.forEach((it, i) => {
-      const p = enc.beginComputePass({
-        timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      p.setPipeline(it.pipeline);
-      p.setBindGroup(0, it.bindGroup);
-      p.dispatchWorkgroups(...it.grid);
-      p.end();
-    });
-    enc.resolveQuerySet(qs, 0, items.length * 2, qb, 0);
-    enc.copyBufferToBuffer(qb, 0, rb, 0, items.length * 16);
-    dev.queue.submit([enc.finish()]);
-    await rb.mapAsync(GPUMapMode.READ);
-    const ts = new BigUint64Array(rb.getMappedRange());
+  const items = model.trainProgram.items.filter((it): it is Dispatch => "pipeline" in it);
+  const times = await dispatchTimesMs(dev, items);
+  if (times) {
     const agg = new Map<string, { calls: number; ms: number; flops: number }>();
     items.forEach((it, i) => {
-      const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+      const ms = times[i];
       const key = it.label.replace(/^L\d+[ .]/, "");
       const a = agg.get(key) ?? { calls: 0, ms: 0, flops: 0 };
       a.calls++, a.ms += ms, a.flops += it.flops;
       agg.set(key, a);
     });
-    rb.unmap();
     profile = [...agg].sort((a, b) => b[1].ms - a[1].ms).map(([kernel, a]) => ({
       kernel,
       calls: a.calls,
