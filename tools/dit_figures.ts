@@ -36,14 +36,20 @@ for (const name of v.schemes!.split(",")) {
   const scheme = schemePair(name)!;
   const dir = `${v.out}/${name}`;
   const t0 = performance.now();
-  const r = await trainDit({ model, batch: +v.batch!, steps: +v.steps!, lr: +v.lr!, seed: 0, scheme, evalImages: 1000 }, {
+  const tc = { model, batch: +v.batch!, steps: +v.steps!, lr: +v.lr!, seed: 0, scheme, evalImages: 1000 };
+  const r = await trainDit(tc, {
     outDir: dir,
+    onStep: (s, loss) => {
+      const at = ((performance.now() - t0) / 1000).toFixed(0);
+      if (s % 100 === 0) console.error(`${name} step ${s} loss ${loss.toFixed(4)} ${at} s`);
+    },
   });
   const trainS = (performance.now() - t0) / 1000;
   const { params } = loadDitModel(dir);
   const predict = await gpuPredictor(model, params, scheme, 256);
   const t1 = performance.now();
-  const png = await sampleGridPng(model, predict, { perClass: 10, steps: ddim, cfg: 4, seed: 1, maxBatch: 256 });
+  const grid = { perClass: 10, steps: ddim, cfg: 4, seed: 1, maxBatch: 256 };
+  const png = await sampleGridPng(model, predict, grid);
   Deno.writeFileSync(`${dir}/grid.png`, png);
   const q = await sampleQualityOf(model, predict, {
     perClass: +v["per-class"]!,
