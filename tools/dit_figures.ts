@@ -3,7 +3,8 @@
  * ε-MSE (1,000 fixed tuples), the Fréchet distance (PCA-64) and the 1-NN class accuracy of 1,000 conditional
  * DDIM samples (50 steps, guidance 4), and writes each model's 10×10 grid.
  *
- *   deno run -A tools/dit_figures.ts [--steps 400 --depth 2 --width 64 --heads 2 --out results/dit-figures]
+ *   deno run -A tools/dit_figures.ts [--steps 400 --depth 2 --width 64 --heads 2 --lr 1e-3 --batch 32
+ *     --schemes bf16,quartet --per-class 100 --ddim-steps 50 --out results/dit-figures]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -22,28 +23,48 @@ const { values: v } = parseArgs({
     width: { type: "string", default: "64" },
     heads: { type: "string", default: "2" },
     schemes: { type: "string", default: "bf16,quartet" },
+    lr: { type: "string", default: "1e-3" },
+    batch: { type: "string", default: "32" },
     "per-class": { type: "string", default: "100" },
+    "ddim-steps": { type: "string", default: "50" },
     out: { type: "string", default: "results/dit-figures" },
   },
 });
 const model = resolveDitConfig({ depth: +v.depth!, hidden: +v.width!, heads: +v.heads!, patch: 4 });
+const ddim = +v["ddim-steps"]!;
 for (const name of v.schemes!.split(",")) {
   const scheme = schemePair(name)!;
   const dir = `${v.out}/${name}`;
   const t0 = performance.now();
-  const r = await trainDit({ model, batch: 32, steps: +v.steps!, lr: 1e-3, seed: 0, scheme, evalImages: 1000 }, {
+  const tc = { model, batch: +v.batch!, steps: +v.steps!, lr: +v.lr!, seed: 0, scheme, evalImages: 1000 };
+  const r = await trainDit(tc, {
     outDir: dir,
+    onStep: (s, loss) => {
+      const at = ((performance.now() - t0) / 1000).toFixed(0);
+      if (s % 100 === 0) console.error(`${name} step ${s} loss ${loss.toFixed(4)} ${at} s`);
+    },
   });
   const trainS = (performance.now() - t0) / 1000;
   const { params } = loadDitModel(dir);
   const predict = await gpuPredictor(model, params, scheme, undefined, 256);
   const t1 = performance.now();
-  const png = await sampleGridPng(model, predict, { perClass: 10, steps: 50, cfg: 4, seed: 1, maxBatch: 256 });
+  const grid = { perClass: 10, steps: ddim, cfg: 4, seed: 1, maxBatch: 256 };
+  const png = await sampleGridPng(model, predict, grid);
   Deno.writeFileSync(`${dir}/grid.png`, png);
-  const q = await sampleQualityOf(model, predict, { perClass: +v["per-class"]!, steps: 50, cfg: 4, seed: 2, maxBatch: 256 });
+  const q = await sampleQualityOf(model, predict, {
+    perClass: +v["per-class"]!,
+    steps: ddim,
+    cfg: 4,
+    seed: 2,
+    maxBatch: 256,
+  });
   console.log(JSON.stringify({
     scheme: name,
     steps: +v.steps!,
+    lr: +v.lr!,
+    batch: +v.batch!,
+    ddimSteps: ddim,
+    perClass: +v["per-class"]!,
     model: { depth: model.depth, width: model.hidden, heads: model.heads, patch: model.patch },
     valLoss: r.finalValLoss,
     trainLoss: r.finalTrainLoss,
