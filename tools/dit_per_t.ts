@@ -17,14 +17,29 @@ import { loadMnist } from "../lib/data/mnist.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
-  options: { checkpoint: { type: "string" }, json: { type: "boolean", default: false } },
+  options: {
+    checkpoint: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
 });
+if (v.help) {
+  console.log("usage: deno run -A tools/dit_per_t.ts --checkpoint DIR [--json]");
+  Deno.exit(0);
+}
 if (!v.checkpoint) {
   console.error("dit_per_t: --checkpoint DIR is required");
   Deno.exit(2);
 }
 const dir = v.checkpoint;
-const { cfg, params } = loadDitModel(dir);
+let loaded;
+try {
+  loaded = loadDitModel(dir);
+} catch (e) {
+  console.error(`dit_per_t: ${(e as Error).message}`);
+  Deno.exit(2);
+}
+const { cfg, params } = loaded;
 const predict = gpuUnsupported(cfg)
   ? referencePredictor(cfg, params)
   : await gpuPredictor(cfg, params, ditScheme(dir), 200);
