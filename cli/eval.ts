@@ -106,7 +106,7 @@ if (import.meta.main) {
         (c, p) =>
           gpuUnsupported(c)
             ? referencePredictor(c, p)
-            : gpuPredictor(c, p, ditScheme(a.checkpoint), attention),
+            : gpuPredictor(c, p, ditScheme(a.checkpoint), { attention }),
       );
       if (a.json) console.log(JSON.stringify({ checkpoint: a.checkpoint, inputs: a.inputs, ...r }));
       else console.log(`loss ${r.loss.toFixed(6)} (mean ε-MSE over ${r.batch} tuples)`);

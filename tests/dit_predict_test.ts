@@ -40,7 +40,7 @@ Deno.test("dit predict: GPU ε̂ on noised digits, real t, labels and the null c
   const { x, t } = evalInputsFrom(inp);
   const y = Int32Array.from(inp.y, (v, i) => i % 3 === 1 ? cfg.numClasses : v);
   assert.ok(t[0] === 0 && t[12] === 999 && y.includes(cfg.numClasses));
-  const gpu = await gpuPredictor(cfg, params, { fwd: "fp32", bwd: "fp32" }, 8);
+  const gpu = await gpuPredictor(cfg, params, { fwd: "fp32", bwd: "fp32" }, { batch: 8 });
   const got = await gpu(x, t, y), want = await referencePredictor(cfg, params)(x, t, y);
   assert.ok(maxRelError(got, want) <= 1e-4, `ε̂ error ${maxRelError(got, want)}`);
   // the label matters (a model ignoring y, or reading the null row for every label, fails here)
@@ -50,7 +50,7 @@ Deno.test("dit predict: GPU ε̂ on noised digits, real t, labels and the null c
 
 Deno.test("dit predict: a guided DDIM chain through the GPU predictor ends where the reference's does", async () => {
   const params = perturbed(12);
-  const gpu = await gpuPredictor(cfg, params, { fwd: "fp32", bwd: "fp32" }, 8);
+  const gpu = await gpuPredictor(cfg, params, { fwd: "fp32", bwd: "fp32" }, { batch: 8 });
   const o = { perClass: 1, steps: 5, cfg: 4, seed: 5, maxBatch: 12 };
   const a = await sampleByClass(cfg, gpu, o);
   const b = await sampleByClass(cfg, referencePredictor(cfg, params), o);

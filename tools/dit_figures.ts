@@ -46,7 +46,7 @@ for (const name of v.schemes!.split(",")) {
   });
   const trainS = (performance.now() - t0) / 1000;
   const { params } = loadDitModel(dir);
-  const predict = await gpuPredictor(model, params, scheme, undefined, 256);
+  const predict = await gpuPredictor(model, params, scheme, { batch: 256 });
   const t1 = performance.now();
   const grid = { perClass: 10, steps: ddim, cfg: 4, seed: 1, maxBatch: 256 };
   const png = await sampleGridPng(model, predict, grid);

@@ -42,7 +42,7 @@ try {
 const { cfg, params } = loaded;
 const predict = gpuUnsupported(cfg)
   ? referencePredictor(cfg, params)
-  : await gpuPredictor(cfg, params, ditScheme(dir), 200);
+  : await gpuPredictor(cfg, params, ditScheme(dir), { batch: 200 });
 const inp = mnistValidationInputs();
 const { x, t, y, target } = evalInputsFrom(inp);
 const n = inp.batch, per = x.length / n;

@@ -55,9 +55,9 @@ export async function gpuPredictor(
   cfg: DitConfig,
   params: Float32Array,
   scheme: SchemeChoice = { fwd: "fp32", bwd: "fp32" },
-  attention?: AttentionRecipe,
-  batch = PREDICT_BATCH,
+  opts: { attention?: AttentionRecipe; batch?: number } = {},
 ): Promise<EpsPredictor> {
+  const { attention, batch = PREDICT_BATCH } = opts;
   const { rt } = await sharedRuntime();
   const recipe = resolveRecipe({
     fwd: scheme.fwd,
