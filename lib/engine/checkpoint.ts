@@ -12,12 +12,18 @@
 import type { ModelConfig, SchemeChoice, TrainConfig } from "./api.ts";
 import { fromHfTensors, hfConfig, modelConfigFromHf, toHfTensors } from "../models/llama/checkpoint.ts";
 
-/** One tensor to store. */
-export interface NamedTensor {
+/** One tensor of a safetensors file: F32 or I32 values. */
+export interface TypedTensor {
   /** Name. */
   name: string;
   /** Shape. */
   shape: number[];
+  /** Values (F32 or I32). */
+  data: Float32Array | Int32Array;
+}
+
+/** One F32 tensor to store (weights, optimizer state). */
+export interface NamedTensor extends TypedTensor {
   /** Values (F32). */
   data: Float32Array;
 }
@@ -58,8 +64,8 @@ export function recoverCheckpoint(dir: string): void {
   if (committed) Deno.removeSync(`${dir}/${COMMIT}`);
 }
 
-/** Serialises F32 tensors as safetensors. */
-export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+/** Serialises F32/I32 tensors as safetensors. */
+export function encodeSafetensors(tensors: TypedTensor[], metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let off = 0;
   for (const t of tensors) {
@@ -67,7 +73,8 @@ export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<strin
     if (n !== t.data.length) {
       throw new Error(`safetensors: ${t.name} has ${t.data.length} values for shape ${t.shape}`);
     }
-    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [off, off + n * 4] };
+    const dtype = t.data instanceof Int32Array ? "I32" : "F32";
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + n * 4] };
     off += n * 4;
   }
   let json = JSON.stringify(header);
@@ -84,14 +91,21 @@ export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<strin
   return out;
 }
 
-/** Parses a safetensors file (F32 tensors only); throws one line when it is corrupt. */
-export function decodeSafetensors(bytes: Uint8Array, what = "safetensors"): Map<string, NamedTensor> {
+/**
+ * Parses a safetensors file whose tensors are F32 or I32 (`dtypes` narrows that); throws one line naming `what`
+ * when it is corrupt or holds another dtype.
+ */
+export function decodeTypedSafetensors(
+  bytes: Uint8Array,
+  what = "safetensors",
+  dtypes: readonly ("F32" | "I32")[] = ["F32", "I32"],
+): Map<string, TypedTensor> {
   const bad = (m: string): never => {
     throw new Error(`${what}: ${m}`);
   };
   if (bytes.length < 8) bad("file too short");
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  if (n <= 0 || 8 + n > bytes.length) bad("bad header length");
+  if (n <= 0 || 8 + n > bytes.length) bad("bad header length (not a safetensors file?)");
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
@@ -99,18 +113,28 @@ export function decodeSafetensors(bytes: Uint8Array, what = "safetensors"): Map<
     return bad("header is not JSON");
   }
   const body = bytes.subarray(8 + n);
-  const out = new Map<string, NamedTensor>();
+  const out = new Map<string, TypedTensor>();
   for (const [name, h] of Object.entries(header)) {
     if (name === "__metadata__") continue;
-    if (h.dtype !== "F32") bad(`${name}: dtype ${h.dtype} (only F32 is supported)`);
+    if (!(dtypes as readonly string[]).includes(h.dtype)) {
+      bad(`${name}: dtype ${h.dtype} (${dtypes.join(" or ")} expected)`);
+    }
     const [a, b] = h.data_offsets ?? [];
     const count = (h.shape ?? []).reduce((x: number, y: number) => x * y, 1);
     if (!(a >= 0 && b <= body.length && b - a === count * 4)) bad(`${name}: data offsets out of range`);
-    const data = new Float32Array(count);
-    new Uint8Array(data.buffer).set(body.subarray(a, b));
-    out.set(name, { name, shape: h.shape, data });
+    const raw = body.slice(a, b).buffer;
+    out.set(name, {
+      name,
+      shape: h.shape,
+      data: h.dtype === "I32" ? new Int32Array(raw) : new Float32Array(raw),
+    });
   }
   return out;
+}
+
+/** Parses a safetensors file of F32 tensors (weights, optimizer state); throws one line when it is corrupt. */
+export function decodeSafetensors(bytes: Uint8Array, what = "safetensors"): Map<string, NamedTensor> {
+  return decodeTypedSafetensors(bytes, what, ["F32"]) as Map<string, NamedTensor>;
 }
 
 /** What a training checkpoint holds besides the weights. */

@@ -21,6 +21,7 @@
  */
 import {
   decodeSafetensors,
+  decodeTypedSafetensors,
   encodeSafetensors,
   recoverCheckpoint,
   writeFileAtomic,
@@ -157,80 +158,23 @@ export function loadDitModel(dir: string): LoadedDit {
   return { cfg, params, fp4lab: (j.fp4lab ?? {}) as Record<string, unknown> };
 }
 
-type Typed = { name: string; shape: number[]; data: Float32Array | Int32Array };
-
-/** Serialises F32/I32 tensors as safetensors (the inputs file; weights use the engine's F32 codec). */
-function encodeTyped(tensors: Typed[]): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let off = 0;
-  for (const t of tensors) {
-    const dtype = t.data instanceof Int32Array ? "I32" : "F32";
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
-    off += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8) json += " ";
-  const hb = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + hb.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let o = 8 + hb.length;
-  for (const t of tensors) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
-    o += t.data.byteLength;
-  }
-  return out;
-}
-
-/** Parses F32/I32 safetensors; throws one line naming `what` when corrupt. */
-function decodeTyped(bytes: Uint8Array, what: string): Map<string, Typed> {
-  const bad = (m: string): never => {
-    throw new Error(`${what}: ${m}`);
-  };
-  if (bytes.length < 8) bad("file too short");
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  if (n <= 0 || 8 + n > bytes.length) bad("bad header length (not a safetensors file?)");
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  } catch {
-    return bad("header is not JSON");
-  }
-  const body = bytes.subarray(8 + n);
-  const out = new Map<string, Typed>();
-  for (const [name, h] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    if (h.dtype !== "F32" && h.dtype !== "I32") bad(`${name}: dtype ${h.dtype} (F32 or I32 expected)`);
-    const [a, b] = h.data_offsets ?? [];
-    const count = (h.shape ?? []).reduce((x: number, y: number) => x * y, 1);
-    if (!(a >= 0 && b <= body.length && b - a === count * 4)) bad(`${name}: data offsets out of range`);
-    const raw = body.slice(a, b).buffer;
-    out.set(name, {
-      name,
-      shape: h.shape,
-      data: h.dtype === "I32" ? new Int32Array(raw) : new Float32Array(raw),
-    });
-  }
-  return out;
-}
-
 /** Bytes of an inputs file: x0 [B,C,S,S] F32, y [B] I32, t [B] I32, noise [B,C,S,S] F32. */
 export function encodeEvalInputs(e: EvalInputs, channels = 1, side = 28): Uint8Array {
   const img = [e.batch, channels, side, side];
   if (e.x0.length !== e.batch * channels * side * side || e.noise.length !== e.x0.length) {
     throw new Error("inputs: x0/noise sizes do not match the batch");
   }
-  return encodeTyped([
+  return encodeSafetensors([
     { name: "x0", shape: img, data: e.x0 },
     { name: "y", shape: [e.batch], data: e.y },
     { name: "t", shape: [e.batch], data: e.t },
     { name: "noise", shape: img, data: e.noise },
-  ]);
+  ], { format: "pt" });
 }
 
 /** Parses an inputs file; checks names, dtypes, shapes and ranges (t in [0, 999], y in [0, numClasses]). */
 export function decodeEvalInputs(bytes: Uint8Array, what = "inputs", numClasses = 10): EvalInputs {
-  const m = decodeTyped(bytes, what);
+  const m = decodeTypedSafetensors(bytes, what);
   const get = (name: string, dtype: "F32" | "I32") => {
     const t = m.get(name);
     if (!t) throw new Error(`${what}: tensor "${name}" is missing (want x0, y, t, noise)`);
