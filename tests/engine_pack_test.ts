@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { resolveModelConfig } from "../lib/models/llama/config.ts";
 import type { TrainConfig, TrainResult } from "../lib/engine/api.ts";
 import { train } from "../lib/engine/train.ts";
-import { packKey, packProblemOf, trainPacked } from "../lib/engine/pack.ts";
+import { trainPacked } from "../lib/engine/pack.ts";
+import { packKey, packProblemOf } from "../lib/engine/packable.ts";
 
 const base = (over: Partial<TrainConfig>): TrainConfig => ({
   model: resolveModelConfig({ layers: 1, dModel: 32, heads: 1, context: 32 }),

@@ -7,20 +7,17 @@
  * its curve, losses and checkpoint are bit-identical to the same run trained alone by `train()`
  * (tests/engine_pack_test.ts).
  *
- * What packs: Llama runs whose config is equal except for seed, lr and schedule ({@link packKey}), on
- * schemes whose linear layers need no prepare passes (fp32, bf16: {@link packProblemOf}), f32 attention, no
- * scheme switch or init checkpoint. FP4 schemes (QuEST, Quartet, RTN/SR) are trained one run at a time.
+ * What packs is decided in ./packable.ts (pure: the sweep planner uses it without loading the engine).
  * @module
  */
 import type { CurvePoint, ModelConfig, TrainConfig, TrainHooks, TrainResult } from "./api.ts";
 import { initParams, paramCounts } from "../models/llama/config.ts";
 import { GpuModel } from "../models/llama/model.ts";
 import { packRunIds } from "../layers/embedding.ts";
-import { type LinearScheme, packProblem } from "../layers/linear.ts";
+import { packKey, packProblemOf } from "./packable.ts";
 import { adamScalars, scheduledLr, stepSeed } from "./schedule.ts";
 import { getRuntime, RING, train, validateBranch, validateTrainConfig } from "./train.ts";
 import { resolveRecipe } from "../schemes/resolve.ts";
-import { parseSwitch } from "../schemes/schedule.ts";
 import { loadSource } from "../data/sources.ts";
 import { type Batch, BatchSampler, validationBatches } from "../data/batches.ts";
 import { loadModel, loadTrainerState, saveCheckpoint, type TrainerState } from "./checkpoint.ts";
@@ -31,53 +28,6 @@ export interface PackMember {
   config: TrainConfig;
   /** The run's hooks, as `train(config, hooks)` takes them. */
   hooks: TrainHooks;
-}
-
-/** Most runs in one pack by default (the demo shape's dispatch costs are mostly shared by then). */
-export const DEFAULT_PACK = 8;
-
-/** Runs with equal keys may be packed: equal but for seed, peak lr and schedule. */
-export function packKey(c: TrainConfig): string {
-  const { seed: _s, lr: _l, schedule: _w, ...rest } = c;
-  return JSON.stringify({ ...rest, scheme: c.scheme ?? { fwd: "fp32", bwd: "fp32" } });
-}
-
-/** Why a run of this config cannot be packed (undefined: it can). Pure: resolves the recipe, builds nothing. */
-export function packProblemOf(c: TrainConfig): string | undefined {
-  if (c.model.family === "dit") return "DiT runs are not packed";
-  if (c.initFrom !== undefined) return "runs starting from a checkpoint are not packed";
-  if ((c.attention ?? "fp32") !== "fp32") return `attention ${c.attention} is not packed`;
-  const choice = c.scheme ?? { fwd: "fp32", bwd: "fp32" };
-  if (parseSwitch(choice)) return "runs with a scheme switch are not packed";
-  const recipe = resolveRecipe(choice);
-  for (const s of [recipe, ...Object.values(recipe.modules ?? {})]) {
-    const p = schemeProblem(s);
-    if (p) return p;
-  }
-  return undefined;
-}
-
-/** The product back-ends a layer of scheme `s` would choose with texture operands (see lib/layers/linear.ts). */
-function schemeProblem(s: LinearScheme): string | undefined {
-  const bf = (a?: { bf16?: string }, b?: { bf16?: string }) => !!a?.bf16 && a.bf16 === b?.bf16;
-  const { fwd, bwd } = s;
-  const keeps = !!(fwd.keep || fwd.post || fwd.x?.estimator || fwd.w?.estimator);
-  const be = (
-    a: typeof fwd.x,
-    b: typeof fwd.x,
-  ) => (bf(a, b) && !keeps ? "bf16" : a?.pack && b?.pack ? "fp4" : "f32");
-  return packProblem(
-    s,
-    { fwd: be(fwd.x, fwd.w), dx: be(bwd.dxDy, bwd.dxW), dw: be(bwd.dwDy, bwd.dwX) },
-    true,
-  );
-}
-
-/** Largest K ≤ `cap` whose packed activations fit the adapter's textures at this shape. */
-export function packCapFor(c: TrainConfig, cap: number, maxTextureSide = 8192): number {
-  const m = c.model as ModelConfig, M = c.batch * m.context;
-  const rows = Math.max(M, 3 * m.dModel, 2 * m.ffn, m.vocab);
-  return Math.max(1, Math.min(cap, Math.floor(maxTextureSide / rows)));
 }
 
 /** Per-run bookkeeping of a pack. */
@@ -103,11 +53,10 @@ interface Member {
 export async function trainPacked(members: PackMember[]): Promise<PromiseSettledResult<TrainResult>[]> {
   const norm = (c: TrainConfig): TrainConfig => ({ ...c, scheme: c.scheme ?? { fwd: "fp32", bwd: "fp32" } });
   const cfgs = members.map((m) => norm(m.config));
-  const starts = members.map((m) =>
-    m.hooks.resume && m.hooks.outDir ? loadTrainerState(m.hooks.outDir)?.state.step ?? 0 : 0
-  );
+  const startOf = (m: PackMember) =>
+    m.hooks.resume && m.hooks.outDir ? loadTrainerState(m.hooks.outDir)?.state.step ?? 0 : 0;
   const alone = members.length < 2 || cfgs.some((c) => packKey(c) !== packKey(cfgs[0]) || packProblemOf(c)) ||
-    starts.some((s) => s !== starts[0]);
+    members.some((m) => startOf(m) !== startOf(members[0]));
   if (alone) {
     const out: PromiseSettledResult<TrainResult>[] = [];
     for (const m of members) {
