@@ -28,8 +28,17 @@ const same = (a: TrainResult, b: TrainResult) => {
   assert.deepEqual(a.finalTrainLoss, b.finalTrainLoss);
 };
 
-for (const scheme of [{ fwd: "bf16", bwd: "bf16" }, { fwd: "fp32", bwd: "fp32" }]) {
-  Deno.test(`engine pack: 3 runs (seeds, peak lrs) of ${scheme.fwd} = each alone, bit for bit`, async () => {
+// bf16; fp32; Quartet (QuEST forward with trust masks and kept operands, RTN MXFP4 backward with per-step
+// Hadamard signs). FP4LAB_PACK_ALL=1 adds stochastic rounding both ways (per-run seeds per group; +90 s of
+// shader compilation on 2 cores, so not in the default suite).
+const schemes = [
+  { fwd: "bf16", bwd: "bf16" },
+  { fwd: "fp32", bwd: "fp32" },
+  { fwd: "quest", bwd: "rtn-bwd" },
+  ...(Deno.env.get("FP4LAB_PACK_ALL") ? [{ fwd: "sr-absmax", bwd: "sr-bwd" }] : []),
+];
+for (const scheme of schemes) {
+  Deno.test(`engine pack: 3 runs (seeds, peak lrs) of ${scheme.fwd}+${scheme.bwd} = each alone, bit for bit`, async () => {
     const cfgs = [
       base({ scheme, seed: 0 }),
       base({ scheme, seed: 1, lr: 1e-2 }),
@@ -49,5 +58,8 @@ Deno.test("engine pack: keys and refusals", () => {
   assert(packKey(base({ steps: 11 })) !== packKey(base({})));
   assert.deepEqual(packProblemOf(base({})), undefined);
   assert.deepEqual(packProblemOf(base({ scheme: { fwd: "fp32", bwd: "fp32" } })), undefined);
-  assert(packProblemOf(base({ scheme: { fwd: "quest", bwd: "rtn-bwd" } })));
+  assert.deepEqual(packProblemOf(base({ scheme: { fwd: "quest", bwd: "rtn-bwd" } })), undefined);
+  assert(packProblemOf(base({ attention: "sagebwd" })));
+  assert(packProblemOf(base({ scheme: { fwd: "bf16~quest@0.5", bwd: "bf16" } })));
+  assert(packProblemOf(base({ initFrom: "somewhere" })));
 });

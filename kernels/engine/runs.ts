@@ -11,6 +11,7 @@
  * @module
  */
 import { flit, WG } from "./ops.ts";
+import { UNROLL_MAX, wgslFor } from "../formats/wgsl.ts";
 
 const HEAD = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -273,5 +274,92 @@ ${HEAD}
   textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[(i / ${n}u) * ${
     S / 4
   }u + (i % ${n}u)]);
+}`;
+}
+
+/**
+ * Operand prepare pass of K runs (the twin of `prepare` in ./ops.ts, per-layer salt as a uniform): group gi
+ * of run r = gi / groups reads run r's [R, C] source at float `r·srcStride`, writes the prepared operand
+ * (and multiplier) at `r·R·C`, and gets the seed run r would get alone: its own step record (`u`, also what
+ * per-step Hadamard signs read) and its local group index. Bindings: 0 src, 1 dst, 2 step records [K],
+ * 3 multiplier (when `estimator`), then the salt uniform.
+ */
+export function prepareRuns(
+  R: number,
+  C: number,
+  axis: 0 | 1,
+  group: number,
+  prepWgsl: string,
+  estimator: boolean,
+  runs: number,
+  srcStride: number,
+): string {
+  const groups = (R * C) / group;
+  const unroll = group <= UNROLL_MAX;
+  const idx = axis === 1
+    ? `let base = (gl / ${C / group}u) * ${C}u + (gl % ${C / group}u) * ${group}u; let stride = 1u;`
+    : `let base = (gl / ${C}u) * ${group * C}u + (gl % ${C}u); let stride = ${C}u;`;
+  return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
+@group(0) @binding(0) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+@group(0) @binding(2) var<storage, read> US: array<U>;
+${estimator ? "@group(0) @binding(3) var<storage, read_write> GM: array<f32>;" : ""}
+@group(0) @binding(${estimator ? 4 : 3}) var<uniform> SALT: vec4<u32>;
+var<private> u: U;
+${prepWgsl}
+fn mix32(x: u32) -> u32 {
+  var h = x ^ (x >> 16u); h = h * 0x7feb352du; h = h ^ (h >> 15u); h = h * 0x846ca68bu; return h ^ (h >> 16u);
+}
+${HEAD.replace("let i =", "let gi =")}
+  if (gi >= ${runs * groups}u) { return; }
+  let r = gi / ${groups}u;
+  let gl = gi % ${groups}u;
+  u = US[r];
+  ${idx}
+  let sb = r * ${srcStride}u + base;
+  let ob = r * ${R * C}u + base;
+  var v: array<f32, ${group}>;
+  var g: array<f32, ${group}>;
+  ${wgslFor("j", "0u", group, "v[j] = S[sb + j * stride]; g[j] = 1.0;", unroll)}
+  prep(&v, &g, mix32(u.seed ^ SALT.x ^ mix32(gl)));
+  ${wgslFor("j", "0u", group, "O[ob + j * stride] = v[j];", unroll)}
+  ${estimator ? wgslFor("j", "0u", group, "GM[ob + j * stride] = g[j];", unroll) : ""}
+}`;
+}
+
+/**
+ * Gradient post-pass of K runs (the twin of `postKernel` in kernels/schemes/prep.ts): run r's [R, C]
+ * gradient at float `r·dStride`, its multiplier at `r·R·C`, its own step record. Bindings: 0 D (read_write),
+ * 1 step records [K], 2 multiplier (when `mult`).
+ */
+export function postKernelRuns(
+  R: number,
+  C: number,
+  group: number,
+  prep: string,
+  mult: boolean,
+  runs: number,
+  dStride: number,
+): string {
+  const groups = (R * C) / group;
+  const unroll = group <= UNROLL_MAX;
+  return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
+@group(0) @binding(0) var<storage, read_write> D: array<f32>;
+@group(0) @binding(1) var<storage, read> US: array<U>;
+${mult ? "@group(0) @binding(2) var<storage, read> GM: array<f32>;" : ""}
+var<private> u: U;
+${prep}
+${HEAD.replace("let i =", "let gi =")}
+  if (gi >= ${runs * groups}u) { return; }
+  let r = gi / ${groups}u;
+  u = US[r];
+  let gl = gi % ${groups}u;
+  let base = r * ${dStride}u + gl * ${group}u;
+  let gb = r * ${R * C}u + gl * ${group}u;
+  var v: array<f32, ${group}>;
+  var g: array<f32, ${group}>;
+  ${wgslFor("j", "0u", group, `v[j] = D[base + j]; g[j] = ${mult ? "GM[gb + j]" : "1.0"};`, unroll)}
+  prep(&v, &g, u.seed);
+  ${wgslFor("j", "0u", group, "D[base + j] = v[j];", unroll)}
 }`;
 }

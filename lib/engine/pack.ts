@@ -57,7 +57,15 @@ export async function trainPacked(members: PackMember[]): Promise<PromiseSettled
     m.hooks.resume && m.hooks.outDir ? loadTrainerState(m.hooks.outDir)?.state.step ?? 0 : 0;
   const alone = members.length < 2 || cfgs.some((c) => packKey(c) !== packKey(cfgs[0]) || packProblemOf(c)) ||
     members.some((m) => startOf(m) !== startOf(members[0]));
-  if (alone) {
+  if (!alone) {
+    try {
+      return await trainPack(cfgs, members.map((m) => m.hooks));
+    } catch (e) {
+      // a layer the planner thought packable refused at build time: train the runs one by one
+      if (!(e instanceof PackRefused)) throw e;
+    }
+  }
+  {
     const out: PromiseSettledResult<TrainResult>[] = [];
     for (const m of members) {
       out.push(
@@ -72,8 +80,10 @@ export async function trainPacked(members: PackMember[]): Promise<PromiseSettled
     }
     return out;
   }
-  return await trainPack(cfgs, members.map((m) => m.hooks));
 }
+
+/** A packed model could not be built (a layer's `cannot pack runs`): nothing was trained. */
+class PackRefused extends Error {}
 
 async function trainPack(
   cfgs: TrainConfig[],
@@ -92,6 +102,12 @@ async function trainPack(
   const { rt, adapter } = await getRuntime();
   const data = loadSource(c0.data);
   const T = mc.context, B = c0.batch, tokPerStep = B * T, steps = c0.steps;
+  let model: GpuModel;
+  try {
+    model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(c0.scheme), train: true, runs: K });
+  } catch (e) {
+    throw /cannot pack runs/.test(String((e as Error)?.message)) ? new PackRefused(String(e)) : e;
+  }
   const ms: Member[] = cfgs.map((cfg, r) => ({
     cfg,
     hooks: hooks[r],
@@ -120,7 +136,6 @@ async function trainPack(
   }
   const val = validationBatches(data.val, T, B, c0.evalTokens);
   if (val.tokens < 1) throw new Error(`data: "${data.name}" has no validation tokens`);
-  const model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(c0.scheme), train: true, runs: K });
   const P = model.layout.totalFloats;
   let ring: GPUBuffer[] = [];
   try {

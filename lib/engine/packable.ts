@@ -1,13 +1,13 @@
 /**
  * Which runs may train packed (./pack.ts), decided from their configs alone (no device, no engine): Llama
  * runs whose configs are equal except for seed, peak lr and schedule ({@link packKey}), on schemes whose
- * linear layers need no prepare passes (fp32, bf16: {@link packProblemOf}), f32 attention, no scheme switch
- * and no init checkpoint. FP4 schemes (QuEST, Quartet, RTN/SR) train one run at a time for now: their
- * prepare/pack passes and estimator multipliers have no run dimension yet.
+ * linear layers can run packed ({@link packProblemOf}), f32 attention, no scheme switch
+ * and no init checkpoint. Schemes with prepare passes (QuEST, Quartet, RTN/SR MXFP4 …) pack too; only the
+ * opt-in packed-FP4 GEMM path (`compileOptions.packed`) and dW multipliers in a GEMM epilogue do not.
  * @module
  */
 import type { ModelConfig, TrainConfig } from "./api.ts";
-import { type LinearScheme, packProblem } from "../layers/linear.ts";
+import { type Backend, type LinearScheme, type OperandPrep, packProblem } from "../layers/linear.ts";
 import { resolveRecipe } from "../schemes/resolve.ts";
 import { parseSwitch } from "../schemes/schedule.ts";
 
@@ -35,20 +35,16 @@ export function packProblemOf(c: TrainConfig): string | undefined {
   return undefined;
 }
 
-/** The product back-ends a layer of scheme `s` would choose with texture operands (see lib/layers/linear.ts). */
+/** {@link packProblem} of a layer of scheme `s` as the linear layer would build it (texture operands). */
 function schemeProblem(s: LinearScheme): string | undefined {
   const bf = (a?: { bf16?: string }, b?: { bf16?: string }) => !!a?.bf16 && a.bf16 === b?.bf16;
   const { fwd, bwd } = s;
   const keeps = !!(fwd.keep || fwd.post || fwd.x?.estimator || fwd.w?.estimator);
-  const be = (
-    a: typeof fwd.x,
-    b: typeof fwd.x,
-  ) => (bf(a, b) && !keeps ? "bf16" : a?.pack && b?.pack ? "fp4" : "f32");
-  return packProblem(
-    s,
-    { fwd: be(fwd.x, fwd.w), dx: be(bwd.dxDy, bwd.dxW), dw: be(bwd.dwDy, bwd.dwX) },
-    true,
-  );
+  const pk = (p?: OperandPrep) => !!p && !!(p.forLength ? p.forLength(32).pack : p.pack);
+  const be = (a?: OperandPrep, b?: OperandPrep): Backend =>
+    pk(a) && pk(b) ? "fp4" : bf(a, b) && !keeps ? "bf16" : "f32";
+  const backends = { fwd: be(fwd.x, fwd.w), dx: be(bwd.dxDy, bwd.dxW), dw: be(bwd.dwDy, bwd.dwX) };
+  return packProblem(s, backends, true, !!fwd.w?.estimator);
 }
 
 /** Largest K ≤ `cap` whose packed activations fit the adapter's textures at this shape. */

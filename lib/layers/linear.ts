@@ -30,7 +30,7 @@ import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kerne
 import { biasAdd, biasGrad, grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
-import { packBf16Runs, toTextureRuns } from "../../kernels/engine/runs.ts";
+import { packBf16Runs, postKernelRuns, prepareRuns, toTextureRuns } from "../../kernels/engine/runs.ts";
 import { type Binding, type Program, type Runtime, type Slice } from "../gpu/runtime.ts";
 import { allRuns, type Runs } from "./record.ts";
 
@@ -219,10 +219,12 @@ export class Linear {
     this.#rt = rt;
     this.o = o;
     const KM = o.M * (o.runs?.runs ?? 1);
-    if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(o.M * o.inF * 4, `${o.name} gx`);
-    if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(o.outF * o.inF * 4, `${o.name} gw`);
-    if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(o.M * o.inF * 4, `${o.name} xq`);
-    if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(o.outF * o.inF * 4, `${o.name} wq`);
+    const K = o.runs?.runs ?? 1; // packed runs: K of each per-layer buffer, one run after another
+    if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(K * o.M * o.inF * 4, `${o.name} gx`);
+    if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(K * o.outF * o.inF * 4, `${o.name} gw`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(K * o.M * o.inF * 4, `${o.name} xq`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(K * o.outF * o.inF * 4, `${o.name} wq`);
+    if (this.#wq) this.#dense.add(this.#wq);
     const side = rt.maxTextureSide;
     const KO = o.outF * (o.runs?.runs ?? 1);
     if ((o.textures ?? true) && KM <= side && o.inF / 4 <= side && o.outF / 4 <= side && KO <= side) {
@@ -245,7 +247,7 @@ export class Linear {
         ? (this.#gw && !post?.w ? "f32" : "fp4")
         : pick(bwd.dwDy, bwd.dwX, !!this.#gw || !!post?.w),
     };
-    const problem = o.runs && packProblem(o.scheme, this.backends, !!this.#tx);
+    const problem = o.runs && packProblem(o.scheme, this.backends, !!this.#tx, !!this.#gw);
     if (problem) throw new Error(`${o.name}: cannot pack runs: ${problem}`);
   }
 
@@ -379,15 +381,29 @@ export class Linear {
     return this.o.M * (this.o.runs?.runs ?? 1);
   }
 
-  /** A weight operand for the GEMM: BF16-packed (`round`) or f32 texture of every run, else the slabs' slice. */
+  /**
+   * Buffers holding one [rows, cols] operand per run back to back (prepared operands, kept W_q): a weight
+   * read from one is `rows·cols` floats per run apart, a weight read from the parameters `runs.stride`.
+   */
+  #dense = new Set<GPUBuffer>();
+
+  /** The slice of weight `w` ([outF, inF] per run) of every packed run, and floats between runs. */
+  #runsOf(w: Slice, rows: number, cols: number): { src: Slice; S: number } {
+    const r = this.o.runs!;
+    if (this.#dense.has(w.buffer)) {
+      return { src: { buffer: w.buffer, size: r.runs * rows * cols * 4 }, S: rows * cols };
+    }
+    return { src: allRuns(w, rows * cols, r), S: r.stride };
+  }
+
+  /** A weight operand for the GEMM: BF16-packed (`round`) or f32 texture of every run (packing needs textures). */
   #weight(prog: Program, w: Slice, round: string | undefined): Binding {
     const { outF, inF, runs } = this.o;
     if (!runs) {
       if (round) return this.#packTex(prog, round, w, outF, inF, "w");
       return this.#tx ? this.#toTex(prog, w, this.o.scratch.tex("w", outF, inF)) : w;
     }
-    const src = allRuns(w, outF * inF, runs), k = runs.runs, S = runs.stride;
-    if (!this.#tx) return src;
+    const { src, S } = this.#runsOf(w, outF, inF), k = runs.runs;
     const t = round ? this.o.scratch.texBf16("w", k * outF, inF) : this.o.scratch.tex("w", k * outF, inF);
     const width = inF / (round ? 8 : 4);
     const key = round
@@ -437,6 +453,7 @@ export class Linear {
     if ((axis === 1 ? C : R) % p.group) {
       throw new Error(`${this.o.name}: group ${p.group} does not divide ${role}`);
     }
+    if (this.o.runs) return this.#prepRuns(prog, role, p, src, R, C, axis, mult, keep);
     const dst = keep ?? this.o.scratch.get(`prep.${role}`, R * C);
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
@@ -447,6 +464,41 @@ export class Linear {
     slices.push(this.#saltUniform(role, salt));
     prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d((R * C) / p.group)));
     return { buffer: dst, size: R * C * 4 };
+  }
+
+  /** {@link #prep} of K packed runs (kernels/engine/runs.ts `prepareRuns`): same groups, seeds and values per run. */
+  #prepRuns(
+    prog: Program,
+    role: string,
+    p: OperandPrep,
+    src: Slice,
+    R: number,
+    C: number,
+    axis: 0 | 1,
+    mult?: GPUBuffer,
+    keep?: GPUBuffer,
+  ): Slice {
+    const k = this.o.runs!.runs, n = k * R * C;
+    const dst = keep ?? this.o.scratch.get(`prep.${role}`, n);
+    this.#dense.add(dst);
+    // weights come from the parameter slabs (or a dense buffer); activations are dense [K·R, C]
+    const w = role.endsWith(".w") ? this.#runsOf(src, R, C) : { src: { ...src, size: n * 4 }, S: R * C };
+    const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
+    const est = !!(p.estimator && mult);
+    const key = `prepruns:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${k}:${w.S}`;
+    const code = () => prepareRuns(R, C, axis, p.group, p.wgsl, est, k, w.S);
+    const slices: (Slice | GPUBuffer)[] = [w.src, { buffer: dst, size: n * 4 }, this.o.stepUniform];
+    if (est) slices.push({ buffer: mult!, size: n * 4 });
+    slices.push(this.#saltUniform(role, salt));
+    prog.add(
+      this.#rt.dispatch(
+        `${this.o.name} prep ${role}`,
+        this.#rt.pipeline(key, code),
+        slices,
+        grid1d(n / p.group),
+      ),
+    );
+    return { buffer: dst, size: n * 4 };
   }
 
   #gemm(prog: Program, label: string, spec: GemmSpec, slices: Binding[]): void {
@@ -523,8 +575,9 @@ export class Linear {
       const pipe = this.#rt.pipeline(`biasgrad:${M}:${outF}`, () => biasGrad(M, outF));
       prog.add(this.#rt.dispatch(`${this.o.name} bias grad`, pipe, [dy, db], grid1d(outF / 4)));
     }
-    if (this.#xq) x = { buffer: this.#xq, size: M * inF * 4 };
-    if (this.#wq) w = { buffer: this.#wq, size: outF * inF * 4 };
+    const K = this.o.runs?.runs ?? 1;
+    if (this.#xq) x = { buffer: this.#xq, size: K * M * inF * 4 };
+    if (this.#wq) w = { buffer: this.#wq, size: K * outF * inF * 4 };
     const post = scheme.fwd.post;
     const tx = this.#tx;
     let tDy: GPUTextureView | undefined;
@@ -650,6 +703,17 @@ export class Linear {
     if (p.forLength) p = p.forLength(C);
     if (C % p.group) throw new Error(`${this.o.name}: group ${p.group} does not divide ${role} post`);
     const m = !!mult;
+    if (this.o.runs) {
+      // dX is dense [K·M, inF]; dW lives in the gradient slabs
+      const k = this.o.runs.runs, S = role === "dw" ? this.o.runs.stride : R * C, n = k * R * C;
+      const key = `postruns:${p.id}:${R}:${C}:${p.group}:${m}:${k}:${S}`;
+      const code = () => postKernelRuns(R, C, p.group, p.wgsl, m, k, S);
+      const dd = role === "dw" ? allRuns(d, R * C, this.o.runs) : { ...d, size: n * 4 };
+      const sl: (Slice | GPUBuffer)[] = [dd, this.o.stepUniform];
+      if (m) sl.push({ buffer: mult!, size: n * 4 });
+      const label = `${this.o.name} post ${role}`;
+      return prog.add(this.#rt.dispatch(label, this.#rt.pipeline(key, code), sl, grid1d(n / p.group)));
+    }
     const key = `post:${p.id}:${R}:${C}:${p.group}:${m}`;
     const pipe = this.#rt.pipeline(key, () => postKernel(R, C, p.group, p.wgsl, m));
     const slices: (Slice | GPUBuffer)[] = [d, this.o.stepUniform];
@@ -668,31 +732,18 @@ const roleSalt: Record<string, number> = {
 };
 
 /**
- * Why a layer of this scheme cannot run K packed runs (undefined: it can). Packed GEMMs batch over runs;
- * prepare/pack/post passes and estimator multipliers have no run dimension yet (their per-group seeds and
- * scales would need per-run offsets), so only hook-free f32 products and BF16 texture products pack.
+ * Why a layer of this scheme cannot run K packed runs (undefined: it can). Packed GEMMs batch over runs on
+ * texture operands; prepare and post passes run per run (their own seeds, step records and groups); the
+ * packed-FP4 GEMM path and a dW estimator multiplier applied in the GEMM epilogue have no run dimension yet.
  */
 export function packProblem(
   s: LinearScheme,
   backends: { fwd: Backend; dx: Backend; dw: Backend },
   textures: boolean,
+  dwMultiplier: boolean,
 ): string | undefined {
-  const { fwd, bwd } = s;
-  if (fwd.keep || fwd.post || fwd.x?.estimator || fwd.w?.estimator) {
-    return `scheme ${s.name} keeps state per layer`;
-  }
-  const hookFree = {
-    fwd: !fwd.x && !fwd.w,
-    dx: !bwd.dxDy && !bwd.dxW,
-    dw: !bwd.dwDy && !bwd.dwX,
-  };
-  for (const k of ["fwd", "dx", "dw"] as const) {
-    if (backends[k] === "fp4" || (backends[k] === "f32" && !hookFree[k])) {
-      return `scheme ${s.name} quantizes ${k} operands with prepare passes`;
-    }
-  }
-  if (!textures && (backends.fwd === "bf16" || backends.dx === "bf16" || backends.dw === "bf16")) {
-    return "BF16 products need texture operands";
-  }
+  if (!textures) return "packed runs need texture operands";
+  if (Object.values(backends).includes("fp4")) return `scheme ${s.name} runs packed-FP4 GEMMs`;
+  if (dwMultiplier && !s.fwd.post?.w) return `scheme ${s.name} multiplies dW in the GEMM epilogue`;
   return undefined;
 }
