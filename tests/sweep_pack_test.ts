@@ -1,6 +1,6 @@
 /**
  * Packed runs in the sweep (lib/sweep/packing.ts): runs of one shape and scheme that differ in seed pack
- * (FP4 schemes do not), WSD trunks pack before their branched runs, the dry run lists the packs, and an
+ * (never across schemes; not with quantized attention), WSD trunks pack before their branched runs, the dry run lists the packs, and an
  * interrupted packed sweep resumes to results bit-identical to every run trained alone.
  */
 import assert from "node:assert/strict";
@@ -30,7 +30,7 @@ const spec = {
   checkpointEvery: 4,
 };
 
-Deno.test("pack: plans (seeds pack, FP4 does not, trunks before branches, --pack caps) and the dry run", async () => {
+Deno.test("pack: plans (seeds pack, schemes never mix, trunks before branches, --pack caps) and the dry run", async () => {
   const { runs } = await expandExperiment(parseExperiment(spec));
   const plan = packPlan(runs, 8);
   assert.deepEqual(plan.map((p) => p.map((r) => [r.seed, r.config.steps])), [[[0, 20], [1, 20]], [[0, 12], [
@@ -38,24 +38,26 @@ Deno.test("pack: plans (seeds pack, FP4 does not, trunks before branches, --pack
     12,
   ]]]);
   assert.deepEqual(packPlan(runs, 1).map((p) => p.length), [1, 1, 1, 1]);
-  const fp4 = await expandExperiment(
+  const two = await expandExperiment(
     parseExperiment({ ...spec, schemes: ["bf16", "quartet"], seeds: [0, 1, 2] }),
   );
-  const fp4Plan = packPlan(fp4.runs, 2);
-  for (const p of fp4Plan) {
-    assert.ok(p.length === 1 || p.every((r) => r.scheme === "bf16"), JSON.stringify(p));
-  }
-  assert.deepEqual(fp4Plan.filter((p) => p[0].scheme === "bf16").map((p) => p.length), [2, 1, 2, 1]);
+  const capped = packPlan(two.runs, 2);
+  for (const p of capped) assert.equal(new Set(p.map((r) => r.scheme)).size, 1);
+  assert.deepEqual(capped.map((p) => p.length), [2, 1, 2, 1, 2, 1, 2, 1]);
+  // attention recipes other than f32 train alone
+  const sage = await expandExperiment(parseExperiment({ ...spec, attention: ["sagebwd"] }));
+  assert.deepEqual(packPlan(sage.runs, 8).map((p) => p.length), [1, 1, 1, 1]);
   const report = dryRunReport({
-    expansion: fp4,
-    owned: fp4.runs,
+    expansion: two,
+    owned: two.runs,
     status: new Map(),
     throughput: new Map(),
     data: "sotu",
     pack: 3,
   });
-  assert.match(report, /packed runs: 6 of 12 pending runs train in 2 pack\(s\) of 3, 3 \(--pack 3/);
+  assert.match(report, /packed runs: 12 of 12 pending runs train in 4 pack\(s\) of 3, 3, 3, 3 \(--pack 3/);
   assert.match(report, /pack of 3: bf16-/);
+  assert.match(report, /pack of 3: quest\+rtn-bwd-/);
 });
 
 Deno.test("pack: an interrupted packed sweep resumes, and every run equals the run trained alone", async () => {
