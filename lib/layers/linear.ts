@@ -370,7 +370,7 @@ export class Linear {
       a: { ...base.a, sb: sb[0] },
       b: { ...base.b, sb: sb[1] },
       c: { ...base.c, sb: sb[2] },
-      ...tileFor(base.M, base.N, base.K),
+      ...tileFor(base.M, base.N, base.K, r.runs),
       tex: !!this.#tx,
       ...extra,
     };
