@@ -7,6 +7,7 @@ import { exitWithParent } from "../lib/cli/parent.ts";
 const benches = new Map<string, string>([
   ["formats", "./formats.ts"],
   ["train", "./train.ts"],
+  ["pack", "./pack.ts"],
   ["fit", "./fit.ts"],
   ["schemes", "./schemes.ts"],
 ]);

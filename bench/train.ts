@@ -33,13 +33,14 @@ import {
 import { attentionLines, benchAttention } from "./attention.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
-function cpuSeconds(): number {
+export function cpuSeconds(): number {
   const f = Deno.readTextFileSync("/proc/self/stat");
   const s = f.slice(f.lastIndexOf(")") + 2).split(" ");
   return (Number(s[11]) + Number(s[12])) / 100;
 }
 
-function loadAvg(): string {
+/** The 1/5/15-minute load averages (/proc/loadavg), for reports. */
+export function loadAvg(): string {
   try {
     return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   } catch {
@@ -48,7 +49,7 @@ function loadAvg(): string {
 }
 
 /** Runs the PyTorch peer; returns null (with a reason) when torch is unavailable. */
-async function torchPeer(
+export async function torchPeer(
   a: { layers: number; dModel: number; heads: number; ffn: number; context: number; batch: number },
   threads: number,
   steps = 8,
@@ -426,7 +427,7 @@ export async function main(args: string[]): Promise<void> {
 }
 
 /** The CPU model from lscpu (or /proc/cpuinfo), for reports. */
-function cpuModel(): string {
+export function cpuModel(): string {
   try {
     const out = new Deno.Command("lscpu", { stdout: "piped", stderr: "null" }).outputSync();
     const m = /^Model name:\s*(.+)$/m.exec(new TextDecoder().decode(out.stdout));

@@ -21,7 +21,7 @@ import { formatDuration } from "../lib/sweep/format.ts";
 import { dataTrainTokens } from "../lib/sweep/data.ts";
 
 const usage = "usage: deno task sweep SPEC [--dry-run [--no-probe] [--probe-steps K]] [--shard i/n] " +
-  "[--only FILTER] [--force RUN]… [--results DIR] [--term-grace S] [--attention NAME[,NAME…]]\n" +
+  "[--only FILTER] [--force RUN]… [--results DIR] [--term-grace S] [--attention NAME[,NAME…]] [--pack K]\n" +
   "       deno task sweep SPEC --slurm [--tasks N] [--partition P] [--time HH:MM:SS] [--cpus-per-task C] " +
   '[--gpus-per-task G] [--account A] [--extra "SBATCH OPTIONS"] [--signal-before S] [--fit-form F] ' +
   "[--baseline B] [--dry-run] [--results DIR]\n" +
@@ -68,6 +68,7 @@ async function main(): Promise<number> {
         "fit-form": { type: "string" },
         baseline: { type: "string" },
         attention: { type: "string" },
+        pack: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -91,6 +92,14 @@ async function main(): Promise<number> {
   if (!v.slurm && given.length) throw new InputError(`--${given[0]}: only with --slurm (see --help)`);
   if (v.slurm && (v.shard || v.only || v.force.length)) {
     throw new InputError(`--slurm: the array makes its own shards; drop --shard, --only and --force`);
+  }
+  // --pack K: at most K runs of one shape and scheme train together (lib/sweep/packing.ts); 1: none
+  const pack = v.pack === undefined ? undefined : Number(v.pack);
+  if (pack !== undefined && (!/^\d+$/.test(v.pack!) || pack < 1 || pack > 64)) {
+    throw new InputError(`--pack: expected a whole number of runs in 1..64, got "${v.pack}"`);
+  }
+  if (v.slurm && pack !== undefined) {
+    throw new InputError(`--pack: not with --slurm (its tasks pack up to 8 runs)`);
   }
   const termGrace = Number(v["term-grace"]);
   if (!/^\d+$/.test(v["term-grace"]) || termGrace < 1) {
@@ -159,6 +168,7 @@ async function main(): Promise<number> {
         throughput,
         data: spec.data,
         dataTokens: await dataTrainTokens(spec.data),
+        pack,
       }),
     );
     return 0;
@@ -189,6 +199,7 @@ async function main(): Promise<number> {
       signal: ctl.signal,
       stopAtCheckpoint: termCtl.signal,
       stopGraceSeconds: termGrace,
+      pack,
     });
     console.log(
       `${spec.name}: ${s.planned} runs (${s.skipped} already done): ${s.finished} finished, ${s.diverged} diverged, ` +

@@ -5,7 +5,8 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
-import { kernel } from "./record.ts";
+import * as R from "../../kernels/engine/runs.ts";
+import { allRuns, kernel, type Runs } from "./record.ts";
 
 /** Word offsets (u32) inside an id buffer: ids [M], targets [M], CSR offsets [V+1], CSR positions [M]. */
 export interface IdLayout {
@@ -47,24 +48,57 @@ export function packIds(inputs: ArrayLike<number>, targets: ArrayLike<number>, V
   return out;
 }
 
-/** An embedding table of V rows of width d, looked up by M ids. */
+/**
+ * Packs the ids and targets of K runs (one batch each, in run order) into the layout of `runIdLayout`:
+ * ids and targets of every run first, then each run's CSR index (positions local to the run).
+ */
+export function packRunIds(batches: { inputs: ArrayLike<number>; targets: ArrayLike<number> }[], V: number) {
+  const M = batches[0].inputs.length, K = batches.length;
+  const lay = R.runIdLayout(M, V, K);
+  const out = new Uint32Array(lay.words);
+  batches.forEach((b, r) => {
+    const one = packIds(b.inputs, b.targets, V);
+    out.set(one.subarray(0, M), r * M);
+    out.set(one.subarray(M, 2 * M), lay.tgtOff + r * M);
+    out.set(one.subarray(2 * M), lay.csrOff + r * lay.csrWords);
+  });
+  return out;
+}
+
+/** An embedding table of V rows of width d, looked up by M ids (per run, with `runs`). */
 export class Embedding {
-  /** Layout of the id buffer this layer reads. */
-  readonly ids: IdLayout;
+  /** Layout of the id buffer this layer reads (targets at `tgtOff`; `words` in all). */
+  readonly ids: IdLayout | R.RunIdLayout;
   /** Creates the layer. */
-  constructor(readonly rt: Runtime, readonly o: { name: string; M: number; d: number; V: number }) {
-    this.ids = idLayout(o.M, o.V);
+  constructor(
+    readonly rt: Runtime,
+    readonly o: { name: string; M: number; d: number; V: number; runs?: Runs },
+  ) {
+    this.ids = o.runs ? R.runIdLayout(o.M, o.V, o.runs.runs) : idLayout(o.M, o.V);
   }
 
   /** Records X = E[ids]. */
   forward(prog: Program, ids: GPUBuffer, table: Slice, x: GPUBuffer): void {
-    const { M, d } = this.o;
+    const { M, d, V, runs } = this.o;
+    if (runs) {
+      const key = `embedruns:${M}:${d}:${runs.runs}:${runs.stride}`;
+      const t = allRuns(table, V * d, runs);
+      const code = () => R.embedFwdRuns(M, d, runs.runs, runs.stride);
+      return kernel(this.rt, prog, this.o.name, key, code, [ids, t, x], runs.runs * M * d / 4);
+    }
     kernel(this.rt, prog, this.o.name, `embed:${M}:${d}`, () => K.embedFwd(M, d), [ids, table, x], M * d / 4);
   }
 
   /** Records dE (overwritten). */
   backward(prog: Program, ids: GPUBuffer, dx: GPUBuffer, dtable: Slice): void {
-    const { M, d, V } = this.o, { offOff, posOff } = this.ids;
+    if (this.o.runs) {
+      const { M, d, V, runs } = this.o, lay = this.ids as R.RunIdLayout;
+      const key = `embedbwdruns:${M}:${d}:${V}:${runs.runs}:${runs.stride}`;
+      const code = () => R.embedBwdRuns(M, d, V, runs.runs, runs.stride, lay);
+      const t = allRuns(dtable, V * d, runs);
+      return kernel(this.rt, prog, `${this.o.name} bwd`, key, code, [ids, dx, t], runs.runs * V * d / 4);
+    }
+    const { M, d, V } = this.o, { offOff, posOff } = this.ids as IdLayout;
     kernel(
       this.rt,
       prog,

@@ -30,7 +30,9 @@ import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kerne
 import { biasAdd, biasGrad, grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
+import { packBf16Runs, postKernelRuns, prepareRuns, toTextureRuns } from "../../kernels/engine/runs.ts";
 import { type Binding, type Program, type Runtime, type Slice } from "../gpu/runtime.ts";
+import { allRuns, type Runs } from "./record.ts";
 
 /**
  * One operand quantizer: the WGSL body of a prepare pass.
@@ -180,6 +182,11 @@ export interface LinearOptions {
   scratch: Scratch;
   /** Read GEMM operands through textures when the shapes fit (default true; faster on llvmpipe). */
   textures?: boolean;
+  /**
+   * K packed runs (M rows each, weights per run; lib/engine/pack.ts): every GEMM runs batched over the runs.
+   * Only schemes without prepare passes can be packed (f32, and BF16 on textures); others throw.
+   */
+  runs?: Runs;
 }
 
 /** Parameter (or gradient) slices of one linear layer: weight [out, in] and optional bias [out]. */
@@ -211,13 +218,17 @@ export class Linear {
   constructor(rt: Runtime, o: LinearOptions) {
     this.#rt = rt;
     this.o = o;
-    if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(o.M * o.inF * 4, `${o.name} gx`);
-    if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(o.outF * o.inF * 4, `${o.name} gw`);
-    if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(o.M * o.inF * 4, `${o.name} xq`);
-    if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(o.outF * o.inF * 4, `${o.name} wq`);
+    const KM = o.M * (o.runs?.runs ?? 1);
+    const K = o.runs?.runs ?? 1; // packed runs: K of each per-layer buffer, one run after another
+    if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(K * o.M * o.inF * 4, `${o.name} gx`);
+    if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(K * o.outF * o.inF * 4, `${o.name} gw`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(K * o.M * o.inF * 4, `${o.name} xq`);
+    if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(K * o.outF * o.inF * 4, `${o.name} wq`);
+    if (this.#wq) this.#dense.add(this.#wq);
     const side = rt.maxTextureSide;
-    if ((o.textures ?? true) && o.M <= side && o.inF / 4 <= side && o.outF / 4 <= side && o.outF <= side) {
-      this.#tx = newTexOperand(rt, o.M, o.inF, `${o.name} x`);
+    const KO = o.outF * (o.runs?.runs ?? 1);
+    if ((o.textures ?? true) && KM <= side && o.inF / 4 <= side && o.outF / 4 <= side && KO <= side) {
+      this.#tx = newTexOperand(rt, KM, o.inF, `${o.name} x`);
       this.#txIsBwdX = !o.scheme.fwd.x || !!o.scheme.fwd.keep;
     }
     const { fwd, bwd } = o.scheme, post = fwd.post;
@@ -236,6 +247,8 @@ export class Linear {
         ? (this.#gw && !post?.w ? "f32" : "fp4")
         : pick(bwd.dwDy, bwd.dwX, !!this.#gw || !!post?.w),
     };
+    const problem = o.runs && packProblem(o.scheme, this.backends, !!this.#tx, !!this.#gw);
+    if (problem) throw new Error(`${o.name}: cannot pack runs: ${problem}`);
   }
 
   /** The back-end of each product, chosen once from the operand hooks. */
@@ -345,7 +358,63 @@ export class Linear {
         c: { ld: inF },
       },
     }[kind];
-    return { ...base, ...this.#tile(base.M, base.N, base.K), ...extra };
+    const r = this.o.runs;
+    if (!r) return { ...base, ...this.#tile(base.M, base.N, base.K), ...extra };
+    // K runs: run z's operands one run apart (W: packed texture rows, or the parameter slabs)
+    const ws = this.#tx ? outF * inF : r.stride;
+    const sb =
+      { fwd: [M * inF, ws, M * outF], dx: [M * outF, ws, M * inF], dw: [M * outF, M * inF, r.stride] }[kind];
+    return {
+      ...base,
+      batch: r.runs,
+      a: { ...base.a, sb: sb[0] },
+      b: { ...base.b, sb: sb[1] },
+      c: { ...base.c, sb: sb[2] },
+      ...tileFor(base.M, base.N, base.K, r.runs),
+      tex: !!this.#tx,
+      ...extra,
+    };
+  }
+
+  /** Rows of the activations of all runs (M, or K·M when packed). */
+  get #rows(): number {
+    return this.o.M * (this.o.runs?.runs ?? 1);
+  }
+
+  /**
+   * Buffers holding one [rows, cols] operand per run back to back (prepared operands, kept W_q): a weight
+   * read from one is `rows·cols` floats per run apart, a weight read from the parameters `runs.stride`.
+   */
+  #dense = new Set<GPUBuffer>();
+
+  /** The slice of weight `w` ([outF, inF] per run) of every packed run, and floats between runs. */
+  #runsOf(w: Slice, rows: number, cols: number): { src: Slice; S: number } {
+    const r = this.o.runs!;
+    if (this.#dense.has(w.buffer)) {
+      return { src: { buffer: w.buffer, size: r.runs * rows * cols * 4 }, S: rows * cols };
+    }
+    return { src: allRuns(w, rows * cols, r), S: r.stride };
+  }
+
+  /** A weight operand for the GEMM: BF16-packed (`round`) or f32 texture of every run (packing needs textures). */
+  #weight(prog: Program, w: Slice, round: string | undefined): Binding {
+    const { outF, inF, runs } = this.o;
+    if (!runs) {
+      if (round) return this.#packTex(prog, round, w, outF, inF, "w");
+      return this.#tx ? this.#toTex(prog, w, this.o.scratch.tex("w", outF, inF)) : w;
+    }
+    const { src, S } = this.#runsOf(w, outF, inF), k = runs.runs;
+    const t = round ? this.o.scratch.texBf16("w", k * outF, inF) : this.o.scratch.tex("w", k * outF, inF);
+    const width = inF / (round ? 8 : 4);
+    const key = round
+      ? `bf16packruns:${outF}:${width}:${k}:${S}:${round}`
+      : `totexruns:${outF}:${width}:${k}:${S}`;
+    const code = () => round ? packBf16Runs(outF, width, round, k, S) : toTextureRuns(outF, width, k, S);
+    const n = k * outF * width;
+    prog.add(
+      this.#rt.dispatch(`${this.o.name} weights`, this.#rt.pipeline(key, code), [src, t.view], grid1d(n)),
+    );
+    return t.view;
   }
 
   /** FLOPs of the three GEMMs. */
@@ -384,6 +453,7 @@ export class Linear {
     if ((axis === 1 ? C : R) % p.group) {
       throw new Error(`${this.o.name}: group ${p.group} does not divide ${role}`);
     }
+    if (this.o.runs) return this.#prepRuns(prog, role, p, src, R, C, axis, mult, keep);
     const dst = keep ?? this.o.scratch.get(`prep.${role}`, R * C);
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
@@ -394,6 +464,41 @@ export class Linear {
     slices.push(this.#saltUniform(role, salt));
     prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d((R * C) / p.group)));
     return { buffer: dst, size: R * C * 4 };
+  }
+
+  /** {@link #prep} of K packed runs (kernels/engine/runs.ts `prepareRuns`): same groups, seeds and values per run. */
+  #prepRuns(
+    prog: Program,
+    role: string,
+    p: OperandPrep,
+    src: Slice,
+    R: number,
+    C: number,
+    axis: 0 | 1,
+    mult?: GPUBuffer,
+    keep?: GPUBuffer,
+  ): Slice {
+    const k = this.o.runs!.runs, n = k * R * C;
+    const dst = keep ?? this.o.scratch.get(`prep.${role}`, n);
+    this.#dense.add(dst);
+    // weights come from the parameter slabs (or a dense buffer); activations are dense [K·R, C]
+    const w = role.endsWith(".w") ? this.#runsOf(src, R, C) : { src: { ...src, size: n * 4 }, S: R * C };
+    const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
+    const est = !!(p.estimator && mult);
+    const key = `prepruns:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${k}:${w.S}`;
+    const code = () => prepareRuns(R, C, axis, p.group, p.wgsl, est, k, w.S);
+    const slices: (Slice | GPUBuffer)[] = [w.src, { buffer: dst, size: n * 4 }, this.o.stepUniform];
+    if (est) slices.push({ buffer: mult!, size: n * 4 });
+    slices.push(this.#saltUniform(role, salt));
+    prog.add(
+      this.#rt.dispatch(
+        `${this.o.name} prep ${role}`,
+        this.#rt.pipeline(key, code),
+        slices,
+        grid1d(n / p.group),
+      ),
+    );
+    return { buffer: dst, size: n * 4 };
   }
 
   #gemm(prog: Program, label: string, spec: GemmSpec, slices: Binding[]): void {
@@ -440,8 +545,7 @@ export class Linear {
       },
       bf16: () => {
         const round = this.#bf16Pair(scheme.fwd.x, scheme.fwd.w)!;
-        const a = this.#packTex(prog, round, x, M, inF, "x"),
-          b = this.#packTex(prog, round, w, outF, inF, "w");
+        const a = this.#packTex(prog, round, x, this.#rows, inF, "x"), b = this.#weight(prog, w, round);
         const spec = this.#spec("fwd", { add: residual ? "buf" : "none", bf16: true });
         this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
       },
@@ -452,8 +556,8 @@ export class Linear {
         let a: Binding = xq, b: Binding = wq;
         if (this.#tx) {
           a = opt.xInTexture && this.inputTexture ? this.#tx.view : this.#toTex(prog, xq, this.#tx);
-          b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
         }
+        b = this.#weight(prog, wq, undefined);
         this.#gemm(prog, `${this.o.name} fwd`, spec, residual ? [a, b, y, residual] : [a, b, y]);
       },
     };
@@ -471,8 +575,9 @@ export class Linear {
       const pipe = this.#rt.pipeline(`biasgrad:${M}:${outF}`, () => biasGrad(M, outF));
       prog.add(this.#rt.dispatch(`${this.o.name} bias grad`, pipe, [dy, db], grid1d(outF / 4)));
     }
-    if (this.#xq) x = { buffer: this.#xq, size: M * inF * 4 };
-    if (this.#wq) w = { buffer: this.#wq, size: outF * inF * 4 };
+    const K = this.o.runs?.runs ?? 1;
+    if (this.#xq) x = { buffer: this.#xq, size: K * M * inF * 4 };
+    if (this.#wq) w = { buffer: this.#wq, size: K * outF * inF * 4 };
     const post = scheme.fwd.post;
     const tx = this.#tx;
     let tDy: GPUTextureView | undefined;
@@ -487,9 +592,9 @@ export class Linear {
         if (post?.x) this.#post(prog, "dx", post.x, dx, M, inF, this.#gx);
       },
       bf16: (dx: Slice) => {
-        const a = this.#packTex(prog, bfX!, dy, M, outF, "dy");
+        const a = this.#packTex(prog, bfX!, dy, this.#rows, outF, "dy");
         if (bfX === bfW) tDyBf = a;
-        const b = this.#packTex(prog, bfX!, w, outF, inF, "w");
+        const b = this.#weight(prog, w, bfX);
         this.#gemm(prog, `${this.o.name} dX`, this.#spec("dx", { bf16: true }), [a, b, dx]);
       },
       f32: (dx: Slice) => {
@@ -498,10 +603,10 @@ export class Linear {
         const spec = this.#spec("dx", { mul: !!this.#gx && !post?.x });
         let a: Binding = dyq, b: Binding = wq;
         if (tx) {
-          a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+          a = this.#toTex(prog, dyq, this.o.scratch.tex("dy", this.#rows, outF));
           if (!scheme.bwd.dxDy && !scheme.bwd.dwDy) tDy = a;
-          b = this.#toTex(prog, wq, this.o.scratch.tex("w", outF, inF));
         }
+        b = this.#weight(prog, wq, undefined);
         const sl: Binding[] = [a, b, dx];
         if (spec.mul) sl.push(this.#gx!);
         this.#gemm(prog, `${this.o.name} dX`, spec, sl);
@@ -516,9 +621,10 @@ export class Linear {
         if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
       },
       bf16: () => {
-        const a = tDyBf ?? this.#packTex(prog, bfW!, dy, M, outF, "dy");
-        const b = this.#packTex(prog, bfW!, x, M, inF, "x");
-        this.#gemm(prog, `${this.o.name} dW`, this.#spec("dw", { bf16: true }), [a, b, dw]);
+        const a = tDyBf ?? this.#packTex(prog, bfW!, dy, this.#rows, outF, "dy");
+        const b = this.#packTex(prog, bfW!, x, this.#rows, inF, "x");
+        const dws = allRuns(dw, outF * inF, this.o.runs);
+        this.#gemm(prog, `${this.o.name} dW`, this.#spec("dw", { bf16: true }), [a, b, dws]);
       },
       f32: () => {
         const dyq = this.#prep(prog, "dw.dy", scheme.bwd.dwDy, dy, M, outF, 0);
@@ -526,12 +632,12 @@ export class Linear {
         const spec = this.#spec("dw", { mul: !!this.#gw && !post?.w });
         let a: Binding = dyq, b: Binding = xq;
         if (tx) {
-          a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", M, outF));
+          a = tDy ?? this.#toTex(prog, dyq, this.o.scratch.tex("dy", this.#rows, outF));
           b = !scheme.bwd.dwX && this.#txIsBwdX
             ? tx.view
-            : this.#toTex(prog, xq, this.o.scratch.tex("x", M, inF));
+            : this.#toTex(prog, xq, this.o.scratch.tex("x", this.#rows, inF));
         }
-        const sl: Binding[] = [a, b, dw];
+        const sl: Binding[] = [a, b, allRuns(dw, outF * inF, this.o.runs)];
         if (spec.mul) sl.push(this.#gw!);
         this.#gemm(prog, `${this.o.name} dW`, spec, sl);
         if (post?.w) this.#post(prog, "dw", post.w, dw, outF, inF, this.#gw);
@@ -597,6 +703,17 @@ export class Linear {
     if (p.forLength) p = p.forLength(C);
     if (C % p.group) throw new Error(`${this.o.name}: group ${p.group} does not divide ${role} post`);
     const m = !!mult;
+    if (this.o.runs) {
+      // dX is dense [K·M, inF]; dW lives in the gradient slabs
+      const k = this.o.runs.runs, S = role === "dw" ? this.o.runs.stride : R * C, n = k * R * C;
+      const key = `postruns:${p.id}:${R}:${C}:${p.group}:${m}:${k}:${S}`;
+      const code = () => postKernelRuns(R, C, p.group, p.wgsl, m, k, S);
+      const dd = role === "dw" ? allRuns(d, R * C, this.o.runs) : { ...d, size: n * 4 };
+      const sl: (Slice | GPUBuffer)[] = [dd, this.o.stepUniform];
+      if (m) sl.push({ buffer: mult!, size: n * 4 });
+      const label = `${this.o.name} post ${role}`;
+      return prog.add(this.#rt.dispatch(label, this.#rt.pipeline(key, code), sl, grid1d(n / p.group)));
+    }
     const key = `post:${p.id}:${R}:${C}:${p.group}:${m}`;
     const pipe = this.#rt.pipeline(key, () => postKernel(R, C, p.group, p.wgsl, m));
     const slices: (Slice | GPUBuffer)[] = [d, this.o.stepUniform];
@@ -613,3 +730,20 @@ const roleSalt: Record<string, number> = {
   "dw.dy": 0x5555,
   "dw.x": 0x6666,
 };
+
+/**
+ * Why a layer of this scheme cannot run K packed runs (undefined: it can). Packed GEMMs batch over runs on
+ * texture operands; prepare and post passes run per run (their own seeds, step records and groups); the
+ * packed-FP4 GEMM path and a dW estimator multiplier applied in the GEMM epilogue have no run dimension yet.
+ */
+export function packProblem(
+  s: LinearScheme,
+  backends: { fwd: Backend; dx: Backend; dw: Backend },
+  textures: boolean,
+  dwMultiplier: boolean,
+): string | undefined {
+  if (!textures) return "packed runs need texture operands";
+  if (Object.values(backends).includes("fp4")) return `scheme ${s.name} runs packed-FP4 GEMMs`;
+  if (dwMultiplier && !s.fwd.post?.w) return `scheme ${s.name} multiplies dW in the GEMM epilogue`;
+  return undefined;
+}

@@ -9,18 +9,54 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime } from "../gpu/runtime.ts";
+import * as R from "../../kernels/engine/runs.ts";
 import { kernel } from "./record.ts";
 
-/** Cross-entropy over M rows of V logits; targets at word `tgtOff` of the id buffer (≥ V: ignored). */
+/**
+ * Cross-entropy over M rows of V logits; targets at word `tgtOff` of the id buffer (≥ V: ignored). With
+ * `runs` = K, the rows are K runs of M each and run r's scalars are scalars[4r …].
+ */
 export class CrossEntropyLoss {
   readonly #loss: GPUBuffer;
   /** Allocates the per-row loss buffer. */
-  constructor(readonly rt: Runtime, readonly o: { M: number; V: number; tgtOff: number }) {
-    this.#loss = rt.storage(o.M * 4, "loss");
+  constructor(readonly rt: Runtime, readonly o: { M: number; V: number; tgtOff: number; runs?: number }) {
+    this.#loss = rt.storage(o.M * (o.runs ?? 1) * 4, "loss");
+  }
+
+  /** Records the per-row losses of K runs and their per-run reduction (scale, slot, accumulate). */
+  #runs(prog: Program, ids: GPUBuffer, logits: GPUBuffer, scalars: GPUBuffer, train: boolean): void {
+    const { M, V, tgtOff } = this.o, k = this.o.runs!, KM = k * M, g = train ? 1 / M : 1;
+    kernel(
+      this.rt,
+      prog,
+      "ce",
+      `ce:${KM}:${V}:${tgtOff}:${+train}:${g}`,
+      () => K.crossEntropy(KM, V, tgtOff, train, g),
+      [
+        ids,
+        logits,
+        this.#loss,
+      ],
+      KM,
+    );
+    const [scale, slot] = train ? [1 / M, 0] : [1, 1];
+    kernel(
+      this.rt,
+      prog,
+      "loss sums",
+      `sumruns:${M}:${k}:${scale}:${slot}`,
+      () => R.sumReduceRuns(M, k, scale, slot, !train),
+      [
+        this.#loss,
+        scalars,
+      ],
+      k,
+    );
   }
 
   /** Records Σ loss accumulated into scalars[1]. */
   evalSum(prog: Program, ids: GPUBuffer, logits: GPUBuffer, scalars: GPUBuffer): void {
+    if (this.o.runs) return this.#runs(prog, ids, logits, scalars, false);
     const { M, V, tgtOff } = this.o;
     kernel(this.rt, prog, "ce", `ce:${M}:${V}:${tgtOff}:0`, () => K.crossEntropy(M, V, tgtOff, false, 1), [
       ids,
@@ -35,6 +71,7 @@ export class CrossEntropyLoss {
 
   /** Records mean loss into scalars[0] and overwrites the logits with d(mean)/d(logits). */
   trainMean(prog: Program, ids: GPUBuffer, logits: GPUBuffer, scalars: GPUBuffer): void {
+    if (this.o.runs) return this.#runs(prog, ids, logits, scalars, true);
     const { M, V, tgtOff } = this.o;
     kernel(this.rt, prog, "ce", `ce:${M}:${V}:${tgtOff}:1`, () => K.crossEntropy(M, V, tgtOff, true, 1 / M), [
       ids,

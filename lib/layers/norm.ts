@@ -8,23 +8,29 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
-import { kernel } from "./record.ts";
+import * as R from "../../kernels/engine/runs.ts";
+import { allRuns, kernel, type Runs } from "./record.ts";
 
-/** RMSNorm over rows of [M, d] with a learned weight. */
+/** RMSNorm over rows of [M, d] with a learned weight (M rows per run and a weight per run, with `runs`). */
 export class RmsNorm {
   /** Per-row 1/rms of the last forward. */
   readonly rstd: GPUBuffer;
   /** Creates the layer (allocates its rstd buffer). */
   constructor(
     readonly rt: Runtime,
-    readonly o: { name: string; M: number; d: number; eps: number },
+    readonly o: { name: string; M: number; d: number; eps: number; runs?: Runs },
   ) {
-    this.rstd = rt.storage(o.M * 4, `${o.name} rstd`);
+    this.rstd = rt.storage(o.M * (o.runs?.runs ?? 1) * 4, `${o.name} rstd`);
   }
 
   /** Records y = rmsnorm(x) · w. */
   forward(prog: Program, x: GPUBuffer, w: Slice, y: GPUBuffer): void {
-    const { M, d, eps } = this.o;
+    const { M, d, eps, runs } = this.o;
+    if (runs) {
+      const { runs: k, stride: S } = runs, key = `rmsruns:${M}:${d}:${eps}:${k}:${S}`;
+      const bind = [x, allRuns(w, d, runs), y, this.rstd];
+      return kernel(this.rt, prog, this.o.name, key, () => R.rmsFwdRuns(M, d, eps, k, S), bind, k * M);
+    }
     kernel(this.rt, prog, this.o.name, `rms:${M}:${d}:${eps}`, () => K.rmsFwd(M, d, eps), [
       x,
       w,
@@ -43,7 +49,20 @@ export class RmsNorm {
     dx: GPUBuffer,
     accumulate: boolean,
   ) {
-    const { M, d } = this.o;
+    const { M, d, runs } = this.o;
+    if (runs) {
+      const { runs: k, stride: S } = runs, ws = allRuns(w, d, runs), dws = allRuns(dw, d, runs);
+      const code = () => R.rmsDwRuns(M, d, k, S);
+      kernel(this.rt, prog, `${this.o.name} dw`, `rmsdwruns:${M}:${d}:${k}:${S}`, code, [
+        dy,
+        x,
+        this.rstd,
+        dws,
+      ], k * d / 4);
+      const key = `rmsbwdruns:${M}:${d}:${accumulate}:${k}:${S}`;
+      const code2 = () => R.rmsBwdRuns(M, d, accumulate, k, S);
+      return kernel(this.rt, prog, `${this.o.name} dx`, key, code2, [dy, x, ws, this.rstd, dx], k * M);
+    }
     kernel(
       this.rt,
       prog,

@@ -6,6 +6,7 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
+import * as R from "../../kernels/engine/runs.ts";
 import { kernel } from "./record.ts";
 
 /** AdamW and clipping constants (Quartet §2.2). */
@@ -21,13 +22,16 @@ export interface OptimizerState {
   m1: GPUBuffer;
   /** Second moments. */
   m2: GPUBuffer;
-  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed. */
+  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed (with `runs`: a storage buffer of one such record per run). */
   stepUniform: GPUBuffer;
 }
 
-/** Clip + AdamW over `totalFloats` floats, the first `decayFloats` with weight decay. */
+/**
+ * Clip + AdamW over `totalFloats` floats, the first `decayFloats` with weight decay. With `runs` = K the
+ * buffers hold K slabs of `totalFloats`, each clipped by its own norm and stepped with its own scalars.
+ */
 export class AdamW {
-  /** [0] gradient norm, [1] clip coefficient of the last step. */
+  /** [0] gradient norm, [1] clip coefficient of the last step (run r: [4r], [4r + 1]). */
   readonly clip: GPUBuffer;
   readonly #partial: GPUBuffer;
   readonly #parts: number;
@@ -36,16 +40,18 @@ export class AdamW {
   /** Creates the optimizer's scratch buffers. */
   constructor(
     readonly rt: Runtime,
-    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState },
+    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState; runs?: number },
   ) {
+    const k = o.runs ?? 1;
     this.#parts = Math.ceil(o.totalFloats / 4 / AdamW.#chunk);
-    this.#partial = rt.storage(this.#parts * 4, "norm parts");
-    this.clip = rt.storage(16, "clip");
+    this.#partial = rt.storage(this.#parts * k * 4, "norm parts");
+    this.clip = rt.storage(16 * k, "clip");
   }
 
   /** Records the gradient norm, the clip coefficient and the AdamW update. */
   record(prog: Program): void {
     const { totalFloats, decayFloats, state } = this.o;
+    if (this.o.runs) return this.#recordRuns(prog, this.o.runs);
     const n4 = totalFloats / 4, chunk = AdamW.#chunk, parts = this.#parts;
     kernel(this.rt, prog, "grad norm", `sumsq:${n4}:${chunk}`, () => K.sumSquaresPartial(n4, chunk), [
       state.grads,
@@ -80,5 +86,32 @@ export class AdamW {
         n / 4,
       );
     }
+  }
+
+  /** The K-run twin of {@link record} (kernels/engine/runs.ts): one dispatch per stage for all runs. */
+  #recordRuns(prog: Program, k: number): void {
+    const { totalFloats: n, decayFloats, state } = this.o;
+    const n4 = n / 4, chunk = AdamW.#chunk, parts = this.#parts;
+    const sq = () => R.sumSquaresPartialRuns(n4, chunk, k);
+    kernel(
+      this.rt,
+      prog,
+      "grad norm",
+      `sumsqruns:${n4}:${chunk}:${k}`,
+      sq,
+      [state.grads, this.#partial],
+      k * parts,
+    );
+    const cc = () => R.clipCoefRuns(parts, OPT.clip, k);
+    kernel(this.rt, prog, "clip", `clipruns:${parts}:${OPT.clip}:${k}`, cc, [this.#partial, this.clip], k);
+    const code = () => R.adamwRuns(n4, decayFloats / 4, k, OPT.beta1, OPT.beta2, OPT.eps, OPT.weightDecay);
+    kernel(this.rt, prog, "adamw", `adamwruns:${n4}:${decayFloats / 4}:${k}`, code, [
+      state.params,
+      state.grads,
+      state.m1,
+      state.m2,
+      this.clip,
+      state.stepUniform,
+    ], k * n4);
   }
 }

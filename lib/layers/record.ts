@@ -5,7 +5,7 @@
  */
 import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
 import { grid1d } from "../../kernels/engine/ops.ts";
-import type { Binding, Program, Runtime } from "../gpu/runtime.ts";
+import type { Binding, Program, Runtime, Slice } from "../gpu/runtime.ts";
 
 /** Records one kernel (pipeline cached under `key`) over `n` invocations. */
 export function kernel(
@@ -30,4 +30,20 @@ export function gemm(rt: Runtime, prog: Program, label: string, s0: GemmSpec, bi
   prog.add(
     rt.dispatch(label, rt.pipeline(gemmKey(s), () => gemmWgsl(s)), bindings, gemmGrid(s), gemmFlops(s)),
   );
+}
+
+/**
+ * K packed runs (lib/engine/pack.ts): activations hold the runs' rows one run after another (a K·B batch),
+ * parameters and gradients are K slabs of `stride` floats (run r's tensor at `r·stride` past run 0's).
+ */
+export interface Runs {
+  /** Number of runs K (≥ 2; a layer without `runs` is one run, on the single-run kernels). */
+  runs: number;
+  /** Floats between one run's parameter slab and the next. */
+  stride: number;
+}
+
+/** A slice of run 0's tensor widened to cover the same tensor of every run (`runs` absent: unchanged). */
+export function allRuns(s: Slice, floats: number, runs?: Runs): Slice {
+  return runs ? { ...s, size: ((runs.runs - 1) * runs.stride + floats) * 4 } : s;
 }

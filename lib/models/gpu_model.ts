@@ -8,6 +8,7 @@ import type { AttentionRecipe } from "../attention/recipes.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
 import type { ParamLayout } from "./layout.ts";
 import type { LinearScheme } from "../layers/linear.ts";
+import type { Runs } from "../layers/record.ts";
 
 /** Options for building a model of any family on the GPU. */
 export interface ModelOptions {
@@ -21,6 +22,8 @@ export interface ModelOptions {
   textures?: boolean;
   /** Attention recipe of every block, resolved up front (lib/attention/recipes.ts); default f32. */
   attention?: AttentionRecipe;
+  /** K packed runs of this shape in one model (lib/engine/pack.ts); default 1. */
+  runs?: number;
 }
 
 /** Buffers and programs of a model instance; a family's model fills the programs in its constructor. */
@@ -37,10 +40,12 @@ export abstract class GpuModelBase {
   readonly m1: GPUBuffer;
   /** AdamW second moments. */
   readonly m2: GPUBuffer;
-  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed. */
+  /** Step uniform: lr, lr/bc1, sqrt(bc2), seed (packed: a storage buffer with one such record per run). */
   readonly stepUniform: GPUBuffer;
-  /** Scalars: [0] mean train loss, [1] eval loss sum, [2] grad norm, [3] clip coef. */
+  /** Scalars: [0] mean train loss, [1] eval loss sum, [2] grad norm, [3] clip coef (packed: run r at [4r…]). */
   readonly scalars: GPUBuffer;
+  /** Packed runs (K ≥ 2, parameter slabs of `layout.totalFloats`); undefined for one run. */
+  readonly pack?: Runs;
   /** Forward + loss + backward + clip + AdamW (training programs only). */
   abstract readonly trainProgram: Program;
   /** Forward + backward only (gradients for tests). */
@@ -51,16 +56,18 @@ export abstract class GpuModelBase {
   abstract readonly clipBuffer: GPUBuffer | undefined;
 
   /** Allocates the shared buffers (call inside an arena, see {@link buildModel}). */
-  protected constructor(rt: Runtime, layout: ParamLayout, train: boolean) {
+  protected constructor(rt: Runtime, layout: ParamLayout, train: boolean, runs = 1) {
     this.rt = rt;
     this.layout = layout;
+    if (runs > 1) this.pack = { runs, stride: layout.totalFloats };
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
-    this.params = buf(layout.totalFloats, "params");
-    this.grads = buf(train ? layout.totalFloats : 4, "grads");
-    this.m1 = buf(train ? layout.totalFloats : 4, "adam m");
-    this.m2 = buf(train ? layout.totalFloats : 4, "adam v");
-    this.stepUniform = rt.uniform(16, "step");
-    this.scalars = buf(4, "scalars");
+    const all = layout.totalFloats * runs;
+    this.params = buf(all, "params");
+    this.grads = buf(train ? all : 4, "grads");
+    this.m1 = buf(train ? all : 4, "adam m");
+    this.m2 = buf(train ? all : 4, "adam v");
+    this.stepUniform = runs > 1 ? buf(4 * runs, "steps") : rt.uniform(16, "step");
+    this.scalars = buf(4 * runs, "scalars");
   }
 
   /** The parameter slice of tensor `name`. */
@@ -108,8 +115,22 @@ export abstract class GpuModelBase {
     this.rt.device.queue.writeBuffer(this.stepUniform, 0, b);
   }
 
-  /** Zeroes scalars[1] (the eval accumulator). */
+  /** Writes the step scalars of every packed run, as {@link writeStep} does for one. */
+  writeSteps(steps: { lr: number; stepSize: number; sqrtBc2: number; seed: number }[]): void {
+    const b = new ArrayBuffer(16 * steps.length), f = new Float32Array(b), u = new Uint32Array(b);
+    steps.forEach((s, r) => {
+      f.set([s.lr, s.stepSize, s.sqrtBc2], 4 * r);
+      u[4 * r + 3] = s.seed >>> 0;
+    });
+    this.rt.device.queue.writeBuffer(this.stepUniform, 0, b);
+  }
+
+  /** Zeroes scalars[1] (the eval accumulator; of every run when packed). */
   resetEvalSum(): void {
+    if (this.pack) {
+      const s = new Float32Array(4 * this.pack.runs);
+      return this.rt.device.queue.writeBuffer(this.scalars, 0, s);
+    }
     this.rt.device.queue.writeBuffer(this.scalars, 4, new Float32Array([0]));
   }
 

@@ -8,6 +8,8 @@ import type { Experiment } from "../spec/schema.ts";
 import { formatDuration, formatSi, textTable } from "./format.ts";
 import { throughputKey } from "./probe.ts";
 import { sharedTokens, tokensToTrain } from "./sharing.ts";
+import { packPlan, packSummary } from "./packing.ts";
+import { DEFAULT_PACK } from "../engine/packable.ts";
 
 /** Inputs of the dry-run report. */
 export interface DryRunInput {
@@ -22,6 +24,8 @@ export interface DryRunInput {
   dataTokens?: number;
   /** Data source name, for messages. */
   data: string;
+  /** Most runs per pack (`--pack`; default 8, 1: none). */
+  pack?: number;
 }
 
 /** Estimated seconds of a run from the probe (NaN when not probed). */
@@ -94,6 +98,13 @@ export function dryRunReport(inp: DryRunInput): string {
     for (const t of items.slice(0, MAX_NOTES)) lines.push(line(t));
     if (items.length > MAX_NOTES) lines.push(`… and ${items.length - MAX_NOTES} more ${what}`);
   };
+  // Packed runs (./packing.ts): which pending runs train together in one program.
+  const cap = inp.pack ?? DEFAULT_PACK, packed = packSummary(pending, cap);
+  if (packed) {
+    lines.push(packed);
+    const packs = packPlan(pending, cap).filter((p) => p.length > 1);
+    capped(packs, (p) => `  pack of ${p.length}: ${p.map((r) => r.id).join(", ")}`, "packs");
+  }
   capped(
     inp.expansion.duplicates,
     (d) => `note: ${d.scheme} × ${d.model} repeats run ${d.id} (same resolved config), listed once`,

@@ -6,7 +6,6 @@
  */
 import type { CurvePoint, TrainConfig, TrainHooks, TrainResult } from "../engine/api.ts";
 import { recoverCheckpoint } from "../engine/checkpoint.ts";
-import { train } from "../engine/train.ts";
 import { getGpu } from "../gpu/device.ts";
 import { InputError } from "../spec/errors.ts";
 import type { Experiment } from "../spec/schema.ts";
@@ -27,6 +26,9 @@ import { ownerText, tryLockRun } from "./lock.ts";
 import { hostName, StopAtCheckpoint } from "./slurm_stop.ts";
 import { branchStep, sharingGroups, tokensToTrain } from "./sharing.ts";
 import { ptqJobs, runPtqStage } from "./ptq_stage.ts";
+import { packPlan } from "./packing.ts";
+import { trainPacked } from "../engine/pack.ts";
+import { DEFAULT_PACK } from "../engine/packable.ts";
 
 /** Options of one sweep invocation. */
 export interface SweepOptions {
@@ -52,6 +54,8 @@ export interface SweepOptions {
   stopAtCheckpoint?: AbortSignal;
   /** Longest wait for that checkpoint before stopping anyway (default 60 s). */
   stopGraceSeconds?: number;
+  /** Most runs trained together in one pack (lib/sweep/packing.ts); 1: every run alone. Default 8. */
+  pack?: number;
 }
 
 /** What a sweep did. */
@@ -183,8 +187,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
   // Prefix sharing (./sharing.ts): each group's longest pending run first; it writes the branch
   // checkpoints of the shorter ones, which then train only their decay.
   const groups = sharingGroups(pending);
-  pending = groups.flat();
   const shorter = new Map<string, PlannedRun[]>(groups.map((g) => [g[0].id, g.slice(1)]));
+  // Packs (./packing.ts): runs of one shape and scheme train together; leaders before branched runs.
+  const packs = packPlan(groups.flat(), opts.pack ?? DEFAULT_PACK);
+  pending = packs.flat();
   const toTrain = tokensToTrain(pending);
   // Nothing to train: no GPU, no environment record (a finished sweep re-run does no work).
   let commit = "unknown";
@@ -220,29 +226,42 @@ export async function runSweep(opts: SweepOptions): Promise<SweepSummary> {
     wallSeconds: 0,
   };
 
-  for (const run of pending) {
+  const newStop = () =>
+    opts.stopAtCheckpoint &&
+    new StopAtCheckpoint(opts.stopAtCheckpoint, spec.checkpointEvery, opts.stopGraceSeconds ?? 60);
+  // One process per run: a run whose lock another sweep holds (the same shard started twice) is skipped.
+  for (const pack of packs) {
     opts.signal?.throwIfAborted();
     opts.stopAtCheckpoint?.throwIfAborted();
-    // One process per run: another sweep training it (the same shard started twice) makes us skip it.
-    const lock = tryLockRun(`${dir.dir}/locks/${run.id}.lock`);
-    if ("busy" in lock) {
-      summary.busy++;
-      progress.note(`${run.id}: skipped, being trained by ${ownerText(lock.owner)}`);
-      continue;
-    }
+    const locks: { run: PlannedRun; release: () => void }[] = [];
     try {
-      if (isDone(await dir.readRecord(run.id))) {
-        summary.skipped++; // finished by another sweep since we listed it
-        continue;
+      for (const run of pack) {
+        const lock = tryLockRun(`${dir.dir}/locks/${run.id}.lock`);
+        if ("busy" in lock) {
+          summary.busy++;
+          progress.note(`${run.id}: skipped, being trained by ${ownerText(lock.owner)}`);
+        } else if (isDone(await dir.readRecord(run.id))) {
+          summary.skipped++;
+          lock.release();
+        } else locks.push({ run, release: () => lock.release() });
       }
-      progress.start(run.id);
-      const stop = opts.stopAtCheckpoint &&
-        new StopAtCheckpoint(opts.stopAtCheckpoint, spec.checkpointEvery, opts.stopGraceSeconds ?? 60);
-      const branches = (shorter.get(run.id) ?? []).map((b) => branchOf(b, dir));
-      const record = await trainOne(run, dir, spec, commit, label, progress, opts.signal, stop, branches);
-      summary[record.row.status as "finished" | "diverged" | "failed"]++;
+      if (!locks.length) continue;
+      progress.start(locks[0].run.id); // a pack of one trains alone (trainPacked calls train())
+      if (locks.length > 1) progress.note(`packed: ${locks.map((l) => l.run.id).join(", ")}`);
+      const members = await Promise.all(locks.map(({ run }, i) => {
+        const branches = (shorter.get(run.id) ?? []).map((b) => branchOf(b, dir));
+        return memberOf(run, dir, spec, commit, label, progress, opts.signal, newStop(), branches, i === 0);
+      }));
+      const settled = await trainPacked(
+        locks.map(({ run }, i) => ({ config: run.config, hooks: members[i].hooks })),
+      );
+      for (let i = 0; i < members.length; i++) {
+        if (i > 0) progress.start(locks[i].run.id);
+        const record = await members[i].finish(settled[i]);
+        summary[record.row.status as "finished" | "diverged" | "failed"]++;
+      }
     } finally {
-      lock.release();
+      for (const l of locks) l.release();
     }
     if (label === "all") await rebuildRunsCsv(dir);
   }
@@ -290,8 +309,12 @@ function branchOf(run: PlannedRun, dir: ResultsDir): NonNullable<TrainHooks["bra
   };
 }
 
-/** Trains (or resumes) one run and writes its record and curve. */
-async function trainOne(
+/**
+ * The hooks of one run (checkpoints, resume, branches, progress, explosion and stop handling) and what
+ * turns its outcome into a record and curve: shared by runs trained alone and members of a pack.
+ * `show`: this run's progress drives the progress line (false for a pack's other members).
+ */
+async function memberOf(
   run: PlannedRun,
   dir: ResultsDir,
   spec: Experiment,
@@ -301,7 +324,8 @@ async function trainOne(
   signal?: AbortSignal,
   stop?: StopAtCheckpoint,
   branches: TrainHooks["branches"] = [],
-): Promise<RunRecord> {
+  show = true,
+): Promise<{ hooks: TrainHooks; finish: (r: PromiseSettledResult<TrainResult>) => Promise<RunRecord> }> {
   // Our own controller, so an exploding loss can stop the run; the sweep's signal is forwarded to it.
   const ctl = new AbortController();
   const forward = () => ctl.abort(signal?.reason);
@@ -315,8 +339,6 @@ async function trainOne(
   let exploded = false;
   const coords = { model: run.model, tokensPerParam: run.tokensPerParam, tokens: run.tokens };
   const base = { version: 1 as const, config: run.config as TrainConfig, coords, shard };
-  let record: RunRecord;
-  let curve: CurvePoint[];
   await dir.removeOrphanTemps(run.id);
   // Wall time of earlier, interrupted attempts (a heartbeat file, rewritten every few seconds).
   const heartbeat = `${dir.runDir(run.id)}/elapsed.json`;
@@ -327,65 +349,76 @@ async function trainOne(
     lastBeat = performance.now();
     writeJsonAtomic(heartbeat, { seconds: prior + (lastBeat - t0) / 1000 }).catch(() => {});
   };
-  try {
-    const result = await train(run.config, {
-      outDir: dir.ckptDir(run.id),
-      checkpointEvery: spec.checkpointEvery,
-      resume: true,
-      signal: ctl.signal,
-      branches,
-      onProgress: (p) => {
-        if (exploded) return; // the engine drains its loss ring after the abort
-        if (!reported && p.step > 1) {
-          progress.note(`${run.id}: resumed from its checkpoint at step ${p.step - 1}`);
-        }
-        reported = true;
-        progress.update(p);
-        stop?.onStep(p.step, p.steps);
-        if (performance.now() - lastBeat > 5000) beat();
-        if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
-          seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
-        } else if (!exploded) {
-          exploded = true;
-          ctl.abort(new Error(`loss ${p.trainLoss} at step ${p.step}`));
-        }
-      },
-    });
-    const diverged = result.status === "diverged" || !Number.isFinite(result.finalTrainLoss);
-    const timed = { ...result, wallSeconds: prior + result.wallSeconds };
-    record = { ...base, row: rowOf(run, diverged ? "diverged" : "finished", timed, commit), endedAt: now() };
-    curve = result.curve;
-    progress.end(
-      `${record.row.status}  val ${fmt(result.finalValLoss)}  train ${fmt(result.finalTrainLoss)}  ` +
-        `${formatSi(result.tokensPerSecond)} tok/s`,
-      result.tokensPerSecond,
-    );
-  } catch (e) {
-    if (signal?.aborted) throw signal.reason ?? e;
-    if (stop?.stopped) throw stop.reason ?? e;
-    if (exploded) {
-      // The loss blew up: a diverged run, with the last finite loss the engine reported.
-      const last = seen.at(-1);
+  const hooks: TrainHooks = {
+    outDir: dir.ckptDir(run.id),
+    checkpointEvery: spec.checkpointEvery,
+    resume: true,
+    signal: ctl.signal,
+    branches,
+    onProgress: (p) => {
+      if (exploded) return; // the engine drains its loss ring after the abort
+      if (!reported && p.step > 1) {
+        progress.note(`${run.id}: resumed from its checkpoint at step ${p.step - 1}`);
+      }
+      reported = true;
+      if (show) progress.update(p);
+      stop?.onStep(p.step, p.steps);
+      if (performance.now() - lastBeat > 5000) beat();
+      if (Number.isFinite(p.trainLoss) && p.trainLoss <= explode) {
+        seen.push({ step: p.step, tokens: p.tokens, lr: p.lr, trainLoss: p.trainLoss });
+      } else if (!exploded) {
+        exploded = true;
+        ctl.abort(new Error(`loss ${p.trainLoss} at step ${p.step}`));
+      }
+    },
+  };
+  const finish = async (settled: PromiseSettledResult<TrainResult>): Promise<RunRecord> => {
+    let record: RunRecord;
+    let curve: CurvePoint[];
+    try {
+      if (settled.status === "rejected") throw settled.reason;
+      const result = settled.value;
+      const diverged = result.status === "diverged" || !Number.isFinite(result.finalTrainLoss);
+      const timed = { ...result, wallSeconds: prior + result.wallSeconds };
       record = {
         ...base,
-        row: rowOf(run, "diverged", { finalTrainLoss: last?.trainLoss }, commit),
-        error: String((ctl.signal.reason as Error)?.message ?? ctl.signal.reason),
+        row: rowOf(run, diverged ? "diverged" : "finished", timed, commit),
         endedAt: now(),
       };
-      curve = seen;
-      progress.end(`diverged (${record.error})`);
-    } else {
-      const message = (e as Error)?.message ?? String(e);
-      record = { ...base, row: rowOf(run, "failed", {}, commit), error: message, endedAt: now() };
-      curve = seen;
-      progress.end(`failed: ${message.split("\n")[0]}`);
+      curve = result.curve;
+      progress.end(
+        `${record.row.status}  val ${fmt(result.finalValLoss)}  train ${fmt(result.finalTrainLoss)}  ` +
+          `${formatSi(result.tokensPerSecond)} tok/s`,
+        result.tokensPerSecond,
+      );
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (stop?.stopped) throw stop.reason ?? e;
+      if (exploded) {
+        // The loss blew up: a diverged run, with the last finite loss the engine reported.
+        const last = seen.at(-1);
+        record = {
+          ...base,
+          row: rowOf(run, "diverged", { finalTrainLoss: last?.trainLoss }, commit),
+          error: String((ctl.signal.reason as Error)?.message ?? ctl.signal.reason),
+          endedAt: now(),
+        };
+        curve = seen;
+        progress.end(`diverged (${record.error})`);
+      } else {
+        const message = (e as Error)?.message ?? String(e);
+        record = { ...base, row: rowOf(run, "failed", {}, commit), error: message, endedAt: now() };
+        curve = seen;
+        progress.end(`failed: ${message.split("\n")[0]}`);
+      }
+    } finally {
+      signal?.removeEventListener("abort", forward);
+      stop?.detach();
     }
-  } finally {
-    signal?.removeEventListener("abort", forward);
-    stop?.detach();
-  }
-  await dir.writeRun(record, curve);
-  return record;
+    await dir.writeRun(record, curve);
+    return record;
+  };
+  return { hooks, finish };
 }
 
 const now = () => new Date().toISOString();

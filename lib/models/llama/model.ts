@@ -21,6 +21,7 @@ import { AdamW } from "../../layers/optimizer.ts";
 import { CrossEntropyLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase, type ModelOptions } from "../gpu_model.ts";
 import { paramLayout } from "./config.ts";
+import type { RunIdLayout } from "../../../kernels/engine/runs.ts";
 
 export { OPT } from "../../layers/optimizer.ts";
 export { ropeTable };
@@ -29,8 +30,8 @@ export const batchLayout: (M: number, V: number) => IdLayout = idLayout;
 /** Packs inputs and targets with the CSR index the embedding gradient uses. */
 export const packBatch: (inputs: ArrayLike<number>, targets: ArrayLike<number>, V: number) => Uint32Array =
   packIds;
-/** Word offsets inside the per-step batch buffer. */
-export type BatchLayout = IdLayout;
+/** Word offsets inside the per-step batch buffer (packed runs: lib/layers/embedding.ts `packRunIds`). */
+export type BatchLayout = IdLayout | RunIdLayout;
 
 /** Options for building a Llama on the GPU ({@link ModelOptions} of every family). */
 export type GpuModelOptions = ModelOptions;
@@ -59,15 +60,15 @@ export class GpuModel extends GpuModelBase {
 
   private constructor(rt: Runtime, cfg: ModelConfig, o: GpuModelOptions) {
     const train = o.train ?? true;
-    super(rt, paramLayout(cfg), train);
+    super(rt, paramLayout(cfg), train, o.runs);
     this.cfg = cfg;
     this.batch = o.batch;
     const T = cfg.context, d = cfg.dModel, f = cfg.ffn, V = cfg.vocab, L = cfg.layers;
-    const M = (this.M = o.batch * T);
+    const M = (this.M = o.batch * T), runs = this.pack, K = runs?.runs ?? 1, KM = K * M; // M tokens per run
     const recipe = o.recipe ?? F32_SCHEME;
     const scratch = new Scratch(rt);
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
-    const embed = new Embedding(rt, { name: "embed", M, d, V });
+    const embed = new Embedding(rt, { name: "embed", M, d, V, runs });
     this.batchLayout = embed.ids;
     this.batchBuf = rt.storage(this.batchLayout.words * 4, "batch");
     const rope = buf(T * d / cfg.heads, "rope");
@@ -88,13 +89,14 @@ export class GpuModel extends GpuModelBase {
         stepUniform: this.stepUniform,
         scratch,
         textures: o.textures,
+        runs,
       });
     const blocks = Array.from({ length: L }, (_, l) => ({
       pre: `model.layers.${l}`,
-      norm1: new RmsNorm(rt, { name: `L${l} norm1`, M, d, eps: cfg.rmsEps }),
+      norm1: new RmsNorm(rt, { name: `L${l} norm1`, M, d, eps: cfg.rmsEps, runs }),
       attn: new Attention(rt, {
         name: `L${l}`,
-        batch: o.batch,
+        batch: o.batch * K,
         T,
         d,
         heads: cfg.heads,
@@ -105,17 +107,17 @@ export class GpuModel extends GpuModelBase {
         scratch,
         recipe: o.attention,
       }),
-      norm2: new RmsNorm(rt, { name: `L${l} norm2`, M, d, eps: cfg.rmsEps }),
+      norm2: new RmsNorm(rt, { name: `L${l} norm2`, M, d, eps: cfg.rmsEps, runs }),
       mlp: new SwiGluMlp(rt, {
         name: `L${l}`,
-        M,
+        M: KM,
         f,
         gateUp: lin(l, "gate_up", d, 2 * f, 3),
         down: lin(l, "down", f, d, 4),
         scratch,
       }),
     }));
-    const normF = new RmsNorm(rt, { name: "norm_f", M, d, eps: cfg.rmsEps });
+    const normF = new RmsNorm(rt, { name: "norm_f", M, d, eps: cfg.rmsEps, runs });
     // lm_head: full precision unless the recipe opts it in (forward label "+lm_head")
     const head = new Linear(rt, {
       name: "lm_head",
@@ -126,12 +128,13 @@ export class GpuModel extends GpuModelBase {
       salt: 0xffff,
       stepUniform: this.stepUniform,
       scratch,
+      runs,
     });
     const w = (name: string) => ({ w: P(name) }), gw = (name: string) => ({ w: G(name) });
     // residual stream x0..x2L (x_{2l+1} after attention, x_{2l+2} after the MLP), normed inputs h1/h2 per block
-    const xs = Array.from({ length: 2 * L + 1 }, (_, i) => buf(M * d, `x${i}`));
-    const hs = blocks.map((_, l) => [buf(M * d, `h1.${l}`), buf(M * d, `h2.${l}`)]);
-    const hf = buf(M * d, "hf"), logits = buf(M * V, "logits");
+    const xs = Array.from({ length: 2 * L + 1 }, (_, i) => buf(KM * d, `x${i}`));
+    const hs = blocks.map((_, l) => [buf(KM * d, `h1.${l}`), buf(KM * d, `h2.${l}`)]);
+    const hf = buf(KM * d, "hf"), logits = buf(KM * V, "logits");
 
     // ---- forward ----
     const fwd = new Program();
@@ -147,7 +150,7 @@ export class GpuModel extends GpuModelBase {
     head.forward(fwd, { buffer: hf }, P("lm_head.weight"), { buffer: logits });
 
     // ---- eval: summed loss into scalars[1]; training: mean loss, the CE overwrites logits with their gradient ----
-    const ce = new CrossEntropyLoss(rt, { M, V, tgtOff: this.batchLayout.tgtOff });
+    const ce = new CrossEntropyLoss(rt, { M, V, tgtOff: this.batchLayout.tgtOff, runs: runs?.runs });
     this.evalProgram.items.push(...fwd.items);
     ce.evalSum(this.evalProgram, this.batchBuf, logits, this.scalars);
     if (!train) return;
@@ -156,7 +159,7 @@ export class GpuModel extends GpuModelBase {
     const bwd = this.gradProgram;
     bwd.items.push(...fwd.items);
     ce.trainMean(bwd, this.batchBuf, logits, this.scalars);
-    const dx = buf(M * d, "dx"), dh = buf(M * d, "dh");
+    const dx = buf(KM * d, "dx"), dh = buf(KM * d, "dh");
     head.backward(
       bwd,
       { buffer: logits },
@@ -201,6 +204,7 @@ export class GpuModel extends GpuModelBase {
       totalFloats: this.layout.totalFloats,
       decayFloats: this.layout.decayFloats,
       state: this,
+      runs: runs?.runs,
     });
     opt.record(this.trainProgram);
     this.clipBuffer = opt.clip;

@@ -1,0 +1,44 @@
+/**
+ * Packs of a sweep (lib/engine/pack.ts): the pending runs that train together in one program. Runs pack when
+ * their configs are equal but for seed, peak lr and schedule (`packKey`: same shape, scheme, batch, data,
+ * steps, evaluation) and their scheme packs (`packProblemOf`: fp32 and bf16 today; FP4 schemes train alone).
+ *
+ * With WSD prefix sharing (./sharing.ts) runs come in two waves: first every sharing group's longest run
+ * (and every run that shares nothing), then the branched runs, which resume from their group's branch
+ * checkpoints. Packs form within a wave only, so a branched run's checkpoint always exists before its pack
+ * starts, and packs of branched runs hold runs with equal step counts (hence equal branch points).
+ * @module
+ */
+import { packCapFor, packKey, packProblemOf } from "../engine/packable.ts";
+import { type ShareableRun, sharingGroups } from "./sharing.ts";
+
+/** The runs in packs of at most `cap` (1: every run alone), in training order. */
+export function packPlan<T extends ShareableRun>(runs: T[], cap: number): T[][] {
+  const groups = sharingGroups(runs);
+  const waves = [groups.map((g) => g[0]), groups.flatMap((g) => g.slice(1))];
+  const out: T[][] = [];
+  for (const wave of waves) {
+    const buckets = new Map<string, T[]>();
+    for (const r of wave) {
+      const k = cap > 1 && !packProblemOf(r.config) ? packKey(r.config) : `\u0000${r.id}`;
+      const b = buckets.get(k);
+      if (b) b.push(r);
+      else buckets.set(k, [r]);
+    }
+    for (const b of buckets.values()) {
+      const size = packCapFor(b[0].config, cap);
+      for (let i = 0; i < b.length; i += size) out.push(b.slice(i, i + size));
+    }
+  }
+  return out;
+}
+
+/** One line for the dry run: how many runs train in how many packs, or nothing when no run packs. */
+export function packSummary<T extends ShareableRun>(runs: T[], cap: number): string | undefined {
+  const packs = packPlan(runs, cap).filter((p) => p.length > 1);
+  if (!packs.length) return undefined;
+  const n = packs.reduce((s, p) => s + p.length, 0);
+  const sizes = packs.map((p) => p.length).join(", ");
+  return `packed runs: ${n} of ${runs.length} pending runs train in ${packs.length} pack(s) of ${sizes} ` +
+    `(--pack ${cap}; --pack 1 trains every run alone)`;
+}
