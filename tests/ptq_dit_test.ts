@@ -14,7 +14,7 @@ import { RECIPES } from "../lib/ptq/recipes.ts";
 
 // A small DiT: the reference init with every tensor perturbed (seeded), so that the adaLN-Zero gates and the
 // zero-initialised final layer are not zero and every linear shapes the output.
-const cfg = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4 });
+const cfg = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4, mlpRatio: 2 });
 
 function params(): Float32Array {
   const p = initDitParams(cfg, 5), rng = new Rng(5, 0x7e57);
