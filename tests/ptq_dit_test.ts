@@ -11,6 +11,9 @@ import { readPtqConfig, readScales } from "../lib/ptq/checkpoint.ts";
 import { quantizedDitPredictor } from "../lib/ptq/dit_eval.ts";
 import { gridOf, quantScaled } from "../lib/ptq/grid.ts";
 import { RECIPES } from "../lib/ptq/recipes.ts";
+import { ResultsDir } from "../lib/results/store.ts";
+import type { Experiment } from "../lib/spec/schema.ts";
+import { readPtqCsv, runPtqStage } from "../lib/sweep/ptq_stage.ts";
 
 // A small DiT: the reference init with every tensor perturbed (seeded), so that the adaLN-Zero gates and the
 // zero-initialised final layer are not zero and every linear shapes the output.
@@ -122,4 +125,23 @@ Deno.test("DiT ptq refuses a wrong family and too few calibration images in one 
     assert.match(err, want);
   }
   assert.equal([...Deno.readDirSync(out)].length, 0);
+});
+
+Deno.test("the sweep's PTQ stage runs on a finished DiT run's checkpoint", async () => {
+  const root = Deno.makeTempDirSync();
+  const dir = ResultsDir.of(root, "exp"), id = "dit-run";
+  saveDitModel(dir.ckptDir(id), cfg, params(), { train: { evalImages: 16 } });
+  Deno.writeTextFileSync(
+    dir.recordPath(id),
+    JSON.stringify({ row: { status: "finished", non_embedding_params: 1234, tokens: 5678 } }),
+  );
+  const spec = {
+    data: "mnist",
+    ptq: ["minmax-nvfp4:w4a8"],
+    ptqOptions: { calib: 8 },
+  } as unknown as Experiment;
+  assert.equal(await runPtqStage(dir, spec, [id]), 1);
+  const [row] = await readPtqCsv(`${root}/exp/ptq.csv`);
+  assert.deepEqual([row.recipe, row.a_bits, row.params, row.tokens], ["minmax-nvfp4", "8", "1234", "5678"]);
+  assert.equal(readPtqConfig(`${dir.runDir(id)}/ptq/minmax-nvfp4-w4a8`)?.evalImages, 16);
 });
