@@ -23,6 +23,7 @@ import { referencePredictor } from "../lib/models/dit/sample.ts";
 import { ditScheme } from "../lib/models/dit/checkpoint.ts";
 import { readPtqConfig } from "../lib/ptq/checkpoint.ts";
 import { evalQuantized } from "../lib/ptq/eval.ts";
+import { quantizedDitPredictor } from "../lib/ptq/dit_eval.ts";
 
 /** Evaluates a checkpoint on a byte string; returns the mean loss and counts. */
 export async function evalCheckpoint(
@@ -100,11 +101,14 @@ if (import.meta.main) {
     }
     const attention = attentionRecipe(a.attention ?? "fp32");
     if (a.inputs !== undefined) {
+      const ptq = readPtqConfig(a.checkpoint);
       const r = await evalCheckpointOnInputs(
         a.checkpoint,
         a.inputs,
         (c, p) =>
-          gpuUnsupported(c)
+          ptq
+            ? quantizedDitPredictor(c, p, ptq)
+            : gpuUnsupported(c)
             ? referencePredictor(c, p)
             : gpuPredictor(c, p, ditScheme(a.checkpoint), { attention }),
       );

@@ -1,7 +1,7 @@
 /**
  * `deno task ptq --checkpoint DIR --recipe NAME [--bits wXaY] [--calib N] [--seed S] --out DIR [--json]`:
- * post-training quantization of a trained Llama checkpoint with one recipe; writes a quantized checkpoint that
- * `deno task eval` reads. `--list` lists the recipes. Bad input: one line, exit 2, before any work.
+ * post-training quantization of a trained Llama or DiT checkpoint with one recipe; writes a quantized checkpoint
+ * that `deno task eval` (and, for a DiT, `deno task sample`) reads. `--list` lists the recipes. Bad input: one line, exit 2, before any work.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -11,18 +11,23 @@ import { preparePtq, runPrepared } from "../lib/ptq/run.ts";
 const USAGE = `usage: deno task ptq --checkpoint DIR --recipe NAME --out DIR [options]
        deno task ptq --list [--json]
 
-Post-training quantization of a trained Llama checkpoint (lib/ptq). Writes the fake-quantized weights
+Post-training quantization of a trained Llama or DiT checkpoint (lib/ptq). Writes the fake-quantized weights
 (f32, usual tensor names), the activation quantizers (config.json fp4lab.ptq) and the weight scales
-(ptq_scales.safetensors) to --out; \`deno task eval --checkpoint OUT --text FILE\` evaluates it.
+(ptq_scales.safetensors) to --out; \`deno task eval --checkpoint OUT --text FILE\` (Llama) or
+\`--inputs FILE.safetensors\` (DiT) evaluates it, \`deno task sample --checkpoint OUT\` draws from a DiT.
+On a DiT, loss = validation ε-MSE (the fixed tuples training reports), calibration = N noised training digits.
 
 options:
   --checkpoint DIR   float checkpoint (a finished run's directory)
   --recipe NAME      one of --list
   --bits wXaY        ${BITS.join(" | ")} (default: the recipe's)
-  --calib N          calibration sequences from the training split (default 32, at least 2)
+  --calib N          calibration sequences from the training split (default 32, at least 2);
+                     DiT: calibration images (default 64, at least 8)
   --seed S           calibration draw and rotation seed (default 0)
   --eval-tokens N    validation tokens for lossBefore/lossAfter (default min(run's evalTokens, 4096))
-  --data NAME        data source (default: the checkpoint's training data)
+  --data NAME        data source (default: the checkpoint's training data; Llama only)
+  --eval-images N    DiT: validation tuples for lossBefore/lossAfter (default min(run's evalImages, 1000))
+  --scope S          DiT: blocks | all — quantize the DiT blocks' linears or every linear (default: recipe's)
   --iters N          AdaRound iterations (fp4dit recipes; default 300)
   --out DIR          output directory
   --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds}
@@ -34,6 +39,11 @@ function int(name: string, v: string | undefined, min: number): number | undefin
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min} (got "${v}")`);
   return n;
+}
+
+function scopeOf(v: string | undefined): "blocks" | "all" | undefined {
+  if (v === undefined || v === "blocks" || v === "all") return v;
+  throw new Error(`--scope must be blocks or all (got "${v}")`);
 }
 
 if (import.meta.main) {
@@ -50,6 +60,8 @@ if (import.meta.main) {
         calib: { type: "string" },
         seed: { type: "string" },
         "eval-tokens": { type: "string" },
+        "eval-images": { type: "string" },
+        scope: { type: "string" },
         data: { type: "string" },
         iters: { type: "string" },
         out: { type: "string" },
@@ -90,6 +102,8 @@ if (import.meta.main) {
       seed: int("seed", v.seed as string | undefined, 0),
       evalTokens: int("eval-tokens", v["eval-tokens"] as string | undefined, 1),
       iters: int("iters", v.iters as string | undefined, 1),
+      evalImages: int("eval-images", v["eval-images"] as string | undefined, 2),
+      scope: scopeOf(v.scope as string | undefined),
       data: v.data as string | undefined,
       out: v.out as string,
       log: v.json ? undefined : (line: string) => console.error(line),

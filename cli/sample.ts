@@ -16,6 +16,8 @@ import { ditScheme, loadDitModel } from "../lib/models/dit/checkpoint.ts";
 import type { EpsPredictor } from "../lib/models/dit/diffusion.ts";
 import { referencePredictor, sampleGridPng } from "../lib/models/dit/sample.ts";
 import { gpuPredictor, gpuUnsupported } from "../lib/models/dit/gpu_predictor.ts";
+import { readPtqConfig } from "../lib/ptq/checkpoint.ts";
+import { quantizedDitPredictor } from "../lib/ptq/dit_eval.ts";
 
 const HELP = `deno task sample --checkpoint DIR --out grid.png [options]
 
@@ -142,9 +144,17 @@ if (import.meta.main) {
       console.log(HELP);
       Deno.exit(0);
     }
-    // the GPU model when its tiles fit the shape, else the float64 reference (exact, slow)
+    // the GPU model when its tiles fit the shape, else the float64 reference (exact, slow); a PTQ checkpoint
+    // (deno task ptq) runs on the CPU with its activation quantizers (lib/ptq)
     const scheme = ditScheme(a.checkpoint), why = gpuUnsupported(loadDitModel(a.checkpoint).cfg);
-    const r = why
+    const ptq = readPtqConfig(a.checkpoint);
+    const r = ptq
+      ? await runSample(
+        a,
+        (c, p) => quantizedDitPredictor(c, p, ptq),
+        `ptq ${ptq.recipe} ${ptq.bits} (CPU float64)`,
+      )
+      : why
       ? await runSample(a, referencePredictor, `reference (float64 TypeScript; GPU: ${why})`)
       : await runSample(a, (c, p) => gpuPredictor(c, p, scheme), `GPU (forward ${scheme.fwd})`);
     if (a.json) console.log(JSON.stringify(r));

@@ -199,11 +199,11 @@ Deno.test("bad input is refused with one line before any work", async () => {
     () => preparePtq({ checkpoint: src, recipe: "fpq", calib: 1, out, data: "sotu" }),
     /too few calibration samples/,
   );
-  const dit = Deno.makeTempDirSync();
-  Deno.writeTextFileSync(`${dit}/config.json`, JSON.stringify({ model_type: "dit", fp4lab: {} }));
+  const other = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(`${other}/config.json`, JSON.stringify({ model_type: "gpt2", fp4lab: {} }));
   assert.throws(
-    () => preparePtq({ checkpoint: dit, recipe: "fpq", out, data: "sotu" }),
-    /dit checkpoint; ptq runs on llama/,
+    () => preparePtq({ checkpoint: other, recipe: "fpq", out, data: "sotu" }),
+    /gpt2 checkpoint; ptq runs on llama and dit checkpoints/,
   );
   const p = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "cli/ptq.ts", "--checkpoint", src, "--recipe", "nope", "--out", out],

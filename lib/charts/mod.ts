@@ -25,6 +25,8 @@ export {
 } from "./specs.ts";
 export type { VlSpec } from "./specs.ts";
 export { isoflopSpec } from "./isoflop.ts";
+export { ptqChartOf, ptqDeltaSpec, ptqPoints } from "./ptq.ts";
+export type { PtqPoint } from "./ptq.ts";
 export { compile, svgToPng, toHtml, toPng, toSvg, writeChart } from "./render.ts";
 export type { ChartFiles } from "./render.ts";
 export { base64, Chart, show, VEGALITE_MIME } from "./jupyter.ts";

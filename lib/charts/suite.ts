@@ -1,6 +1,7 @@
 /**
  * The standard chart set for one fit and frontier, and the `plot` job: load an experiment's results,
- * fit, build the frontier, write every chart (SVG, PNG, HTML, spec) under results/<experiment>/charts/.
+ * fit, build the frontier, write every chart (SVG, PNG, HTML, spec) under results/<experiment>/charts/ —
+ * with a PTQ stage's ptq.csv present, also δ against D/N per recipe (lib/charts/ptq.ts).
  * @module
  */
 import { bootstrapCI } from "../fit/bootstrap.ts";
@@ -13,6 +14,7 @@ import { type Frontier, frontier, type FrontierOptions } from "../fit/frontier.t
 import { fitSummary, writeAtomic } from "../fit/report.ts";
 import { fitWarnings } from "../fit/warnings.ts";
 import { type ChartFiles, writeChart } from "./render.ts";
+import { ptqChartOf } from "./ptq.ts";
 import {
   efficiencySpec,
   lossVsComputeSpec,
@@ -102,6 +104,15 @@ export async function plotExperiment(resultsDir: string, o: PlotOptions = {}): P
   const prefix = (synthetic ? "SYNTHETIC DATA: " : "") +
     (n ? `ILL-DETERMINED FIT (${n} warning${n > 1 ? "s" : ""} in fit.json): ` : "");
   const files = await writeCharts(dir, chartSpecs(fit, f, { titlePrefix: prefix || undefined }));
+  // An experiment with a PTQ stage (ptq.csv): δ against D/N per recipe (lib/charts/ptq.ts).
+  const ptq = await ptqChartOf(table.dir ?? resultsDir);
+  if (ptq) {
+    files.ptq_delta = await writeChart(
+      dir,
+      "ptq_delta",
+      synthetic ? withTitlePrefix(ptq, "SYNTHETIC DATA: ") : ptq,
+    );
+  }
   await writeAtomic(`${dir}/fit.json`, JSON.stringify(fitSummary(fit), null, 2) + "\n");
   await writeAtomic(
     `${dir}/frontier.json`,

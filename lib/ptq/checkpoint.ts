@@ -13,6 +13,8 @@ import {
   writeFileAtomic,
 } from "../engine/checkpoint.ts";
 import { hfConfig, toHfTensors } from "../models/llama/checkpoint.ts";
+import type { DitConfig } from "../models/dit/config.ts";
+import { ditCheckpointFiles } from "../models/dit/checkpoint.ts";
 import type { ActQuant } from "./quant.ts";
 import type { QuantizedModel, WeightMeta } from "./quantize_model.ts";
 
@@ -36,6 +38,10 @@ export interface PtqConfig {
   lossBefore: number;
   /** Loss after. */
   lossAfter: number;
+  /** DiT: validation tuples of lossBefore / lossAfter. */
+  evalImages?: number;
+  /** DiT: which linears were quantized ("blocks" or "all"). */
+  scope?: "blocks" | "all";
 }
 
 /** Reads the PTQ section of a checkpoint's config.json (null for a float checkpoint). */
@@ -62,6 +68,12 @@ export function writeQuantized(
     `${out}/model.safetensors`,
     encodeSafetensors(toHfTensors(cfg, q.params), { format: "pt" }),
   );
+  writeScales(out, q, ptq);
+  const config = hfConfig(cfg, { ...extra, scheme: { fwd: "fp32", bwd: "fp32" }, ptq });
+  writeFileAtomic(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
+}
+
+function writeScales(out: string, q: QuantizedModel, ptq: PtqConfig): void {
   const st: NamedTensor[] = [];
   for (const [name, s] of q.scales) {
     st.push({ name: `${name}.scales`, shape: s.shape, data: Float32Array.from(s.scales) });
@@ -70,8 +82,27 @@ export function writeQuantized(
     }
   }
   writeFileAtomic(`${out}/ptq_scales.safetensors`, encodeSafetensors(st, { recipe: ptq.recipe }));
-  const config = hfConfig(cfg, { ...extra, scheme: { fwd: "fp32", bwd: "fp32" }, ptq });
-  writeFileAtomic(`${out}/config.json`, JSON.stringify(config, null, 2) + "\n");
+}
+
+/**
+ * Writes a quantized DiT checkpoint into `out`: the DiT's own model.safetensors (fake-quantized weights, usual
+ * names) and config.json (with `fp4lab.ptq`), plus ptq_scales.safetensors. `extra` keeps the source's fp4lab
+ * fields (train config, step).
+ */
+export function writeQuantizedDit(
+  out: string,
+  cfg: DitConfig,
+  q: QuantizedModel,
+  ptq: PtqConfig,
+  extra: Record<string, unknown>,
+): void {
+  Deno.mkdirSync(out, { recursive: true });
+  const files = ditCheckpointFiles(cfg, q.params, { ...extra, scheme: { fwd: "fp32", bwd: "fp32" }, ptq });
+  const model = files.find(([n]) => n === "model.safetensors")![1];
+  const config = files.find(([n]) => n === "config.json")![1];
+  writeFileAtomic(`${out}/model.safetensors`, model);
+  writeScales(out, q, ptq);
+  writeFileAtomic(`${out}/config.json`, config);
 }
 
 /** Reads the scales file of a quantized checkpoint. */

@@ -6,7 +6,7 @@
 import { loadModel } from "../engine/checkpoint.ts";
 import { windowBatches } from "../data/batches.ts";
 import { meanLoss } from "./forward.ts";
-import { actHook } from "./run.ts";
+import { actHook } from "./quant.ts";
 import type { PtqConfig } from "./checkpoint.ts";
 
 /** Mean next-token loss of a byte string under a quantized checkpoint. */

@@ -12,10 +12,10 @@ import { crossEntropy, rmsFwd, rope, softmaxCausal, swigluFwd } from "../models/
 
 /** One linear layer of the model: its flat tensor name (also its PTQ name) and shape. */
 export interface LinearInfo {
-  /** Flat parameter name: `model.layers.{l}.qkv|o|gate_up|down` or `lm_head.weight`. */
+  /** Flat parameter name: `model.layers.{l}.qkv|o|gate_up|down` or `lm_head.weight` (a DiT: its weight names). */
   name: string;
-  /** Module kind. */
-  kind: "qkv" | "o" | "gate_up" | "down" | "lm_head";
+  /** Module kind (fc1 / gate_up: the first MLP linear; the DiT's adaLN, embedder and final linears). */
+  kind: "qkv" | "o" | "gate_up" | "down" | "lm_head" | "fc1" | "adaln" | "x_embed" | "t_embed" | "final";
   /** In-features. */
   inF: number;
   /** Out-features. */

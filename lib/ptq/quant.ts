@@ -9,6 +9,7 @@
  */
 import { hadamardForward, hadamardSigns, PRESETS, quantizeTensor } from "../formats/mod.ts";
 import { gridOf, quantScaled } from "./grid.ts";
+import type { InputHook } from "./forward.ts";
 
 /** Activation quantizer of one linear layer's input. */
 export interface ActQuant {
@@ -182,4 +183,9 @@ export function outputMse(
     }
   }
   return s / (M * outF);
+}
+
+/** The forward hook of a set of activation quantizers (linear name → quantizer; other inputs pass through). */
+export function actHook(acts: Record<string, ActQuant>): InputHook {
+  return (name, X, M, K) => (acts[name] ? applyAct(acts[name], X, M, K) : X);
 }

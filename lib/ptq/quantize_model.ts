@@ -93,7 +93,7 @@ function fp4ditLayer(
   const af = actFormat("fp4dit", aBits);
   const act: ActQuant | undefined = af ? { format: af, mode: "token" } : undefined;
   const Xq = act ? applyAct(act, d.X, d.M, inF) : d.X;
-  const wf = kind === "gate_up" ? r.ff1Format : r.wFormat;
+  const wf = kind === "gate_up" || kind === "fc1" ? r.ff1Format : r.wFormat;
   const g = gridOf(wf);
   const groupLen = Math.min(r.groupLen, inF);
   const scales = absmaxScales(d.W, outF, inF, groupLen, g.max);
@@ -126,28 +126,37 @@ export function quantizeLayer(d: LayerData, r: PtqRecipe, o: QuantizeOptions, in
   }
 }
 
-/** Quantizes every linear layer (and, for LLM-FP4, the embedding) of a model from its calibration inputs. */
-export function quantizeModel(
-  c: ModelConfig,
+/** A linear layer to quantize and the offset of its weight in the flat parameter buffer. */
+export interface LinearSlot {
+  /** The layer. */
+  info: LinearInfo;
+  /** Offset of its weight [outF, inF] in the flat buffer. */
+  offset: number;
+}
+
+/**
+ * Quantizes the given linear layers of a flat parameter buffer from their calibration inputs (name → X [M, inF];
+ * M may differ per layer). Every other parameter is copied unchanged.
+ */
+export function quantizeLinears(
   flat: Float32Array,
+  slots: LinearSlot[],
   inputs: Map<string, Float64Array>,
-  M: number,
   r: PtqRecipe,
   o: QuantizeOptions,
 ): QuantizedModel {
-  const lay = paramLayout(c);
   const params = Float32Array.from(flat);
   const out: QuantizedModel = { params, acts: {}, weights: {}, scales: new Map(), layers: [] };
-  const layers: LinearInfo[] = linearLayers(c);
-  layers.forEach((info, index) => {
-    const t = lay.byName.get(info.name)!;
-    const W = Float64Array.from(flat.subarray(t.offset, t.offset + t.size));
-    const X = inputs.get(info.name)!;
+  slots.forEach(({ info, offset }, index) => {
+    const W = Float64Array.from(flat.subarray(offset, offset + info.outF * info.inF));
+    const X = inputs.get(info.name);
+    if (!X) throw new Error(`ptq: no calibration inputs for ${info.name}`);
+    const M = X.length / info.inF;
     const d: LayerData = { info, W, X, M };
     const t0 = performance.now();
     const res = quantizeLayer(d, r, o, index);
     const stored = storedWeight(res, info.inF);
-    params.set(Float32Array.from(stored), t.offset);
+    params.set(Float32Array.from(stored), offset);
     if (res.act) out.acts[info.name] = res.act;
     out.weights[info.name] = {
       format: res.weight.format,
@@ -177,6 +186,22 @@ export function quantizeModel(
       } s)`,
     );
   });
+  return out;
+}
+
+/** Quantizes every linear layer (and, for LLM-FP4, the embedding) of a Llama model from its calibration inputs. */
+export function quantizeModel(
+  c: ModelConfig,
+  flat: Float32Array,
+  inputs: Map<string, Float64Array>,
+  _M: number,
+  r: PtqRecipe,
+  o: QuantizeOptions,
+): QuantizedModel {
+  const lay = paramLayout(c);
+  const slots = linearLayers(c).map((info) => ({ info, offset: lay.byName.get(info.name)!.offset }));
+  const out = quantizeLinears(flat, slots, inputs, r, o);
+  const params = out.params;
   if (r.method === "fpq" && r.embedding) {
     const t = lay.byName.get("model.embed_tokens.weight")!;
     const [V, D] = t.shape;

@@ -39,9 +39,14 @@ export interface Fp4ditRecipe extends AdaroundSettings {
   ff1Format: string;
 }
 
-/** A recipe: name, one line, default bits, method settings. */
+/**
+ * A recipe: name, one line, default bits, method settings, and on a DiT which linears it quantizes
+ * (`ditScope`: "blocks" = every linear inside the DiT blocks, adaLN modulation included, with the patch /
+ * timestep / label embedders and the final layer kept float — HQ-DiT's "all linear layers in every DiT block"
+ * and the DiT PTQ convention; "all" = every linear of the model, FP4DiT's "all DiT linear layers").
+ */
 export type PtqRecipe =
-  & { name: string; description: string; bits: Bits }
+  & { name: string; description: string; bits: Bits; ditScope: "blocks" | "all" }
   & (
     | MinmaxRecipe
     | FpqRecipe
@@ -54,6 +59,7 @@ const CLIPS = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
 const HQ = { rotate: true, actTokens: 256 };
 const FP4DIT = {
   method: "fp4dit" as const,
+  ditScope: "all" as const,
   groupLen: 128,
   wFormat: "e2m1",
   ff1Format: "e3m0",
@@ -70,6 +76,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "minmax-e2m1",
     description: "RTN E2M1: W per-output-channel absmax, X per-tensor calibration absmax",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "minmax",
     format: "e2m1",
   },
@@ -77,6 +84,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "minmax-int4",
     description: "RTN INT4 (symmetric ±7): W per-output-channel absmax, X per-tensor calibration absmax",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "minmax",
     format: "int4",
   },
@@ -84,6 +92,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "minmax-mxfp4",
     description: "RTN MXFP4 (E2M1, E8M0 scale per 32) on W and X",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "minmax",
     format: "mxfp4",
   },
@@ -91,6 +100,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "minmax-nvfp4",
     description: "RTN NVFP4 (E2M1, E4M3 scale per 16, f32 tensor scale) on W and X",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "minmax",
     format: "nvfp4",
   },
@@ -99,6 +109,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     description:
       "LLM-FP4 search (3 rounds, γ 0.01…1.2 ×100, E3M0/E2M1/E1M2 per layer), per-tensor activation bias",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "fpq",
     perChannel: false,
     rounds: 3,
@@ -110,6 +121,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "fpq",
     description: "LLM-FP4 with pre-shifted per-channel activation exponent biases ρ folded into the weights",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "fpq",
     perChannel: true,
     rounds: 3,
@@ -121,6 +133,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "hqdit-rot",
     description: "HQ-DiT rung 1 (reconstructed): random-sign Hadamard folded into W, RTN E2M1",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "hqdit",
     ...HQ,
     formatChoice: false,
@@ -131,6 +144,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "hqdit-rot-fmt",
     description: "HQ-DiT rung 2: + per-layer W/X format choice by MSE",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "hqdit",
     ...HQ,
     formatChoice: true,
@@ -141,6 +155,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "hqdit-rot-fmt-clip",
     description: "HQ-DiT rung 3: + clip search r ∈ {1.0, 0.95, …, 0.5}",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "hqdit",
     ...HQ,
     formatChoice: true,
@@ -151,6 +166,7 @@ export const RECIPES: readonly PtqRecipe[] = Object.freeze([
     name: "hqdit",
     description: "HQ-DiT (reconstructed): rotation + format choice + clip + FP-GPTQ weights",
     bits: "w4a4",
+    ditScope: "blocks",
     method: "hqdit",
     ...HQ,
     formatChoice: true,

@@ -10,13 +10,13 @@ import { loadSource } from "../data/sources.ts";
 import { validationBatches } from "../data/batches.ts";
 import { calibrationBatches, captureInputs } from "./calib.ts";
 import { meanLoss } from "./forward.ts";
-import { applyAct } from "./quant.ts";
 import { parseBits, type PtqRecipe, recipeByName } from "./recipes.ts";
 import { quantizeModel } from "./quantize_model.ts";
 import { type LayerReport } from "./quantize_model.ts";
 import { type PtqConfig, readPtqConfig, writeQuantized } from "./checkpoint.ts";
-import type { InputHook } from "./forward.ts";
-import type { ActQuant } from "./quant.ts";
+import { actHook } from "./quant.ts";
+import { type PreparedDitPtq, prepareDitPtq, runDitPrepared } from "./dit_run.ts";
+import type { DitScope } from "./dit_forward.ts";
 
 /** A PTQ request. */
 export interface PtqRequest {
@@ -26,7 +26,7 @@ export interface PtqRequest {
   recipe: string;
   /** Bits (default: the recipe's). */
   bits?: string;
-  /** Calibration sequences (default 32). */
+  /** Calibration sequences (default 32; a DiT: images, default 64). */
   calib?: number;
   /** Seed (default 0). */
   seed?: number;
@@ -36,6 +36,10 @@ export interface PtqRequest {
   evalTokens?: number;
   /** Data source override (default: the checkpoint's training data). */
   data?: string;
+  /** DiT: validation tuples for lossBefore/lossAfter (default: the run's evalImages, at most 1,000). */
+  evalImages?: number;
+  /** DiT: quantize the block linears or every linear (default: the recipe's ditScope). */
+  scope?: DitScope;
   /** AdaRound iterations override. */
   iters?: number;
   /** Progress lines. */
@@ -53,8 +57,13 @@ export interface PtqReport {
   seconds: number;
 }
 
-/** Everything validated and loaded before the work starts. */
-export interface PreparedPtq {
+/** Everything validated and loaded before the work starts (a Llama or a DiT job). */
+export type PreparedPtq = PreparedLlamaPtq | PreparedDitPtq;
+
+/** A Llama job validated and loaded. */
+export interface PreparedLlamaPtq {
+  /** Family tag. */
+  family: "llama";
   recipe: PtqRecipe;
   bits: { bits: string; w: number; a: number };
   cfg: ModelConfig;
@@ -70,10 +79,6 @@ export interface PreparedPtq {
 export function preparePtq(req: PtqRequest): PreparedPtq {
   const recipe = recipeByName(req.recipe);
   const bits = parseBits(req.bits ?? recipe.bits);
-  const calib = req.calib ?? 32;
-  if (!Number.isInteger(calib) || calib < 2) {
-    throw new Error(`too few calibration samples: --calib ${req.calib} (need at least 2 sequences)`);
-  }
   let cj: Record<string, unknown>;
   try {
     cj = JSON.parse(Deno.readTextFileSync(`${req.checkpoint}/config.json`));
@@ -81,11 +86,25 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
     throw new Error(`checkpoint ${req.checkpoint}: config.json not found or not JSON`);
   }
   const family = String(cj.model_type ?? (cj.fp4lab as { family?: string })?.family ?? "unknown");
-  if (family !== "llama") {
-    throw new Error(`checkpoint ${req.checkpoint} is a ${family} checkpoint; ptq runs on llama checkpoints`);
+  if (family !== "llama" && family !== "dit") {
+    throw new Error(
+      `checkpoint ${req.checkpoint} is a ${family} checkpoint; ptq runs on llama and dit checkpoints`,
+    );
   }
   if (readPtqConfig(req.checkpoint)) {
     throw new Error(`checkpoint ${req.checkpoint} is already quantized; give the float checkpoint`);
+  }
+  if (family === "dit") {
+    return prepareDitPtq(req.checkpoint, recipe, bits, {
+      calib: req.calib,
+      seed: req.seed,
+      evalImages: req.evalImages,
+      scope: req.scope,
+    });
+  }
+  const calib = req.calib ?? 32;
+  if (!Number.isInteger(calib) || calib < 2) {
+    throw new Error(`too few calibration samples: --calib ${req.calib} (need at least 2 sequences)`);
   }
   const { cfg, params } = loadModel(req.checkpoint);
   const fp = (cj.fp4lab ?? {}) as { train?: { data?: string; evalTokens?: number }; step?: number };
@@ -93,6 +112,7 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
   if (!data) throw new Error(`checkpoint ${req.checkpoint} does not name its training data; pass --data`);
   const evalTokens = req.evalTokens ?? Math.min(fp.train?.evalTokens ?? 4096, 4096);
   return {
+    family: "llama",
     recipe,
     bits,
     cfg,
@@ -105,14 +125,21 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
   };
 }
 
-/** The forward hook of a set of activation quantizers. */
-export function actHook(acts: Record<string, ActQuant>): InputHook {
-  return (name, X, M, K) => (acts[name] ? applyAct(acts[name], X, M, K) : X);
-}
-
 /** Runs a prepared job and writes the quantized checkpoint. */
 export function runPrepared(p: PreparedPtq, req: PtqRequest): PtqReport {
   const t0 = performance.now();
+  if (p.family === "dit") {
+    const r = runDitPrepared(p, req);
+    return {
+      recipe: p.recipe.name,
+      bits: p.bits.bits,
+      lossBefore: r.lossBefore,
+      lossAfter: r.lossAfter,
+      delta: r.lossAfter - r.lossBefore,
+      layers: r.layers,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
   const src = loadSource(p.data);
   const T = p.cfg.context;
   const calib = calibrationBatches(src.train, T, p.calib, p.seed);
