@@ -28,17 +28,33 @@ const { values: v } = parseArgs({
     "per-class": { type: "string", default: "100" },
     "ddim-steps": { type: "string", default: "50" },
     out: { type: "string", default: "results/dit-figures" },
+    ema: { type: "string", default: "0" },
+    "weight-decay": { type: "string" },
+    cfg: { type: "string", default: "4" },
+    tag: { type: "string", default: "" },
+    grid: { type: "string", default: "on" },
   },
 });
 const model = resolveDitConfig({ depth: +v.depth!, hidden: +v.width!, heads: +v.heads!, patch: 4 });
 const ddim = +v["ddim-steps"]!;
 for (const name of v.schemes!.split(",")) {
   const scheme = schemePair(name)!;
-  const dir = `${v.out}/${name}`;
+  const dir = `${v.out}/${name}${v.tag}`;
   const t0 = performance.now();
-  const tc = { model, batch: +v.batch!, steps: +v.steps!, lr: +v.lr!, seed: 0, scheme, evalImages: 1000 };
+  const tc = {
+    model,
+    batch: +v.batch!,
+    steps: +v.steps!,
+    lr: +v.lr!,
+    seed: 0,
+    scheme,
+    evalImages: 1000,
+    ema: +v.ema!,
+    ...(v["weight-decay"] !== undefined ? { weightDecay: +v["weight-decay"] } : {}),
+  };
   const r = await trainDit(tc, {
     outDir: dir,
+    ...(+v.ema! > 0 ? { rawOutDir: `${dir}/raw` } : {}),
     onStep: (s, loss) => {
       const at = ((performance.now() - t0) / 1000).toFixed(0);
       if (s % 100 === 0) console.error(`${name} step ${s} loss ${loss.toFixed(4)} ${at} s`);
@@ -48,13 +64,12 @@ for (const name of v.schemes!.split(",")) {
   const { params } = loadDitModel(dir);
   const predict = await gpuPredictor(model, params, scheme, { batch: 256 });
   const t1 = performance.now();
-  const grid = { perClass: 10, steps: ddim, cfg: 4, seed: 1, maxBatch: 256 };
-  const png = await sampleGridPng(model, predict, grid);
-  Deno.writeFileSync(`${dir}/grid.png`, png);
+  const grid = { perClass: 10, steps: ddim, cfg: +v.cfg!, seed: 1, maxBatch: 256 };
+  if (v.grid !== "off") Deno.writeFileSync(`${dir}/grid.png`, await sampleGridPng(model, predict, grid));
   const q = await sampleQualityOf(model, predict, {
     perClass: +v["per-class"]!,
     steps: ddim,
-    cfg: 4,
+    cfg: +v.cfg!,
     seed: 2,
     maxBatch: 256,
   });
@@ -66,7 +81,11 @@ for (const name of v.schemes!.split(",")) {
     ddimSteps: ddim,
     perClass: +v["per-class"]!,
     model: { depth: model.depth, width: model.hidden, heads: model.heads, patch: model.patch },
+    ema: tc.ema,
+    weightDecay: tc.weightDecay ?? 0.1,
+    cfg: +v.cfg!,
     valLoss: r.finalValLoss,
+    rawValLoss: r.rawValLoss,
     trainLoss: r.finalTrainLoss,
     quality: q,
     trainSeconds: trainS,

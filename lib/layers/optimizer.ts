@@ -33,10 +33,13 @@ export class AdamW {
   readonly #parts: number;
   static readonly #chunk = 256;
 
-  /** Creates the optimizer's scratch buffers. */
+  /**
+   * Creates the optimizer's scratch buffers. `weightDecay` (default {@link OPT}.weightDecay) applies to the
+   * first `decayFloats` floats; 0 turns decay off (the original DiT's AdamW).
+   */
   constructor(
     readonly rt: Runtime,
-    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState },
+    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState; weightDecay?: number },
   ) {
     this.#parts = Math.ceil(o.totalFloats / 4 / AdamW.#chunk);
     this.#partial = rt.storage(this.#parts * 4, "norm parts");
@@ -55,7 +58,7 @@ export class AdamW {
       this.#partial,
       this.clip,
     ], 1);
-    const ranges: [number, number, number][] = [[0, decayFloats, OPT.weightDecay], [
+    const ranges: [number, number, number][] = [[0, decayFloats, this.o.weightDecay ?? OPT.weightDecay], [
       decayFloats,
       totalFloats - decayFloats,
       0,
