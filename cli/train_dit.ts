@@ -1,8 +1,10 @@
 /**
  * `deno task train --family dit --depth 4 --width 128 --heads 4 --patch 4 --data mnist --steps N [--batch 32
- * --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B] [--attention NAME] [--init-from DIR] [--out DIR] [--json]`: trains a
- * class-conditional DiT on MNIST (cli/train.ts hands over when it sees `--family dit`). Prints `finalValLoss`,
- * the mean ε-MSE over the fixed validation tuples. Bad arguments: one line, exit code 2.
+ * --lr 1e-3 --seed 0 --eval-images 1000 --ema 0.999 --weight-decay 0 --scheme NAME | --fwd A --bwd B] [--attention NAME]
+ * [--init-from DIR] [--out DIR] [--json]`: trains a class-conditional DiT on MNIST (cli/train.ts hands over when
+ * it sees `--family dit`). Prints `finalValLoss`, the mean ε-MSE over the fixed validation tuples, of the
+ * EMA weights that the checkpoint stores (`--ema 0`: no EMA, the last step's weights). Bad arguments: one
+ * line, exit code 2.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -16,7 +18,11 @@ import { ditConfigJson, loadDitModel } from "../lib/models/dit/checkpoint.ts";
 /** Usage line of the DiT trainer. */
 export const DIT_USAGE =
   "usage: deno task train --family dit --depth 4 --width 128 --heads 4 --patch 4 --data mnist " +
-  "--steps N [--batch 32 --lr 1e-3 --seed 0 --eval-images 1000 --scheme NAME | --fwd A --bwd B --attention NAME --init-from DIR --out DIR --json]";
+  "--steps N [--batch 32 --lr 1e-3 --seed 0 --eval-images 1000 --ema 0.999 --weight-decay 0 " +
+  "--scheme NAME | --fwd A --bwd B --attention NAME --init-from DIR --out DIR --json]\n" +
+  "  --ema D: decay of the weights' moving average that the checkpoint, eval and sample use " +
+  "(warmed up as min(D, (1+s)/(10+s)); 0: none)\n" +
+  "  --weight-decay W: AdamW decay of the linear weights (0, as the original DiT; the Llama trainer uses 0.1)";
 
 /** Parses the DiT trainer's arguments; throws one line. */
 export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out?: string; json: boolean } {
@@ -36,6 +42,8 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
       lr: { type: "string" },
       seed: { type: "string" },
       "eval-images": { type: "string" },
+      ema: { type: "string" },
+      "weight-decay": { type: "string" },
       scheme: { type: "string" },
       fwd: { type: "string" },
       bwd: { type: "string" },
@@ -59,7 +67,17 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
     }
     return n;
   };
-  if (v.steps === undefined) throw new Error(DIT_USAGE);
+  if (v.steps === undefined) throw new Error(DIT_USAGE.split("\n")[0]);
+  const unit = (k: string, d: number, hi: number): number => {
+    const s = (v as Record<string, string | boolean | undefined>)[k] as string | undefined;
+    if (s === undefined) return d;
+    const n = Number(s);
+    if (s.trim() === "" || !(n >= 0 && n < hi)) {
+      throw new Error(`--${k} must be a number in [0, ${hi}) (got "${s}")`);
+    }
+    return n;
+  };
+  const ema = unit("ema", 0.999, 1), weightDecay = unit("weight-decay", 0, 10);
   const model = resolveDitConfig({
     depth: num("depth", 4),
     hidden: num("width", 128),
@@ -82,6 +100,8 @@ export function ditConfigFromArgs(args: string[]): { config: DitTrainConfig; out
     seed: v.seed === undefined ? 0 : Number(v.seed),
     scheme,
     evalImages: num("eval-images", 1000),
+    ema,
+    weightDecay,
     ...(v.attention !== undefined && v.attention !== "fp32" ? { attention: v.attention as string } : {}),
   };
   if (config.attention !== undefined) checkTrainable(attentionRecipe(config.attention));

@@ -51,3 +51,32 @@ Deno.test("DiT spec errors: mnist without DiT ladders, DiT fields on a Llama ent
     /family: "dit"/,
   );
 });
+
+Deno.test("DiT target sizes: params resolves to depth/width/heads by the documented rule; N matches the model's count", async () => {
+  const spec = {
+    ...base,
+    models: [{ family: "dit", params: 2e5 }, { name: "big", family: "dit", params: 1e6, patch: 4 }],
+    schemes: ["bf16"],
+  };
+  const { runs } = await expandExperiment(parseExperiment(spec));
+  assert.equal(runs.length, 2);
+  const want = [[3, 64, 2], [6, 96, 3]]; // aspect width/depth within 2× of 32, closest N in log scale
+  runs.forEach((r, i) => {
+    const m = r.config.model as ReturnType<typeof resolveDitConfig>;
+    const [depth, hidden, heads] = want[i];
+    assert.deepEqual([m.depth, m.hidden, m.heads, m.patch], [depth, hidden, heads, 4]);
+    assert.equal(
+      r.nonEmbeddingParams,
+      ditParamCounts(resolveDitConfig({ depth, hidden, heads, patch: 4 })).nonEmbedding,
+    );
+  });
+  assert.throws(
+    () => parseExperiment({ ...base, models: [{ family: "dit", params: 2e5, depth: 2 }] }),
+    /either params/,
+  );
+  await assert.rejects(
+    async () =>
+      await expandExperiment(parseExperiment({ ...base, models: [{ family: "dit", params: 1e12 }] })),
+    /within 2× of params/,
+  );
+});

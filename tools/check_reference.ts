@@ -14,16 +14,35 @@ import { loadSpec } from "../lib/spec/load.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
 import { train } from "../lib/engine/train.ts";
 
+if (Deno.args.includes("--help")) {
+  console.log(
+    "usage: deno run -A tools/check_reference.ts [RUN_ID_PREFIX ...]\n" +
+      "Re-trains demo runs of results/reference/quartet-tiny and compares ids, final losses and curves bit for bit\n" +
+      "(default: the smallest bf16, QuEST and Quartet runs); exit 1 on any difference.",
+  );
+  Deno.exit(0);
+}
+const flag = Deno.args.find((a) => a.startsWith("-"));
+if (flag) {
+  console.error(`check_reference: unknown option ${flag} (see --help)`);
+  Deno.exit(2);
+}
 const REF = new URL("../results/reference/quartet-tiny/", import.meta.url).pathname;
-const wanted = Deno.args.length ? Deno.args : ["bf16-L1d32-t26.9k-s0", "quest+bf16-L1d32-t26.9k-s0", "quest+rtn-bwd-L1d32-t26.9k-s0"];
+const wanted = Deno.args.length
+  ? Deno.args
+  : ["bf16-L1d32-t26.9k-s0", "quest+bf16-L1d32-t26.9k-s0", "quest+rtn-bwd-L1d32-t26.9k-s0"];
 
 const rows = parse(Deno.readTextFileSync(`${REF}runs.csv`), { columns: true }) as Record<string, string>[];
 const { spec } = await loadSpec(new URL("../experiments/quartet-tiny.ts", import.meta.url).pathname);
 const { runs } = await expandExperiment(spec);
+const missing = wanted.find((p) => !rows.some((r) => r.run_id.startsWith(p)));
+if (missing !== undefined) {
+  console.error(`check_reference: no reference run starts with ${missing}`);
+  Deno.exit(2);
+}
 let bad = 0;
 for (const prefix of wanted) {
-  const ref = rows.find((r) => r.run_id.startsWith(prefix));
-  if (!ref) throw new Error(`no reference run starts with ${prefix}`);
+  const ref = rows.find((r) => r.run_id.startsWith(prefix))!;
   const run = runs.find((r) => r.id === ref.run_id);
   if (!run) {
     console.log(`✖ ${ref.run_id}: the current code gives this grid point a different id (config changed)`);
@@ -54,7 +73,9 @@ for (const prefix of wanted) {
     bad++;
     console.log(`✖ ${ref.run_id}: ${problems.join("; ")}`);
   } else {
-    console.log(`✓ ${ref.run_id}: final_val_loss ${ref.final_val_loss}, ${got.length} curve points identical`);
+    console.log(
+      `✓ ${ref.run_id}: final_val_loss ${ref.final_val_loss}, ${got.length} curve points identical`,
+    );
   }
 }
 Deno.exit(bad ? 1 : 0);

@@ -15,14 +15,20 @@ import { mnistValidationInputs } from "../lib/models/dit/evaluate.ts";
 import { ddpmSchedule, evalInputsFrom } from "../lib/models/dit/diffusion.ts";
 import { loadMnist } from "../lib/data/mnist.ts";
 
-const { values: v } = parseArgs({
-  args: Deno.args,
-  options: {
-    checkpoint: { type: "string" },
-    json: { type: "boolean", default: false },
-    help: { type: "boolean", default: false },
-  },
-});
+let v;
+try {
+  v = parseArgs({
+    args: Deno.args,
+    options: {
+      checkpoint: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  }).values;
+} catch (e) {
+  console.error(`dit_per_t: ${(e as Error).message.split("\n")[0]}`);
+  Deno.exit(2);
+}
 if (v.help) {
   console.log("usage: deno run -A tools/dit_per_t.ts --checkpoint DIR [--json]");
   Deno.exit(0);

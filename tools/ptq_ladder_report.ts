@@ -7,8 +7,27 @@
  */
 import { parse } from "csv-parse/sync";
 
+if (Deno.args.includes("--help")) {
+  console.log(
+    "usage: deno run -A tools/ptq_ladder_report.ts [DIR]\n" +
+      "Markdown summary of a PTQ sweep's DIR/ptq.csv (default DIR: results/ptq-ladder): δ per recipe and bits,\n" +
+      "the papers' orderings, AdaRound convergence, δ against D/N.",
+  );
+  Deno.exit(0);
+}
+if (Deno.args.length > 1 || Deno.args[0]?.startsWith("-")) {
+  console.error(`ptq_ladder_report: expected one directory argument (see --help), got ${Deno.args.join(" ")}`);
+  Deno.exit(2);
+}
 const dir = Deno.args[0] ?? "results/ptq-ladder";
-const rows = parse(Deno.readTextFileSync(`${dir}/ptq.csv`), { columns: true }) as Record<string, string>[];
+let csvText: string;
+try {
+  csvText = Deno.readTextFileSync(`${dir}/ptq.csv`);
+} catch (e) {
+  console.error(`ptq_ladder_report: cannot read ${dir}/ptq.csv (${(e as Error).name}); run the PTQ sweep first`);
+  Deno.exit(2);
+}
+const rows = parse(csvText, { columns: true }) as Record<string, string>[];
 const runs = [...new Set(rows.map((r) => r.run_id))];
 const key = (r: Record<string, string>) => `${r.recipe} w${r.w_bits}a${r.a_bits}`;
 const by = new Map<string, Record<string, string>[]>();

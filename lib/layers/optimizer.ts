@@ -37,10 +37,19 @@ export class AdamW {
   readonly #parts: number;
   static readonly #chunk = 256;
 
-  /** Creates the optimizer's scratch buffers. */
+  /**
+   * Creates the optimizer's scratch buffers. `weightDecay` (default {@link OPT}.weightDecay) applies to the
+   * first `decayFloats` floats; 0 turns decay off (the original DiT's AdamW).
+   */
   constructor(
     readonly rt: Runtime,
-    readonly o: { totalFloats: number; decayFloats: number; state: OptimizerState; runs?: number },
+    readonly o: {
+      totalFloats: number;
+      decayFloats: number;
+      state: OptimizerState;
+      runs?: number;
+      weightDecay?: number;
+    },
   ) {
     const k = o.runs ?? 1;
     this.#parts = Math.ceil(o.totalFloats / 4 / AdamW.#chunk);
@@ -61,7 +70,7 @@ export class AdamW {
       this.#partial,
       this.clip,
     ], 1);
-    const ranges: [number, number, number][] = [[0, decayFloats, OPT.weightDecay], [
+    const ranges: [number, number, number][] = [[0, decayFloats, this.o.weightDecay ?? OPT.weightDecay], [
       decayFloats,
       totalFloats - decayFloats,
       0,
@@ -104,8 +113,9 @@ export class AdamW {
     );
     const cc = () => R.clipCoefRuns(parts, OPT.clip, k);
     kernel(this.rt, prog, "clip", `clipruns:${parts}:${OPT.clip}:${k}`, cc, [this.#partial, this.clip], k);
-    const code = () => R.adamwRuns(n4, decayFloats / 4, k, OPT.beta1, OPT.beta2, OPT.eps, OPT.weightDecay);
-    kernel(this.rt, prog, "adamw", `adamwruns:${n4}:${decayFloats / 4}:${k}`, code, [
+    const wd = this.o.weightDecay ?? OPT.weightDecay;
+    const code = () => R.adamwRuns(n4, decayFloats / 4, k, OPT.beta1, OPT.beta2, OPT.eps, wd);
+    kernel(this.rt, prog, "adamw", `adamwruns:${n4}:${decayFloats / 4}:${k}:${wd}`, code, [
       state.params,
       state.grads,
       state.m1,

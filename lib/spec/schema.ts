@@ -52,7 +52,8 @@ const oneOrMany = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)])
 /**
  * One model of the ladder: an explicit shape (`layers` + `dModel`, optional `heads`/`ffn`), or a target
  * non-embedding size `params` turned into a shape by the rule in lib/spec/shapes.ts (`shapeForTarget`).
- * A DiT (`family: "dit"`, data "mnist") gives `depth`, `width`, `heads` and `patch`.
+ * A DiT (`family: "dit"`, data "mnist") gives `depth`, `width`, `heads` and `patch`, or a target size `params`
+ * (and optionally `patch`, default 4) resolved by the DiT rule of lib/spec/shapes.ts (`ditShapeForTarget`).
  */
 export const ModelEntrySchema = z.object({
   /** Short name used in filters and run ids; default `L<layers>-d<dModel>` (DiT: `dit-D<depth>-w<width>`). */
@@ -71,17 +72,30 @@ export const ModelEntrySchema = z.object({
   heads: z.int().min(1).max(16384).optional(),
   /** SwiGLU hidden size; default 8·dModel/3 rounded up to a multiple of 32. */
   ffn: z.int().min(32).max(65536).multipleOf(32).optional(),
-  /** Target non-embedding parameter count (instead of layers/dModel). */
+  /** Target non-embedding parameter count (instead of layers/dModel; DiT: instead of depth/width/heads). */
   params: z.number().min(1000).max(LIMITS.params).optional(),
 }).strict().superRefine((m, ctx) => {
   if (m.family === "dit") {
-    if (m.depth === undefined || m.width === undefined || m.heads === undefined || m.patch === undefined) {
-      ctx.addIssue({ code: "custom", message: "a DiT entry gives depth, width, heads and patch" });
-    }
-    if (m.layers !== undefined || m.dModel !== undefined || m.params !== undefined || m.ffn !== undefined) {
+    if (m.params !== undefined) {
+      if (m.depth !== undefined || m.width !== undefined || m.heads !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "a DiT entry gives either params (and patch) or depth/width/heads",
+        });
+      }
+    } else if (
+      m.depth === undefined || m.width === undefined || m.heads === undefined || m.patch === undefined
+    ) {
       ctx.addIssue({
         code: "custom",
-        message: "a DiT entry takes depth/width/heads/patch, not layers/dModel/ffn/params",
+        message:
+          "a DiT entry gives depth, width, heads and patch, or a target size params (patch optional, 4)",
+      });
+    }
+    if (m.layers !== undefined || m.dModel !== undefined || m.ffn !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "a DiT entry takes depth/width/heads/patch or params, not layers/dModel/ffn",
       });
     }
     return;

@@ -37,9 +37,52 @@ export interface Shape {
   dit?: { family: "dit"; depth: number; hidden: number; heads: number; patch: number };
 }
 
-/** The shape of a DiT ladder entry (depth, width, heads, patch; MLP ratio 4). */
+/** Non-embedding parameters of a DiT (MLP ratio 4; lib/models/dit/config.ts): depth·(18w² + 15w) + 2w² + 2w. */
+export function ditNonEmbeddingParams(depth: number, width: number): number {
+  return depth * (18 * width * width + 15 * width) + 2 * width * width + 2 * width;
+}
+
+/** Width per block of the DiT target-size rule (DiT-S/B/L/XL keep width/depth at 32–96; 32 fits MNIST). */
+export const DIT_ASPECT = 32;
+/** Head size of the DiT target-size rule (heads = width / 32, as the d2w64 and d4w128 DiTs here). */
+export const DIT_HEAD_DIM = 32;
+
+/**
+ * The rule for DiT target sizes: among depth 1–64 and width a multiple of 32 (32–4096) whose aspect
+ * width/depth lies within a factor 2 of {@link DIT_ASPECT}, take the one whose N
+ * ({@link ditNonEmbeddingParams}) is closest to the target in log scale (ties: fewer blocks);
+ * heads = width / {@link DIT_HEAD_DIM}. Throws one line when the closest is more than
+ * {@link TARGET_TOLERANCE}× from the target.
+ */
+export function ditShapeForTarget(target: number): { depth: number; width: number; heads: number } {
+  let best: { depth: number; width: number; score: number } | undefined;
+  for (let depth = 1; depth <= 64; depth++) {
+    for (let width = 32; width <= 4096; width += 32) {
+      const aspect = width / depth;
+      if (aspect < DIT_ASPECT / 2 || aspect > DIT_ASPECT * 2) continue;
+      const score = Math.abs(Math.log(ditNonEmbeddingParams(depth, width) / target));
+      if (!best || score < best.score - 1e-12) best = { depth, width, score };
+    }
+  }
+  const { depth, width } = best!;
+  const n = ditNonEmbeddingParams(depth, width);
+  if (!(Math.abs(Math.log(n / target)) <= Math.log(TARGET_TOLERANCE))) {
+    throw new Error(
+      `no DiT of the target-size rule is within ${TARGET_TOLERANCE}× of params ${target}; the closest, depth ` +
+        `${depth} × width ${width}, has N = ${n}`,
+    );
+  }
+  return { depth, width, heads: width / DIT_HEAD_DIM };
+}
+
+/**
+ * The shape of a DiT ladder entry (depth, width, heads, patch; MLP ratio 4), or of its target size `params`
+ * by {@link ditShapeForTarget} (patch default 4).
+ */
 export function ditShape(entry: ModelEntry): Shape {
-  const depth = entry.depth!, width = entry.width!, heads = entry.heads!, patch = entry.patch!;
+  const t = entry.params !== undefined ? ditShapeForTarget(entry.params) : undefined;
+  const depth = t?.depth ?? entry.depth!, width = t?.width ?? entry.width!, heads = t?.heads ?? entry.heads!;
+  const patch = entry.patch ?? 4;
   return {
     name: entry.name ?? `dit-D${depth}-w${width}`,
     layers: depth,

@@ -38,7 +38,10 @@ import { LN_EPS, timestepEmbedding } from "./reference.ts";
  * Options for building a GPU DiT: `batch` images (a multiple of 8; of 32 for recipes with 32-blocks along
  * tokens: the adaLN and t-MLP linears have one row per image).
  */
-export type GpuDitOptions = ModelOptions;
+export type GpuDitOptions = ModelOptions & {
+  /** AdamW weight decay of the linear weights (default the engine's 0.1; the original DiT uses 0). */
+  weightDecay?: number;
+};
 
 /** The DiT layout as a generic {@link ParamLayout} (decayed prefix: the linear weights). */
 function asLayout(c: DitConfig): ParamLayout {
@@ -380,6 +383,7 @@ export class GpuDit extends GpuModelBase {
       totalFloats: this.layout.totalFloats,
       decayFloats: this.layout.decayFloats,
       state: this,
+      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
     });
     opt.record(this.trainProgram);
     this.clipBuffer = opt.clip;

@@ -33,6 +33,8 @@ export interface ClassSampleOptions {
   seed?: number;
   /** Largest batch handed to the predictor (default: everything at once). */
   maxBatch?: number;
+  /** Clip each step's x₀ prediction to [−1, 1] (default true, see {@link ddimSample}). */
+  clip?: boolean;
 }
 
 /** `perClass` samples of each class, class-major: images [classes·perClass, C, S, S] and labels. */
@@ -51,6 +53,7 @@ export async function sampleByClass(
     cfg: o.cfg,
     seed: o.seed,
     maxBatch: o.maxBatch,
+    clip: o.clip,
   });
   return { images, labels };
 }

@@ -39,12 +39,22 @@ export interface DitTrainConfig {
   attention?: string;
   /** Start from the weights of this DiT checkpoint directory (fine-tuning; fresh optimizer state). */
   initFrom?: string;
+  /** AdamW weight decay of the linear weights (absent: the engine's 0.1; the original DiT uses 0). */
+  weightDecay?: number;
+  /**
+   * Decay of an exponential moving average of the weights (absent or 0: none). With it, the validation loss,
+   * the saved checkpoint (and so `sample`/`eval`) use the averaged weights; the decay at step s is
+   * min(ema, (1 + s)/(10 + s)) so that short runs average over their recent past, not their initialisation.
+   */
+  ema?: number;
 }
 
 /** Outcome of a DiT run. */
 export interface DitTrainResult {
-  /** Mean ε-MSE over the validation tuples. */
+  /** Mean ε-MSE over the validation tuples (of the EMA weights when the run keeps an EMA). */
   finalValLoss: number;
+  /** With an EMA: the validation ε-MSE of the raw (last-step) weights. */
+  rawValLoss?: number;
   /** Mean training loss over the last steps. */
   finalTrainLoss: number;
   /** Non-embedding parameters (DiT count rule, lib/models/dit/config.ts). */
@@ -66,7 +76,12 @@ export interface DitTrainResult {
 /** Trains a DiT; saves to `outDir` when given. */
 export async function trainDit(
   c: DitTrainConfig,
-  hooks: { outDir?: string; onStep?: (step: number, loss: number) => void } = {},
+  hooks: {
+    outDir?: string;
+    /** With an EMA: also save the raw (last-step) weights here (for comparisons). */
+    rawOutDir?: string;
+    onStep?: (step: number, loss: number) => void;
+  } = {},
 ): Promise<DitTrainResult> {
   const t0 = performance.now();
   const { rt, adapter } = await sharedRuntime();
@@ -76,7 +91,14 @@ export async function trainDit(
   const val = mnistValidationInputs(c.evalImages);
   const attention = attentionRecipe(c.attention ?? "fp32");
   checkTrainable(attention);
-  const model = GpuDit.create(rt, c.model, { batch: B, recipe: resolveRecipe(c.scheme), attention });
+  const model = GpuDit.create(rt, c.model, {
+    batch: B,
+    recipe: resolveRecipe(c.scheme),
+    attention,
+    ...(c.weightDecay !== undefined ? { weightDecay: c.weightDecay } : {}),
+  });
+  const ema = c.ema ?? 0;
+  if (!(ema >= 0 && ema < 1)) throw new Error(`train: ema must be in [0, 1) (got ${ema})`);
   const ring = rt.readback(16, "dit loss");
   try {
     if (c.initFrom !== undefined) {
@@ -86,6 +108,7 @@ export async function trainDit(
       }
       model.setParams(init.params);
     } else model.setParams(initDitParams(c.model, c.seed));
+    const avg = ema > 0 ? new Float64Array(await model.readFloats(model.params)) : undefined;
     const curve: number[] = [];
     const tl = performance.now();
     for (let s = 0; s < c.steps; s++) {
@@ -102,9 +125,19 @@ export async function trainDit(
       const loss = new Float32Array(ring.getMappedRange(0, 4))[0];
       ring.unmap();
       curve.push(loss);
+      if (avg) emaUpdate(avg, await model.readFloats(model.params), Math.min(ema, (1 + s) / (10 + s)));
       hooks.onStep?.(s + 1, loss);
     }
     const loopSeconds = (performance.now() - tl) / 1000;
+    let rawValLoss: number | undefined;
+    if (avg) {
+      rawValLoss = await evalLoss(modelPredictor(model), val);
+      if (hooks.rawOutDir) {
+        const raw = await model.readFloats(model.params);
+        saveDitModel(hooks.rawOutDir, c.model, raw, { scheme: c.scheme, train: { ...c, ema: 0 } });
+      }
+      model.setParams(Float32Array.from(avg));
+    }
     const finalValLoss = await evalLoss(modelPredictor(model), val);
     if (hooks.outDir) {
       const params = await model.readFloats(model.params);
@@ -114,6 +147,7 @@ export async function trainDit(
     const tail = curve.slice(-k);
     return {
       finalValLoss,
+      ...(rawValLoss !== undefined ? { rawValLoss } : {}),
       finalTrainLoss: tail.reduce((a, b) => a + b, 0) / tail.length,
       nonEmbeddingParams: ditParamCounts(c.model).nonEmbedding,
       images: c.steps * B,
@@ -128,6 +162,11 @@ export async function trainDit(
     await rt.device.queue.onSubmittedWorkDone();
     model.destroy();
   }
+}
+
+/** avg ← d·avg + (1 − d)·w, elementwise (float64 accumulator). */
+export function emaUpdate(avg: Float64Array, w: ArrayLike<number>, d: number): void {
+  for (let i = 0; i < avg.length; i++) avg[i] = d * avg[i] + (1 - d) * w[i];
 }
 
 /** Validation tuples a TrainConfig asks for: evalTokens / patches per image, between 2 and 1,000. */
