@@ -127,3 +127,14 @@ Deno.test("an unwritable results directory is reported as bad input", async () =
   await assert.rejects(ResultsDir.of(`${root}/file`, "exp").ensureWritable(), InputError);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("the recorded environment names the CPU model lscpu reports (llvmpipe results are per CPU family)", async () => {
+  const { currentEnvironment } = await import("../lib/results/environment.ts");
+  const env = await currentEnvironment("test adapter");
+  const lscpu = await new Deno.Command("lscpu", { stdout: "piped", stderr: "null", env: { LC_ALL: "C" } })
+    .output().then((o) => new TextDecoder().decode(o.stdout), () => null);
+  const want = lscpu?.split("\n").find((l) => l.startsWith("Model name:"))?.slice(11).trim() ?? null;
+  assert.equal(env.cpuModel, want);
+  assert.equal(env.adapter, "test adapter");
+  assert.match(env.commit, /^([0-9a-f]{40}|unknown)$/);
+});

@@ -1,6 +1,8 @@
 /**
- * The environment recorded with results: Deno, V8 and TypeScript versions, OS, adapter, git commit.
- * Reads .git directly (no subprocess, so the sweep needs no --allow-run).
+ * The environment recorded with results: Deno, V8 and TypeScript versions, OS, CPU model, adapter, git
+ * commit. Reads .git directly; the CPU model comes from `lscpu` (the one subprocess, `--allow-run=lscpu`;
+ * Deno refuses /proc/cpuinfo to tasks without --allow-all). llvmpipe compiles kernels for the host CPU, so
+ * results are bit-identical per CPU family: the model says which family a result came from.
  * @module
  */
 
@@ -18,6 +20,8 @@ export interface Environment {
   arch: string;
   /** Logical CPUs. */
   cpus: number;
+  /** CPU model as `lscpu` names it (null when lscpu is absent or not allowed). */
+  cpuModel: string | null;
   /** WebGPU adapter. */
   adapter: string;
   /** Git commit of the code. */
@@ -60,6 +64,20 @@ export async function gitCommit(root = projectRoot): Promise<string> {
   return "unknown";
 }
 
+/** The CPU model from `lscpu` ("Model name"), or null when it cannot be run. */
+export async function cpuModel(): Promise<string | null> {
+  try {
+    // Never prompt: without the permission there is no model.
+    if (Deno.permissions.querySync({ name: "run", command: "lscpu" }).state !== "granted") return null;
+    const out = await new Deno.Command("lscpu", { stdout: "piped", stderr: "null", env: { LC_ALL: "C" } })
+      .output();
+    const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith("Model name:"));
+    return line ? line.slice("Model name:".length).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The current environment, with the adapter description the engine reported. */
 export async function currentEnvironment(adapter: string): Promise<Environment> {
   return {
@@ -69,6 +87,7 @@ export async function currentEnvironment(adapter: string): Promise<Environment> 
     os: Deno.build.os,
     arch: Deno.build.arch,
     cpus: navigator.hardwareConcurrency,
+    cpuModel: await cpuModel(),
     adapter,
     commit: await gitCommit(),
     startedAt: new Date().toISOString(),
