@@ -27,8 +27,10 @@
  * What this grid does not determine (measured, see the README): α (95 % interval 2e-6–5) and QuEST's effN
  * (0.39–2e77: at 1 layer QuEST beats BF16 by 0.11–0.14 nats, more than the law's N term allows); β
  * (0.099–0.51, 5.1×) and effD (0.82–2.09, 2.6×) are close to the targets of 3× and 2×. The pooled seed
- * noise is 1.5 % of the loss while 1 → 2 layers moves it by less than that. tools/demo_power.ts simulates
- * other designs and budgets with the same fitter.
+ * noise is 1.5 % of the loss while 1 → 2 layers moves it by less than that. With γ free, the same runs give
+ * β 7e-4–18 and effD 0.82–181. Simulated with tools/demo_power.ts (truth: this fit with effN 0.8, the
+ * measured seed noise): every run replicated 8× (39M tokens trained, about 70 CPU-minutes) brings β to ~2.4×
+ * and effD to ~1.2×, but even 16× leaves α ~1000× and effN ~6×: α needs a wider range of N, not replicates.
  * @module
  */
 import { defineExperiment } from "../lib/spec/schema.ts";
