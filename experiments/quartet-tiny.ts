@@ -1,8 +1,8 @@
 /**
  * The demo: a small Quartet-style grid for the two-stage Quartet fit, sized to finish (sweep + fit +
  * charts) within 10 minutes on 2 CPU cores with the software WebGPU adapter: 30 runs, 7.26M tokens planned,
- * 4.89M trained with WSD prefix sharing; the measured run took 522 CPU-seconds in all (the engine runs on one
- * core at these shapes, so about 9 minutes on 2 dedicated cores). `deno task demo` runs it; `deno task sweep
+ * 4.89M trained with WSD prefix sharing; the measured run took 522 CPU-seconds in all (a quiet probe kept
+ * 0.97 of a core busy, so about 9 minutes on 2 dedicated cores). `deno task demo` runs it; `deno task sweep
  * experiments/quartet-tiny.ts` runs the sweep alone.
  *
  * Schemes: the BF16 baseline (base constants), the forward-only FP4 QuEST (effN) and the backward-only FP4
