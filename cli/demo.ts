@@ -1,7 +1,8 @@
 /**
  * `deno task demo` (`./fp4lab demo`): the main job, end to end.
  * 1. sweeps experiments/quartet-tiny.ts (resumes after an interruption; a finished sweep does no work),
- * 2. fits the Quartet law (base constants on bf16 runs, then effN/effD per recipe) with bootstrap intervals,
+ * 2. fits the Quartet law as the experiment's `demoFit` says (γ = 1; base constants on bf16 runs, then
+ *    effN/effD per recipe) with bootstrap intervals,
  * 3. writes fit.json/fit.csv and the charts (SVG, PNG, offline HTML) next to the results.
  * @module
  */
@@ -10,6 +11,7 @@ import { exitWithParent } from "../lib/cli/parent.ts";
 import { taskMessage } from "../lib/spec/errors.ts";
 import { plotExperiment } from "../lib/charts/suite.ts";
 import { fitText, writeFit } from "../lib/fit/report.ts";
+import { demoFit } from "../experiments/quartet-tiny.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(
@@ -48,7 +50,7 @@ console.log(
     `${summary.diverged} diverged, ${summary.failed} failed (${summary.wallSeconds.toFixed(0)} s)`,
 );
 
-const plot = await plotExperiment(dir, { form: "quartet", baseline: "bf16", bootstrap: 100 });
+const plot = await plotExperiment(dir, { ...demoFit, fixed: { ...demoFit.fixed } });
 const fitFiles = await writeFit(plot.fit, { path: dir, dir });
 console.log(`\n${fitText(plot.fit)}`);
 

@@ -31,6 +31,8 @@ columns   --n-col NAME --d-col NAME --loss-col NAME --fwd-col NAME --bwd-col NAM
 rows      --where EXPR     keep rows where COLUMN OP VALUE holds (OP: = != < <= > >=); repeatable, all must hold
           --drop-top-loss K  drop the K runs with the highest loss
 fit       --baseline LABEL --delta X --unconstrained --bootstrap B --seed S --no-extrapolation
+          --fix NAME=V     hold a base parameter at V (θ name: a, alpha, b, beta, e, gamma; a, b, e are logs),
+                           e.g. --form quartet --fix gamma=1 (the γ = 1 variant); repeatable
 warnings  --ci-width X (0.5): flag a parameter whose 95% interval is wider than X × its estimate
           --ci-factor-scale F (1000): the same for A, B, C_T by high/low ratio
 output    --out DIR (default: the experiment's directory; for a CSV, ./<name>-fit/) --json
@@ -78,6 +80,7 @@ async function main(args: string[]) {
         "ci-factor-scale": { type: "string" },
         "no-extrapolation": { type: "boolean", default: false },
         unconstrained: { type: "boolean", default: false },
+        fix: { type: "string", multiple: true },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -105,6 +108,15 @@ async function main(args: string[]) {
     ciWidth: num(v["ci-width"], "ci-width", (x) => x > 0, "a positive number"),
     ciFactorScale: num(v["ci-factor-scale"], "ci-factor-scale", (x) => x > 1, "a number above 1"),
   };
+  const fixed: Record<string, number> = {};
+  for (const f of v.fix ?? []) {
+    const m = /^([A-Za-z_]\w*)=(.+)$/.exec(f);
+    const x = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(x)) {
+      fail(`--fix takes NAME=VALUE (a θ name and a number, e.g. gamma=1), got "${f}"`);
+    }
+    fixed[m![1]] = x;
+  }
   const bits = v["bits-col"]?.flatMap((s) => s.split(",")).filter(Boolean) ?? DEFAULT_COLUMNS.bits;
   const isoflop = v.form === "isoflop";
 
@@ -158,7 +170,14 @@ async function main(args: string[]) {
     throw e;
   }
 
-  const opts = { form: law!, baseline: v.baseline, delta, bitsColumns: bits, unconstrained: v.unconstrained };
+  const opts = {
+    form: law!,
+    baseline: v.baseline,
+    delta,
+    bitsColumns: bits,
+    unconstrained: v.unconstrained,
+    fixed,
+  };
   let plan, fit;
   try {
     plan = planFit(runs, opts);

@@ -45,6 +45,11 @@ Deno.test("fit CLI: quartet --json on a results directory; writes fit.json and f
   assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/fit.json`)).params, j.params);
   const lines = (await Deno.readTextFile(`${dir}/fit.csv`)).trim().split("\n");
   assert.equal(lines.length, 126);
+  const g = await run(dir, "--form", "quartet", "--json", "--fix", "gamma=1", "--no-extrapolation");
+  assert.equal(g.code, 0, g.stderr);
+  const jg = JSON.parse(g.stdout);
+  assert.equal(jg.params.gamma, 1);
+  assert.deepEqual(jg.fixed, { gamma: 1 });
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -88,6 +93,15 @@ Deno.test("fit CLI: bad input is one line on stderr and exit 2", async () => {
     /no baseline runs \(fwd = bwd = 'bf16'\).*fp8:fp8/,
   );
   oneLineExit2(await run("/nonexistent/dir", "--form", "quartet"), /does not exist/);
+  const ncols = ["--n-col", "n", "--d-col", "d", "--loss-col", "loss"];
+  oneLineExit2(
+    await run(await csv(ok), "--form", "chinchilla", ...ncols, "--fix", "gamma"),
+    /--fix takes NAME=VALUE/,
+  );
+  oneLineExit2(
+    await run(await csv(ok), "--form", "chinchilla", ...ncols, "--fix", "gamma=1"),
+    /cannot fix "gamma": the chinchilla form's base parameters are a, alpha, b, beta, e/,
+  );
   oneLineExit2(await run(await csv(ok), "--form", "cubic"), /unknown --form/);
   oneLineExit2(await run(await csv(ok), "--frm", "chinchilla"), /Unknown option '--frm'/);
   oneLineExit2(await run(await csv(ok), "--form", "chinchilla", "--delta=-1"), /--delta/);

@@ -5,7 +5,9 @@
  *
  *   deno run -A tools/check_reference.ts [RUN_ID_PREFIX ...]
  *
- * Default runs: the smallest model at the smallest budget for bf16, QuEST and Quartet (~10 s on 2 cores).
+ * Default runs: the smallest model at its smallest budget for bf16 (53.8k tokens), QuEST (FP4 forward) and
+ * RTN-MXFP4 backward (215k tokens each) — about 40 CPU-seconds. In the sweep these runs branched off their
+ * size's longest run (WSD prefix sharing); here each is trained alone, so the check also covers sharing.
  * Exits 1 and prints the first difference when anything differs.
  * @module
  */
@@ -18,7 +20,7 @@ if (Deno.args.includes("--help")) {
   console.log(
     "usage: deno run -A tools/check_reference.ts [RUN_ID_PREFIX ...]\n" +
       "Re-trains demo runs of results/reference/quartet-tiny and compares ids, final losses and curves bit for bit\n" +
-      "(default: the smallest bf16, QuEST and Quartet runs); exit 1 on any difference.",
+      "(default: one bf16, one QuEST and one RTN-MXFP4-backward run); exit 1 on any difference.",
   );
   Deno.exit(0);
 }
@@ -28,9 +30,10 @@ if (flag) {
   Deno.exit(2);
 }
 const REF = new URL("../results/reference/quartet-tiny/", import.meta.url).pathname;
+// One run per scheme, each trained alone although the sweep branched it off a longer run (WSD sharing).
 const wanted = Deno.args.length
   ? Deno.args
-  : ["bf16-L1d32-t26.9k-s0", "quest+bf16-L1d32-t26.9k-s0", "quest+rtn-bwd-L1d32-t26.9k-s0"];
+  : ["bf16-L1d32-t53.8k-s0", "quest+bf16-L1d32-t215k-s0", "bf16+rtn-bwd-L1d32-t215k-s0"];
 
 const rows = parse(Deno.readTextFileSync(`${REF}runs.csv`), { columns: true }) as Record<string, string>[];
 const { spec } = await loadSpec(new URL("../experiments/quartet-tiny.ts", import.meta.url).pathname);

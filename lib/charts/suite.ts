@@ -58,6 +58,8 @@ export interface PlotOptions {
   form?: FormName;
   /** Baseline label (default bf16). */
   baseline?: string;
+  /** Base parameters held fixed, by θ name (see FitOptions.fixed; default none). */
+  fixed?: Record<string, number>;
   /** Bootstrap resamples for the efficiency bars (default 100; 0 for none). */
   bootstrap?: number;
   /** Cost model (default: bit-operations, FP8-costed baseline). */
@@ -88,11 +90,11 @@ export async function plotExperiment(resultsDir: string, o: PlotOptions = {}): P
   const form = o.form ?? "quartet";
   const table = await readTable(resultsDir);
   const runs = toRuns(table, form, DEFAULT_COLUMNS);
-  const plan = planFit(runs, { form, baseline: o.baseline });
+  const plan = planFit(runs, { form, baseline: o.baseline, fixed: o.fixed });
   const fit = executeFit(plan);
   const B = o.bootstrap ?? 100;
   if (B > 0) fit.ci = bootstrapCI(plan, fit, { samples: B });
-  fit.extrapolation = leaveLargestOut(runs, { form, baseline: o.baseline });
+  fit.extrapolation = leaveLargestOut(runs, { form, baseline: o.baseline, fixed: o.fixed });
   fit.warnings = fitWarnings(fit);
   const f = frontier(fit, o.cost ?? bopsModel(plan.baseline), o.frontier);
   const dir = o.out ?? `${table.dir ?? resultsDir}/charts`;

@@ -22,13 +22,20 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
   const positive = plan.unconstrained ? [] : layout.exponents;
 
   const baseTask = plan.tasks[0];
-  const starts = o.warm ? [warmStart(o.warm, layout.names, baseTask.free)] : plan.grid ?? law.grid(context);
+  const fixed = plan.fixed ?? {};
+  const theta0 = new Float64Array(layout.names.length);
+  for (const [name, v] of Object.entries(fixed)) theta0[layout.names.indexOf(name)] = v;
+  const starts = o.warm ? [warmStart(o.warm, layout.names, baseTask.free)] : projectGrid(
+    plan.grid ?? law.grid(context),
+    layout.base ?? layout.names.map((_, k) => k),
+    baseTask.free,
+  );
   const base = multiStart(law, runData(runs, context, baseTask.runs), {
     delta,
     starts,
     free: baseTask.free,
     weights: w(baseTask.runs),
-    theta: new Float64Array(layout.names.length),
+    theta: theta0,
     positive: positive.filter((k) => baseTask.free.includes(k)),
     positiveFloor: o.warm ? 1e-12 : undefined,
   });
@@ -70,6 +77,7 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
     schemes,
     predictions: [],
     unconstrained: plan.unconstrained,
+    ...(Object.keys(fixed).length ? { fixed: { ...fixed } } : {}),
     warnings: [],
   };
   fit.predictions = plan.tasks.flatMap((t) =>
@@ -92,6 +100,20 @@ export function executeFit(plan: FitPlan, o: ExecuteOptions = {}): FitResult {
   );
   fit.warnings = fitWarnings(fit);
   return withDisplay(fit, fitBundle);
+}
+
+/**
+ * A base grid (columns = the form's base parameters) restricted to the free ones, duplicates dropped in
+ * order; the grid itself when nothing is fixed.
+ */
+function projectGrid(grid: number[][], base: number[], free: number[]): number[][] {
+  if (free.length === base.length) return grid;
+  const cols = free.map((k) => base.indexOf(k)), seen = new Set<string>(), out: number[][] = [];
+  for (const s of grid) {
+    const p = cols.map((c) => s[c]), key = p.join(",");
+    if (!seen.has(key)) seen.add(key), out.push(p);
+  }
+  return out;
 }
 
 /** A warm fit's θ at the free entries, matched by θ name (the layouts differ when labels do); 0 when absent. */

@@ -32,7 +32,23 @@ export function planFit(runs: Run[], opts: FitOptions): FitPlan {
   const present = () => [...new Set(runs.map((r) => schemeName(r.fwd, r.bwd)))].join(", ");
   const context: FormContext = { baseline, bitsColumns, labels: effLabels(runs, baseline) };
   const layout = law.layout(context);
-  const base = layout.base ?? layout.names.map((_, k) => k);
+  const allBase = layout.base ?? layout.names.map((_, k) => k);
+  const fixed = opts.fixed ?? {};
+  for (const [name, v] of Object.entries(fixed)) {
+    const k = layout.names.indexOf(name);
+    if (k < 0 || !allBase.includes(k)) {
+      throw new FitInputError(
+        `cannot fix "${name}": the ${law.name} form's base parameters are ${
+          allBase.map((i) => layout.names[i]).join(", ")
+        }`,
+      );
+    }
+    if (!Number.isFinite(v)) {
+      throw new FitInputError(`the fixed value of ${name} must be a finite number, got ${v}`);
+    }
+  }
+  const base = allBase.filter((k) => !(layout.names[k] in fixed));
+  if (base.length === 0) throw new FitInputError("every base parameter is fixed: nothing to fit");
   const need = (n: number, p: number, what: string) => {
     if (n < p) {
       throw new FitInputError(`the ${law.name} form has ${p} parameters but only ${n} ${what} to fit them`);
@@ -68,5 +84,6 @@ export function planFit(runs: Run[], opts: FitOptions): FitPlan {
     bitsColumns,
     grid: opts.grid,
     unconstrained: !!opts.unconstrained,
+    fixed: { ...fixed },
   };
 }

@@ -29,6 +29,7 @@ export function fitSummary(fit: FitResult): Record<string, unknown> {
   out.delta = fit.delta;
   out.baseline = fit.baseline;
   if (fit.unconstrained) out.unconstrained = true;
+  if (fit.fixed && Object.keys(fit.fixed).length) out.fixed = fit.fixed;
   if (fit.extrapolation !== undefined) out.extrapolation = fit.extrapolation;
   if (fit.notes?.length) out.notes = fit.notes;
   const reps = fittedReplicates(fit);
@@ -149,7 +150,8 @@ export function fitText(fit: FitResult): string {
   const w = warningsText(fit);
   const notes = (fit.notes ?? []).map((n) => `note: ${n}\n`).join("");
   const baseline = fit.law.reads.labels === "none" ? "" : `, baseline ${fit.baseline}`;
-  return `${fit.form} fit: ${fit.law.summary} (Huber δ = ${fit.delta}${baseline})\n` + notes +
+  const fixed = Object.entries(fit.fixed ?? {}).map(([k, v]) => `, ${k} fixed at ${v}`).join("");
+  return `${fit.form} fit: ${fit.law.summary} (Huber δ = ${fit.delta}${baseline}${fixed})\n` + notes +
     plainTable(["kind", "name", "value", level, "high"], fitTableRows(fit)) + (w ? `\n${w}` : "");
 }
 

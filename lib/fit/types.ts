@@ -271,6 +271,12 @@ export interface FitOptions {
    * (0, ∞) as a scaling law's must; a fit that wants a non-positive one ends near 0 and is flagged.
    */
   unconstrained?: boolean;
+  /**
+   * Base-fit parameters held at a value instead of fitted, by θ name (the form's `names`, e.g.
+   * `{gamma: 1}`: the Quartet law with γ = 1, the Hoffmann variant of quartet.md §1.2). Values are θ
+   * values (ln A for "a", ln E for "e"). Default none.
+   */
+  fixed?: Record<string, number>;
 }
 
 /** Which subset a run was fitted in. */
@@ -298,6 +304,8 @@ export interface FitPlan {
   grid?: number[][];
   /** Whether the exponents may be non-positive (see FitOptions.unconstrained). */
   unconstrained: boolean;
+  /** Base parameters held fixed, by θ name (see FitOptions.fixed); empty when none. */
+  fixed: Record<string, number>;
 }
 
 /** A (fwd, bwd) combination present in the data. */
@@ -409,6 +417,8 @@ export interface FitResult {
   extrapolation?: Extrapolation | null;
   /** Whether the exponents were left unconstrained. */
   unconstrained: boolean;
+  /** Base parameters held fixed, by θ name (absent when none). */
+  fixed?: Record<string, number>;
   /** Warning thresholds used by `fitWarnings` when called without options. */
   warningOptions?: WarningOptions;
   /** How the input was read (e.g. "D = C/(6N) from column 'C'", "kept 40 of 52 rows: N>1e8"). */

@@ -40,7 +40,9 @@ export function fitWarnings(fit: FitResult, o: WarningOptions = fit.warningOptio
   out.push(...fit.law.warnings(fit, o));
   // Points per parameter in the base fit; sizes and budgets.
   const baseRuns = fit.predictions.filter((q) => q.group === "baseline" || q.group === "all");
-  const nBase = baseRuns.length, pBase = (layout.base ?? layout.names).length;
+  const nBase = baseRuns.length,
+    pBase = (layout.base ?? layout.names).length -
+      Object.keys(fit.fixed ?? {}).length;
   if (fit.predictions.length && nBase < ppp * pBase) {
     out.push(
       `ill-determined: ${nBase} ${baseRuns[0]?.group === "baseline" ? "baseline " : ""}points for ${pBase} ` +
