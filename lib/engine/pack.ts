@@ -47,39 +47,40 @@ interface Member {
 
 /**
  * Trains K runs packed (K = members.length ≥ 1); each settles like `train(config, hooks)` would, with the
- * same result. Members that cannot pack together (different {@link packKey}, a {@link packProblemOf}, or
- * checkpoints at different steps) are trained one after another by `train()` instead.
+ * same result. Members that cannot pack together (different {@link packKey}, a {@link packProblemOf},
+ * checkpoints at different steps or of another config) are trained one after another by `train()` instead.
+ * An error of the pack as a whole (after its model was built) settles every member with that error, as each
+ * run alone would have failed.
  */
 export async function trainPacked(members: PackMember[]): Promise<PromiseSettledResult<TrainResult>[]> {
   const norm = (c: TrainConfig): TrainConfig => ({ ...c, scheme: c.scheme ?? { fwd: "fp32", bwd: "fp32" } });
   const cfgs = members.map((m) => norm(m.config));
-  const startOf = (m: PackMember) =>
-    m.hooks.resume && m.hooks.outDir ? loadTrainerState(m.hooks.outDir)?.state.step ?? 0 : 0;
+  // resume state of each member: its step, or -1 for a checkpoint of another config (train() refuses it)
+  const startOf = (m: PackMember, c: TrainConfig) => {
+    const st = m.hooks.resume && m.hooks.outDir ? loadTrainerState(m.hooks.outDir)?.state : undefined;
+    return !st ? 0 : JSON.stringify(st.config) === JSON.stringify(c) ? st.step : -1;
+  };
+  const starts = members.length < 2 ? [] : members.map((m, r) => startOf(m, cfgs[r]));
   const alone = members.length < 2 || cfgs.some((c) => packKey(c) !== packKey(cfgs[0]) || packProblemOf(c)) ||
-    members.some((m) => startOf(m) !== startOf(members[0]));
+    starts.some((s) => s !== starts[0] || s < 0);
   if (!alone) {
     try {
       return await trainPack(cfgs, members.map((m) => m.hooks));
     } catch (e) {
       // a layer the planner thought packable refused at build time: train the runs one by one
-      if (!(e instanceof PackRefused)) throw e;
+      if (!(e instanceof PackRefused)) return members.map(() => ({ status: "rejected", reason: e }));
     }
   }
-  {
-    const out: PromiseSettledResult<TrainResult>[] = [];
-    for (const m of members) {
-      out.push(
-        await train(m.config, m.hooks).then(
-          (value) => ({ status: "fulfilled" as const, value }),
-          (reason) => ({
-            status: "rejected" as const,
-            reason,
-          }),
-        ),
-      );
-    }
-    return out;
+  const out: PromiseSettledResult<TrainResult>[] = [];
+  for (const m of members) {
+    out.push(
+      await train(m.config, m.hooks).then(
+        (value) => ({ status: "fulfilled" as const, value }),
+        (reason) => ({ status: "rejected" as const, reason }),
+      ),
+    );
   }
+  return out;
 }
 
 /** A packed model could not be built (a layer's `cannot pack runs`): nothing was trained. */
@@ -102,12 +103,6 @@ async function trainPack(
   const { rt, adapter } = await getRuntime();
   const data = loadSource(c0.data);
   const T = mc.context, B = c0.batch, tokPerStep = B * T, steps = c0.steps;
-  let model: GpuModel;
-  try {
-    model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(c0.scheme), train: true, runs: K });
-  } catch (e) {
-    throw /cannot pack runs/.test(String((e as Error)?.message)) ? new PackRefused(String(e)) : e;
-  }
   const ms: Member[] = cfgs.map((cfg, r) => ({
     cfg,
     hooks: hooks[r],
@@ -136,6 +131,12 @@ async function trainPack(
   }
   const val = validationBatches(data.val, T, B, c0.evalTokens);
   if (val.tokens < 1) throw new Error(`data: "${data.name}" has no validation tokens`);
+  let model: GpuModel;
+  try {
+    model = GpuModel.create(rt, mc, { batch: B, recipe: resolveRecipe(c0.scheme), train: true, runs: K });
+  } catch (e) {
+    throw /cannot pack runs/.test(String((e as Error)?.message)) ? new PackRefused(String(e)) : e;
+  }
   const P = model.layout.totalFloats;
   let ring: GPUBuffer[] = [];
   try {

@@ -183,8 +183,8 @@ export interface LinearOptions {
   /** Read GEMM operands through textures when the shapes fit (default true; faster on llvmpipe). */
   textures?: boolean;
   /**
-   * K packed runs (M rows each, weights per run; lib/engine/pack.ts): every GEMM runs batched over the runs.
-   * Only schemes without prepare passes can be packed (f32, and BF16 on textures); others throw.
+   * K packed runs (M rows each, weights per run; lib/engine/pack.ts): every GEMM runs batched over the runs,
+   * prepare and post passes per run. Throws for what has no run dimension yet ({@link packProblem}).
    */
   runs?: Runs;
 }
@@ -218,16 +218,14 @@ export class Linear {
   constructor(rt: Runtime, o: LinearOptions) {
     this.#rt = rt;
     this.o = o;
-    const KM = o.M * (o.runs?.runs ?? 1);
-    const K = o.runs?.runs ?? 1; // packed runs: K of each per-layer buffer, one run after another
+    const K = o.runs?.runs ?? 1, KM = K * o.M; // packed runs: K of each per-layer buffer, one after another
     if (o.scheme.fwd.x?.estimator) this.#gx = rt.storage(K * o.M * o.inF * 4, `${o.name} gx`);
     if (o.scheme.fwd.w?.estimator) this.#gw = rt.storage(K * o.outF * o.inF * 4, `${o.name} gw`);
     if (o.scheme.fwd.keep && o.scheme.fwd.x) this.#xq = rt.storage(K * o.M * o.inF * 4, `${o.name} xq`);
     if (o.scheme.fwd.keep && o.scheme.fwd.w) this.#wq = rt.storage(K * o.outF * o.inF * 4, `${o.name} wq`);
     if (this.#wq) this.#dense.add(this.#wq);
     const side = rt.maxTextureSide;
-    const KO = o.outF * (o.runs?.runs ?? 1);
-    if ((o.textures ?? true) && KM <= side && o.inF / 4 <= side && o.outF / 4 <= side && KO <= side) {
+    if ((o.textures ?? true) && KM <= side && o.inF / 4 <= side && o.outF / 4 <= side && K * o.outF <= side) {
       this.#tx = newTexOperand(rt, KM, o.inF, `${o.name} x`);
       this.#txIsBwdX = !o.scheme.fwd.x || !!o.scheme.fwd.keep;
     }

@@ -99,10 +99,11 @@ export function dryRunReport(inp: DryRunInput): string {
     if (items.length > MAX_NOTES) lines.push(`… and ${items.length - MAX_NOTES} more ${what}`);
   };
   // Packed runs (./packing.ts): which pending runs train together in one program.
-  const cap = inp.pack ?? DEFAULT_PACK, packed = packSummary(pending, cap);
+  const cap = inp.pack ?? DEFAULT_PACK, plan = packPlan(pending, cap);
+  const packed = packSummary(plan, pending.length, cap);
   if (packed) {
     lines.push(packed);
-    const packs = packPlan(pending, cap).filter((p) => p.length > 1);
+    const packs = plan.filter((p) => p.length > 1);
     capped(packs, (p) => `  pack of ${p.length}: ${p.map((r) => r.id).join(", ")}`, "packs");
   }
   capped(

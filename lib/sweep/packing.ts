@@ -11,16 +11,24 @@
  */
 import { packCapFor, packKey, packProblemOf } from "../engine/packable.ts";
 import { type ShareableRun, sharingGroups } from "./sharing.ts";
+import type { TrainConfig } from "../engine/api.ts";
 
 /** The runs in packs of at most `cap` (1: every run alone), in training order. */
 export function packPlan<T extends ShareableRun>(runs: T[], cap: number): T[][] {
   const groups = sharingGroups(runs);
   const waves = [groups.map((g) => g[0]), groups.flatMap((g) => g.slice(1))];
   const out: T[][] = [];
+  // whether a run packs depends on its family, scheme, attention and init only: decide once per such key
+  const problems = new Map<string, string | undefined>();
+  const packs = (c: TrainConfig) => {
+    const k = JSON.stringify([c.model.family, c.scheme, c.attention, c.initFrom]);
+    if (!problems.has(k)) problems.set(k, packProblemOf(c));
+    return problems.get(k) === undefined;
+  };
   for (const wave of waves) {
     const buckets = new Map<string, T[]>();
     for (const r of wave) {
-      const k = cap > 1 && !packProblemOf(r.config) ? packKey(r.config) : `\u0000${r.id}`;
+      const k = cap > 1 && packs(r.config) ? packKey(r.config) : `\u0000${r.id}`;
       const b = buckets.get(k);
       if (b) b.push(r);
       else buckets.set(k, [r]);
@@ -33,12 +41,12 @@ export function packPlan<T extends ShareableRun>(runs: T[], cap: number): T[][] 
   return out;
 }
 
-/** One line for the dry run: how many runs train in how many packs, or nothing when no run packs. */
-export function packSummary<T extends ShareableRun>(runs: T[], cap: number): string | undefined {
-  const packs = packPlan(runs, cap).filter((p) => p.length > 1);
+/** One line for the dry run from a {@link packPlan} of `pending` runs, or nothing when no run packs. */
+export function packSummary<T>(plan: T[][], pending: number, cap: number): string | undefined {
+  const packs = plan.filter((p) => p.length > 1);
   if (!packs.length) return undefined;
   const n = packs.reduce((s, p) => s + p.length, 0);
   const sizes = packs.map((p) => p.length).join(", ");
-  return `packed runs: ${n} of ${runs.length} pending runs train in ${packs.length} pack(s) of ${sizes} ` +
+  return `packed runs: ${n} of ${pending} pending runs train in ${packs.length} pack(s) of ${sizes} ` +
     `(--pack ${cap}; --pack 1 trains every run alone)`;
 }
