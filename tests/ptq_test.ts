@@ -199,6 +199,10 @@ Deno.test("bad input is refused with one line before any work", async () => {
     () => preparePtq({ checkpoint: src, recipe: "fpq", calib: 1, out, data: "sotu" }),
     /too few calibration samples/,
   );
+  assert.throws(
+    () => preparePtq({ checkpoint: src, recipe: "fpq", scope: "all", out, data: "sotu" }),
+    /--scope and --eval-images apply to DiT checkpoints/,
+  );
   const other = Deno.makeTempDirSync();
   Deno.writeTextFileSync(`${other}/config.json`, JSON.stringify({ model_type: "gpt2", fp4lab: {} }));
   assert.throws(

@@ -102,6 +102,11 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
       scope: req.scope,
     });
   }
+  if (req.scope !== undefined || req.evalImages !== undefined) {
+    throw new Error(
+      `--scope and --eval-images apply to DiT checkpoints; ${req.checkpoint} is a llama checkpoint`,
+    );
+  }
   const calib = req.calib ?? 32;
   if (!Number.isInteger(calib) || calib < 2) {
     throw new Error(`too few calibration samples: --calib ${req.calib} (need at least 2 sequences)`);
