@@ -29,7 +29,7 @@ export interface ModelOptions {
   runs?: number;
 }
 
-/** Buffers and programs of a model instance; a family's model records them in its constructor ({@link record}). */
+/** Buffers and programs of a model instance; a family's model records them in its constructor. */
 export abstract class GpuModelBase {
   /** Flat parameter layout. */
   readonly layout: ParamLayout;

@@ -28,6 +28,12 @@ export { ropeTable };
 export const packBatch: (inputs: ArrayLike<number>, targets: ArrayLike<number>, V: number) => Uint32Array =
   packIds;
 
+/** Parameter names of block l in ./config.ts's layout: norm1, qkv, o, norm2, gate_up, down. */
+function blockParams(l: number): string[] {
+  const n = ["input_layernorm.weight", "qkv", "o", "post_attention_layernorm.weight", "gate_up", "down"];
+  return n.map((s) => `model.layers.${l}.${s}`);
+}
+
 /** A Llama instance on the GPU: parameters, optimizer state, activations and recorded programs. */
 export class GpuModel extends GpuModelBase {
   /** Model shape. */
@@ -46,26 +52,22 @@ export class GpuModel extends GpuModelBase {
 
   private constructor(rt: Runtime, cfg: ModelConfig, o: ModelOptions) {
     super(rt, paramLayout(cfg), o.train ?? true, o.runs);
-    const { context: T, dModel: d, ffn: f, vocab: V, layers: L, heads, rmsEps: eps } = (this.cfg = cfg);
-    const runs = this.pack, batch = (this.batch = o.batch) * (runs?.runs ?? 1); // sequences of all runs
-    const M = (this.M = o.batch * T), KM = batch * T, scratch = this.scratch, recipe = o.recipe ?? F32_SCHEME;
+    this.cfg = cfg;
+    this.batch = o.batch;
+    const { context: T, dModel: d, ffn: f, vocab: V, layers: L, heads, rmsEps: eps } = cfg, runs = this.pack;
+    // M tokens per run; packed runs stack K runs of sequences into every activation (K·M rows)
+    const M = (this.M = o.batch * T), batch = o.batch * (runs?.runs ?? 1), KM = batch * T;
+    const { recipe = F32_SCHEME, textures } = o, scratch = this.scratch;
+    // the recipe of module m (module-wise precision, lib/schemes); lm_head's default is f32
+    const scheme = (m: string, base = recipe) => recipe.modules?.[m] ?? base;
     const lin = (l: number, m: string, inF: number, outF: number, salt: number) =>
-      this.linear({
-        name: `L${l}.${m}`,
-        M,
-        inF,
-        outF,
-        salt: l * 16 + salt,
-        textures: o.textures,
-        scheme: recipe.modules?.[m] ?? recipe,
-      });
+      this.linear({ name: `L${l}.${m}`, M, inF, outF, scheme: scheme(m), salt: l * 16 + salt, textures });
 
     // ---- layers: token embedding, L blocks (attention and MLP, each after its norm), final norm, head ----
     const embed = new Embedding(rt, { name: "embed", M, d, V, runs });
     this.batchBuf = rt.storage(embed.ids.words * 4, "batch");
     const rope = ropeBuffer(rt, T, d / heads, cfg.ropeTheta);
     const blocks = Array.from({ length: L }, (_, l) => ({
-      pre: `model.layers.${l}`,
       norm1: new RmsNorm(rt, { name: `L${l} norm1`, M, d, eps, runs }),
       attn: new Attention(rt, {
         name: `L${l}`,
@@ -91,33 +93,29 @@ export class GpuModel extends GpuModelBase {
       }),
     }));
     const normF = new RmsNorm(rt, { name: "norm_f", M, d, eps, runs });
-    // lm_head: full precision unless the recipe opts it in (forward label "+lm_head")
+    // lm_head: f32 unless the recipe opts it in (forward label "+lm_head"); textures whenever they fit
     const head = this.linear({
       name: "lm_head",
       M,
       inF: d,
       outF: V,
+      scheme: scheme("lm_head", F32_SCHEME),
       salt: 0xffff,
-      scheme: recipe.modules?.lm_head ?? F32_SCHEME,
     });
 
-    // ---- activations: residual stream x0..x2L (x_{2l+1} after attention), normed inputs h1/h2 per block ----
+    // ---- activations: residual stream x0..x2L (x_{2l+1} after attention), normed inputs h1, h2 ----
     const act = (label: string, width = d) => this.buffer(KM * width, label);
     const xs = Array.from({ length: 2 * L + 1 }, (_, i) => act(`x${i}`));
     const hs = blocks.map((_, l) => [act(`h1.${l}`), act(`h2.${l}`)]);
     const hf = act("hf"), logits = act("logits", V);
     const P = (n: string) => this.P(n), G = (n: string) => this.G(n);
     const w = (n: string): LinearParams => ({ w: P(n) }), gw = (n: string): LinearParams => ({ w: G(n) });
-    const names = (pre: string) =>
-      ["input_layernorm.weight", "qkv", "o", "post_attention_layernorm.weight", "gate_up", "down"].map((n) =>
-        `${pre}.${n}`
-      );
 
     // ---- forward ----
     const fwd = new Program();
     embed.forward(fwd, this.batchBuf, P("model.embed_tokens.weight"), xs[0]);
     blocks.forEach((b, l) => {
-      const [h1, h2] = hs[l], [n1, qkv, o, n2, gu, down] = names(b.pre);
+      const [h1, h2] = hs[l], [n1, qkv, o, n2, gu, down] = blockParams(l);
       b.norm1.forward(fwd, xs[2 * l], P(n1), h1);
       b.attn.forward(fwd, h1, w(qkv), w(o), xs[2 * l + 1], xs[2 * l]);
       b.norm2.forward(fwd, xs[2 * l + 1], P(n2), h2);
@@ -126,21 +124,15 @@ export class GpuModel extends GpuModelBase {
     normF.forward(fwd, xs[2 * L], P("model.norm.weight"), hf);
     head.forward(fwd, { buffer: hf }, P("lm_head.weight"), { buffer: logits });
 
-    // ---- loss (the training mean overwrites the logits with their gradient), then backward ----
+    // ---- loss, then backward (and the optimizer after it: lib/models/gpu_model.ts) ----
     const ce = new CrossEntropyLoss(rt, { M, V, tgtOff: embed.ids.tgtOff, runs: runs?.runs });
     this.record(fwd, ce, [this.batchBuf, logits], (bwd) => {
       const dx = act("dx"), dh = act("dh");
-      head.backward(
-        bwd,
-        { buffer: logits },
-        { buffer: hf },
-        P("lm_head.weight"),
-        { buffer: dh },
-        G("lm_head.weight"),
-      );
+      const dlogits = { buffer: logits }; // the loss overwrote the logits with their gradient
+      head.backward(bwd, dlogits, { buffer: hf }, P("lm_head.weight"), { buffer: dh }, G("lm_head.weight"));
       normF.backward(bwd, dh, xs[2 * L], P("model.norm.weight"), G("model.norm.weight"), dx, false);
       for (let l = L - 1; l >= 0; l--) {
-        const b = blocks[l], [h1, h2] = hs[l], [n1, qkv, o, n2, gu, down] = names(b.pre);
+        const b = blocks[l], [h1, h2] = hs[l], [n1, qkv, o, n2, gu, down] = blockParams(l);
         b.mlp.backward(bwd, dx, h2, w(gu), w(down), gw(gu), gw(down), dh);
         b.norm2.backward(bwd, dh, xs[2 * l + 1], P(n2), G(n2), dx, true);
         b.attn.backward(bwd, dx, h1, w(qkv), w(o), gw(qkv), gw(o), dh);
