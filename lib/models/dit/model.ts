@@ -97,8 +97,7 @@ export class GpuDit extends GpuModelBase {
   }
 
   private constructor(rt: Runtime, cfg: DitConfig, o: GpuDitOptions) {
-    const train = o.train ?? true;
-    super(rt, asLayout(cfg), train);
+    super(rt, asLayout(cfg), o.train ?? true);
     this.cfg = cfg;
     const B = (this.batch = o.batch);
     const h = cfg.hidden, f = cfg.mlpRatio * h, P = ditPatchDim(cfg), T = ditTokens(cfg);
@@ -250,8 +249,8 @@ export class GpuDit extends GpuModelBase {
       bias: P_("final_layer.linear").b,
     });
 
-    // ---- eval: summed squared error into scalars[1]; training: mean ε-MSE, gradient over the output ----
-    // ---- backward; the optimizer after it (pos_embed's gradient stays zero: it never moves) ----
+    // ---- loss (eval: summed squared error; training: mean ε-MSE, its gradient over the output), backward,
+    // then the optimizer (lib/models/gpu_model.ts; pos_embed's gradient stays zero: it never moves) ----
     const mse = new MseLoss(rt, { M, N: P, T: Tp, real: T });
     this.record(fwd, mse, [this.out, this.#target], (bwd) => {
       const dx = buf(M * h, "dx"), dm = buf(M * h, "dm"), dh = buf(M * h, "dh");
