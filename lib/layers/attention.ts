@@ -39,6 +39,13 @@ export function ropeTable(T: number, hd: number, theta: number): Float32Array {
   return out;
 }
 
+/** The {@link ropeTable} uploaded to a new storage buffer (the `rope` of {@link AttentionOptions}). */
+export function ropeBuffer(rt: Runtime, T: number, hd: number, theta: number): GPUBuffer {
+  const b = rt.storage(T * hd * 4, "rope");
+  rt.device.queue.writeBuffer(b, 0, ropeTable(T, hd, theta) as Float32Array<ArrayBuffer>);
+  return b;
+}
+
 /** Shape and options of an attention layer. */
 export interface AttentionOptions {
   /** Label prefix. */

@@ -13,10 +13,21 @@ import * as R from "../../kernels/engine/runs.ts";
 import { kernel } from "./record.ts";
 
 /**
+ * A loss layer as a model's programs use it: two operand buffers (ids and logits, or output and target) and
+ * the model's scalars.
+ */
+export interface Loss {
+  /** Records Σ loss accumulated into scalars[1]. */
+  evalSum(prog: Program, a: GPUBuffer, b: GPUBuffer, scalars: GPUBuffer): void;
+  /** Records the mean loss into scalars[0] and its gradient over the model output. */
+  trainMean(prog: Program, a: GPUBuffer, b: GPUBuffer, scalars: GPUBuffer): void;
+}
+
+/**
  * Cross-entropy over M rows of V logits; targets at word `tgtOff` of the id buffer (≥ V: ignored). With
  * `runs` = K, the rows are K runs of M each and run r's scalars are scalars[4r …].
  */
-export class CrossEntropyLoss {
+export class CrossEntropyLoss implements Loss {
   readonly #loss: GPUBuffer;
   /** Allocates the per-row loss buffer. */
   constructor(readonly rt: Runtime, readonly o: { M: number; V: number; tgtOff: number; runs?: number }) {
@@ -86,7 +97,7 @@ export class CrossEntropyLoss {
 }
 
 /** Squared error over M rows of N values; within each group of T rows only the first `real` count. */
-export class MseLoss {
+export class MseLoss implements Loss {
   readonly #loss: GPUBuffer;
   /** Allocates the per-row loss buffer. */
   constructor(readonly rt: Runtime, readonly o: { M: number; N: number; T: number; real: number }) {

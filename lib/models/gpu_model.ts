@@ -1,13 +1,16 @@
 /**
  * What every model on the GPU shares: the flat parameter, gradient and AdamW-moment buffers of its
- * parameter layout, the step uniform, the scalars (losses, norms) the training loop reads back, the three
- * recorded programs (train, grad, eval), and the arena that frees them all at once.
+ * parameter layout, the step uniform, the scalars (losses, norms) the training loop reads back, the scratch
+ * pool and step uniform its linear layers share, the three recorded programs (train, grad, eval) assembled
+ * from a forward, a loss and a backward, and the arena that frees them all at once.
  * @module
  */
 import type { AttentionRecipe } from "../attention/recipes.ts";
-import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
+import { Program, type Runtime, type Slice } from "../gpu/runtime.ts";
 import type { ParamLayout } from "./layout.ts";
-import type { LinearScheme } from "../layers/linear.ts";
+import { Linear, type LinearOptions, type LinearScheme, Scratch } from "../layers/linear.ts";
+import type { Loss } from "../layers/loss.ts";
+import { AdamW } from "../layers/optimizer.ts";
 import type { Runs } from "../layers/record.ts";
 
 /** Options for building a model of any family on the GPU. */
@@ -26,7 +29,7 @@ export interface ModelOptions {
   runs?: number;
 }
 
-/** Buffers and programs of a model instance; a family's model fills the programs in its constructor. */
+/** Buffers and programs of a model instance; a family's model records them in its constructor. */
 export abstract class GpuModelBase {
   /** Flat parameter layout. */
   readonly layout: ParamLayout;
@@ -46,19 +49,25 @@ export abstract class GpuModelBase {
   readonly scalars: GPUBuffer;
   /** Packed runs (K ≥ 2, parameter slabs of `layout.totalFloats`); undefined for one run. */
   readonly pack?: Runs;
+  /** Whether the training programs (backward + optimizer) are recorded. */
+  readonly train: boolean;
   /** Forward + loss + backward + clip + AdamW (training programs only). */
-  abstract readonly trainProgram: Program;
+  readonly trainProgram: Program = new Program();
   /** Forward + backward only (gradients for tests). */
-  abstract readonly gradProgram: Program;
+  readonly gradProgram: Program = new Program();
   /** Forward + loss, accumulating the summed loss into scalars[1]. */
-  abstract readonly evalProgram: Program;
+  readonly evalProgram: Program = new Program();
   /** The clip buffer (grad norm, coefficient) of the last step; training programs only. */
-  abstract readonly clipBuffer: GPUBuffer | undefined;
+  clipBuffer: GPUBuffer | undefined;
+  /** Scratch pool shared by the model's layers (allocated on first use). */
+  protected readonly scratch: Scratch;
 
   /** Allocates the shared buffers (call inside an arena, see {@link buildModel}). */
   protected constructor(rt: Runtime, layout: ParamLayout, train: boolean, runs = 1) {
     this.rt = rt;
     this.layout = layout;
+    this.train = train;
+    this.scratch = new Scratch(rt);
     if (runs > 1) this.pack = { runs, stride: layout.totalFloats };
     const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
     const all = layout.totalFloats * runs;
@@ -82,6 +91,53 @@ export abstract class GpuModelBase {
     const t = this.layout.byName.get(name);
     if (!t) throw new Error(`model: no parameter ${name}`);
     return { buffer: this.grads, offset: t.offset * 4, size: t.size * 4 };
+  }
+
+  /** A storage buffer of `floats` f32 values (activations, inputs, constants). */
+  protected buffer(floats: number, label: string): GPUBuffer {
+    return this.rt.storage(floats * 4, label);
+  }
+
+  /** A linear layer of this model: its step uniform, scratch pool and packed runs filled in. */
+  protected linear(o: Omit<LinearOptions, "stepUniform" | "scratch" | "runs">): Linear {
+    return new Linear(this.rt, {
+      ...o,
+      stepUniform: this.stepUniform,
+      scratch: this.scratch,
+      runs: this.pack,
+    });
+  }
+
+  /**
+   * Records the three programs from a recorded forward: eval = forward + the loss's sum into scalars[1];
+   * grad = forward + the loss's mean (its gradient over the output) + `backward`; train = grad + clip + AdamW
+   * (`weightDecay` default the engine's). Eval-only models stop after the eval program.
+   */
+  protected record(
+    fwd: Program,
+    loss: Loss,
+    operands: [GPUBuffer, GPUBuffer],
+    backward: (bwd: Program) => void,
+    weightDecay?: number,
+  ): void {
+    this.evalProgram.items.push(...fwd.items);
+    loss.evalSum(this.evalProgram, ...operands, this.scalars);
+    if (!this.train) return;
+    const bwd = this.gradProgram;
+    bwd.items.push(...fwd.items);
+    loss.trainMean(bwd, ...operands, this.scalars);
+    backward(bwd);
+    this.trainProgram.items.push(...bwd.items);
+    const { totalFloats, decayFloats } = this.layout;
+    const opt = new AdamW(this.rt, {
+      totalFloats,
+      decayFloats,
+      state: this,
+      runs: this.pack?.runs,
+      weightDecay,
+    });
+    opt.record(this.trainProgram);
+    this.clipBuffer = opt.clip;
   }
 
   #owned: (GPUBuffer | GPUTexture)[] = [];

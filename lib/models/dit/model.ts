@@ -20,10 +20,9 @@ import * as K from "../../../kernels/engine/ops.ts";
 import { Program, type Runtime } from "../../gpu/runtime.ts";
 import { Attention } from "../../layers/attention.ts";
 import { Embedding, packIds } from "../../layers/embedding.ts";
-import { F32_SCHEME, Linear, type LinearParams, Scratch } from "../../layers/linear.ts";
+import { F32_SCHEME, type LinearParams } from "../../layers/linear.ts";
 import { GeluMlp } from "../../layers/mlp.ts";
 import { AdaLayerNorm } from "../../layers/norm.ts";
-import { AdamW } from "../../layers/optimizer.ts";
 import { kernel } from "../../layers/record.ts";
 import { MseLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase, type ModelOptions } from "../gpu_model.ts";
@@ -83,12 +82,8 @@ export class GpuDit extends GpuModelBase {
   readonly batch: number;
   /** Padded tokens per image. */
   readonly Tp: number;
-  readonly trainProgram = new Program();
-  readonly gradProgram = new Program();
-  readonly evalProgram = new Program();
   /** Forward only (ε̂ into {@link out}). */
   readonly predictProgram = new Program();
-  clipBuffer: GPUBuffer | undefined;
   /** Final-layer output [B·Tp, p·p·C] (ε̂ patches; overwritten by its gradient in training). */
   readonly out: GPUBuffer;
   readonly #xp: GPUBuffer;
@@ -102,8 +97,7 @@ export class GpuDit extends GpuModelBase {
   }
 
   private constructor(rt: Runtime, cfg: DitConfig, o: GpuDitOptions) {
-    const train = o.train ?? true;
-    super(rt, asLayout(cfg), train);
+    super(rt, asLayout(cfg), o.train ?? true);
     this.cfg = cfg;
     const B = (this.batch = o.batch);
     const h = cfg.hidden, f = cfg.mlpRatio * h, P = ditPatchDim(cfg), T = ditTokens(cfg);
@@ -112,22 +106,12 @@ export class GpuDit extends GpuModelBase {
     if (P % 8) throw new Error(`model: p·p·C = ${P} must be a multiple of 8 (patch 4 on one channel: 16)`);
     if (h % 32) throw new Error(`model: DiT width must be a multiple of 32 (got ${h})`);
     if ((h / cfg.heads) % 8) throw new Error(`model: head size ${h / cfg.heads} must be a multiple of 8`);
-    const recipe = o.recipe ?? F32_SCHEME;
-    const scratch = new Scratch(rt);
-    const buf = (floats: number, label: string) => rt.storage(floats * 4, label);
+    const recipe = o.recipe ?? F32_SCHEME, scratch = this.scratch;
+    const buf = (floats: number, label: string) => this.buffer(floats, label);
     let salt = 0;
     const f32 = F32_SCHEME;
     const lin = (name: string, rows: number, inF: number, outF: number, scheme = recipe) =>
-      new Linear(rt, {
-        name,
-        M: rows,
-        inF,
-        outF,
-        scheme,
-        salt: ++salt * 16,
-        stepUniform: this.stepUniform,
-        scratch,
-      });
+      this.linear({ name, M: rows, inF, outF, scheme, salt: ++salt * 16 });
     const P_ = (n: string): LinearParams => ({ w: this.P(`${n}.weight`), b: this.P(`${n}.bias`) });
     const G_ = (n: string): LinearParams => ({ w: this.G(`${n}.weight`), b: this.G(`${n}.bias`) });
 
@@ -265,128 +249,112 @@ export class GpuDit extends GpuModelBase {
       bias: P_("final_layer.linear").b,
     });
 
-    // ---- eval: summed squared error into scalars[1]; training: mean ε-MSE, gradient over the output ----
+    // ---- loss (eval: summed squared error; training: mean ε-MSE, its gradient over the output), backward,
+    // then the optimizer (lib/models/gpu_model.ts; pos_embed's gradient stays zero: it never moves) ----
     const mse = new MseLoss(rt, { M, N: P, T: Tp, real: T });
-    this.evalProgram.items.push(...fwd.items);
-    mse.evalSum(this.evalProgram, this.out, this.#target, this.scalars);
-    if (!train) return;
-
-    // ---- backward ----
-    const bwd = this.gradProgram;
-    bwd.items.push(...fwd.items);
-    mse.trainMean(bwd, this.out, this.#target, this.scalars);
-    const dx = buf(M * h, "dx"), dm = buf(M * h, "dm"), dh = buf(M * h, "dh");
-    const dsc = buf(B * h, "dsc"),
-      dtmp = buf(B * h, "dsc part"),
-      dc = buf(B * h, "dc"),
-      ds1 = buf(B * h, "ds1");
-    const da1 = buf(B * h, "da1"), dmod = buf(B * 6 * h, "dmod"), dfmod = buf(B * 2 * h, "dfmod");
-    fLin.backward(
-      bwd,
-      { buffer: this.out },
-      { buffer: mf },
-      P_("final_layer.linear").w,
-      { buffer: dm },
-      G_("final_layer.linear").w,
-      G_("final_layer.linear").b,
-    );
-    lnF.backward(bwd, dm, x, fmod, dfmod, dx, false);
-    fAda.backward(
-      bwd,
-      { buffer: dfmod },
-      { buffer: sc },
-      P_("final_layer.adaLN_modulation.1").w,
-      { buffer: dsc },
-      G_("final_layer.adaLN_modulation.1").w,
-      G_("final_layer.adaLN_modulation.1").b,
-    );
-    const gateB = (name: string, mod: GPUBuffer, hh: GPUBuffer, dH: GPUBuffer, at: number) => {
-      kernel(
-        rt,
+    this.record(fwd, mse, [this.out, this.#target], (bwd) => {
+      const dx = buf(M * h, "dx"), dm = buf(M * h, "dm"), dh = buf(M * h, "dh");
+      const dsc = buf(B * h, "dsc"),
+        dtmp = buf(B * h, "dsc part"),
+        dc = buf(B * h, "dc"),
+        ds1 = buf(B * h, "ds1");
+      const da1 = buf(B * h, "da1"), dmod = buf(B * 6 * h, "dmod"), dfmod = buf(B * 2 * h, "dfmod");
+      fLin.backward(
         bwd,
-        `${name} dgate`,
-        `gatebg:${B}:${Tp}:${h}:${at}`,
-        () => K.gateBwdGate(B, Tp, h, 6 * h, at),
-        [dx, hh, dmod],
-        B * h / 4,
+        { buffer: this.out },
+        { buffer: mf },
+        P_("final_layer.linear").w,
+        { buffer: dm },
+        G_("final_layer.linear").w,
+        G_("final_layer.linear").b,
       );
-      kernel(rt, bwd, `${name} dh`, `gatebh:${B}:${Tp}:${h}:${at}`, () => K.gateBwdH(B, Tp, h, 6 * h, at), [
-        dx,
-        mod,
-        dH,
-      ], M * h / 4);
-    };
-    for (let i = L - 1; i >= 0; i--) {
-      const b = blocks[i], xin = i ? blocks[i - 1].xs[1] : x0;
-      gateB(`${b.pre} gate2`, b.mod, b.mo, dh, 5 * h);
-      b.mlp.backward(
+      lnF.backward(bwd, dm, x, fmod, dfmod, dx, false);
+      fAda.backward(
         bwd,
-        dh,
-        b.m[1],
-        P_(`${b.pre}.mlp.fc1`),
-        P_(`${b.pre}.mlp.fc2`),
-        G_(`${b.pre}.mlp.fc1`),
-        G_(`${b.pre}.mlp.fc2`),
-        dm,
+        { buffer: dfmod },
+        { buffer: sc },
+        P_("final_layer.adaLN_modulation.1").w,
+        { buffer: dsc },
+        G_("final_layer.adaLN_modulation.1").w,
+        G_("final_layer.adaLN_modulation.1").b,
       );
-      b.ln2.backward(bwd, dm, b.xs[0], b.mod, dmod, dx, true);
-      gateB(`${b.pre} gate1`, b.mod, b.ao, dh, 2 * h);
-      b.attn.backward(
+      const gateB = (name: string, mod: GPUBuffer, hh: GPUBuffer, dH: GPUBuffer, at: number) => {
+        kernel(
+          rt,
+          bwd,
+          `${name} dgate`,
+          `gatebg:${B}:${Tp}:${h}:${at}`,
+          () => K.gateBwdGate(B, Tp, h, 6 * h, at),
+          [dx, hh, dmod],
+          B * h / 4,
+        );
+        kernel(rt, bwd, `${name} dh`, `gatebh:${B}:${Tp}:${h}:${at}`, () => K.gateBwdH(B, Tp, h, 6 * h, at), [
+          dx,
+          mod,
+          dH,
+        ], M * h / 4);
+      };
+      for (let i = L - 1; i >= 0; i--) {
+        const b = blocks[i], xin = i ? blocks[i - 1].xs[1] : x0;
+        gateB(`${b.pre} gate2`, b.mod, b.mo, dh, 5 * h);
+        b.mlp.backward(
+          bwd,
+          dh,
+          b.m[1],
+          P_(`${b.pre}.mlp.fc1`),
+          P_(`${b.pre}.mlp.fc2`),
+          G_(`${b.pre}.mlp.fc1`),
+          G_(`${b.pre}.mlp.fc2`),
+          dm,
+        );
+        b.ln2.backward(bwd, dm, b.xs[0], b.mod, dmod, dx, true);
+        gateB(`${b.pre} gate1`, b.mod, b.ao, dh, 2 * h);
+        b.attn.backward(
+          bwd,
+          dh,
+          b.m[0],
+          P_(`${b.pre}.attn.qkv`),
+          P_(`${b.pre}.attn.proj`),
+          G_(`${b.pre}.attn.qkv`),
+          G_(`${b.pre}.attn.proj`),
+          dm,
+        );
+        b.ln1.backward(bwd, dm, xin, b.mod, dmod, dx, true);
+        const pa = P_(`${b.pre}.adaLN_modulation.1`), ga = G_(`${b.pre}.adaLN_modulation.1`);
+        b.ada.backward(bwd, { buffer: dmod }, { buffer: sc }, pa.w, { buffer: dtmp }, ga.w, ga.b);
+        kernel(rt, bwd, `${b.pre} dsc`, `addinto:${B * h}`, () => K.addInto(B * h), [dsc, dtmp], B * h / 4);
+      }
+      xEmb.backward(
         bwd,
-        dh,
-        b.m[0],
-        P_(`${b.pre}.attn.qkv`),
-        P_(`${b.pre}.attn.proj`),
-        G_(`${b.pre}.attn.qkv`),
-        G_(`${b.pre}.attn.proj`),
-        dm,
+        { buffer: dx },
+        { buffer: this.#xp },
+        this.P("x_embedder.proj.weight"),
+        null,
+        this.G("x_embedder.proj.weight"),
+        this.G("x_embedder.proj.bias"),
       );
-      b.ln1.backward(bwd, dm, xin, b.mod, dmod, dx, true);
-      const pa = P_(`${b.pre}.adaLN_modulation.1`), ga = G_(`${b.pre}.adaLN_modulation.1`);
-      b.ada.backward(bwd, { buffer: dmod }, { buffer: sc }, pa.w, { buffer: dtmp }, ga.w, ga.b);
-      kernel(rt, bwd, `${b.pre} dsc`, `addinto:${B * h}`, () => K.addInto(B * h), [dsc, dtmp], B * h / 4);
-    }
-    xEmb.backward(
-      bwd,
-      { buffer: dx },
-      { buffer: this.#xp },
-      this.P("x_embedder.proj.weight"),
-      null,
-      this.G("x_embedder.proj.weight"),
-      this.G("x_embedder.proj.bias"),
-    );
-    kernel(rt, bwd, "c silu bwd", `silubwd:${B * h}`, () => K.siluBwd(B * h), [c, dsc, dc], B * h / 4);
-    embed.backward(bwd, this.#ids, dc, this.G("y_embedder.embedding_table.weight"));
-    t2.backward(
-      bwd,
-      { buffer: dc },
-      { buffer: s1 },
-      P_("t_embedder.mlp.2").w,
-      { buffer: ds1 },
-      G_("t_embedder.mlp.2").w,
-      G_("t_embedder.mlp.2").b,
-    );
-    kernel(rt, bwd, "t silu bwd", `silubwd:${B * h}`, () => K.siluBwd(B * h), [a1, ds1, da1], B * h / 4);
-    t1.backward(
-      bwd,
-      { buffer: da1 },
-      { buffer: this.#tf },
-      P_("t_embedder.mlp.0").w,
-      null,
-      G_("t_embedder.mlp.0").w,
-      G_("t_embedder.mlp.0").b,
-    );
-
-    // ---- optimizer (pos_embed's gradient stays zero: it never moves) ----
-    this.trainProgram.items.push(...bwd.items);
-    const opt = new AdamW(rt, {
-      totalFloats: this.layout.totalFloats,
-      decayFloats: this.layout.decayFloats,
-      state: this,
-      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
-    });
-    opt.record(this.trainProgram);
-    this.clipBuffer = opt.clip;
+      kernel(rt, bwd, "c silu bwd", `silubwd:${B * h}`, () => K.siluBwd(B * h), [c, dsc, dc], B * h / 4);
+      embed.backward(bwd, this.#ids, dc, this.G("y_embedder.embedding_table.weight"));
+      t2.backward(
+        bwd,
+        { buffer: dc },
+        { buffer: s1 },
+        P_("t_embedder.mlp.2").w,
+        { buffer: ds1 },
+        G_("t_embedder.mlp.2").w,
+        G_("t_embedder.mlp.2").b,
+      );
+      kernel(rt, bwd, "t silu bwd", `silubwd:${B * h}`, () => K.siluBwd(B * h), [a1, ds1, da1], B * h / 4);
+      t1.backward(
+        bwd,
+        { buffer: da1 },
+        { buffer: this.#tf },
+        P_("t_embedder.mlp.0").w,
+        null,
+        G_("t_embedder.mlp.0").w,
+        G_("t_embedder.mlp.0").b,
+      );
+    }, o.weightDecay);
   }
 
   /** Uploads one batch: patchified x_t (padded), timestep frequencies, labels, and patchified target ε. */
