@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { BITS, RECIPES } from "../lib/ptq/recipes.ts";
-import { preparePtq, runPrepared } from "../lib/ptq/run.ts";
+import { preparePtq, runPrepared, runPreparedWith } from "../lib/ptq/run.ts";
+import { gpuQuad } from "../kernels/ptq/quad.ts";
 
 const USAGE = `usage: deno task ptq --checkpoint DIR --recipe NAME --out DIR [options]
        deno task ptq --list [--json]
@@ -30,7 +31,9 @@ options:
   --scope S          DiT: blocks | all — quantize the DiT blocks' linears or every linear (default: recipe's)
   --iters N          AdaRound iterations (fp4dit recipes; default 300)
   --out DIR          output directory
-  --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds}
+  --cpu              run the searches' batched errors float64 on the CPU (the reference; default: the GPU,
+                     f32 GEMM through WebGPU — used by the fpq recipes, whose searches are GEMM-shaped)
+  --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds, search}
   --list             list the recipes with their default bits
   -h, --help         this text`;
 
@@ -66,6 +69,7 @@ if (import.meta.main) {
         iters: { type: "string" },
         out: { type: "string" },
         json: { type: "boolean" },
+        cpu: { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -114,8 +118,11 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
-    const r = runPrepared(prepared, req);
-    if (v.json) console.log(JSON.stringify(r));
+    // only the fpq recipes' searches yield batched errors; the others never touch the GPU
+    const gpu = !v.cpu && prepared.recipe.method === "fpq" ? await gpuQuad() : undefined;
+    if (gpu) req.log?.(`searches on the GPU: ${gpu.adapter}`);
+    const r = gpu ? await runPreparedWith(prepared, req, gpu.evaluate) : runPrepared(prepared, req);
+    if (v.json) console.log(JSON.stringify({ ...r, search: gpu ? "gpu" : "cpu" }));
     else {
       console.log(
         `${r.recipe} ${r.bits}: loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)} (δ ${

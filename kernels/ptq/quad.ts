@@ -1,0 +1,109 @@
+/**
+ * GPU evaluator of lib/ptq/quad_batch.ts's batched quadratic-form errors. For every candidate row the error
+ * e_r = q_rᵀ·G·q_r − 2·c_{r mod nC}ᵀ·q_r is rewritten around the target's float row (Δ_r = q_r − ref_c,
+ * c' = c − G·ref_c):  e_r = Δ_rᵀ·(G·Δ_r) − 2·c'ᵀ·Δ_r + (ref_cᵀ·G·ref_c − 2·c_cᵀ·ref_c). The GEMM-shaped part
+ * T = Δ·G ([R, K]×[K, K], R = candidates × targets) runs on the GPU with the engine's one GEMM generator
+ * (kernels/engine/gemm.ts, f32, chunks of {@link CHUNK} rows through bound buffer ranges, so each width K
+ * compiles one pipeline); the row dots and the constants are float64 on the host; the argmin stays with the
+ * search. Working on the small differences Δ (not on q) keeps the digits that separate neighbouring
+ * candidates in f32.
+ * @module
+ */
+import { Program, type Runtime, sharedRuntime } from "../../lib/gpu/runtime.ts";
+import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../engine/gemm.ts";
+import type { QuadRequest } from "../../lib/ptq/quad_batch.ts";
+
+/** Candidate rows per GEMM dispatch (the last chunk is zero-padded). */
+export const CHUNK = 2048;
+
+/** The GEMM spec of one chunk: T [CHUNK, Kp] = Δ [CHUNK, Kp] · G [Kp, Kp] (Kp = K rounded up to 8). */
+export function quadGemmSpec(Kp: number): GemmSpec {
+  const t = tileFor(CHUNK, Kp, Kp);
+  return {
+    M: CHUNK,
+    N: Kp,
+    K: Kp,
+    transA: false,
+    transB: false,
+    a: { ld: Kp },
+    b: { ld: Kp },
+    c: { ld: Kp },
+    tm: t.tm,
+    tn: t.tn,
+    wg: t.wg,
+  };
+}
+
+/** A GPU evaluator bound to one runtime. */
+export interface GpuQuad {
+  /** Adapter description. */
+  adapter: string;
+  /** Errors of a request (see lib/ptq/quad_batch.ts), float64 values computed as described above. */
+  evaluate(req: QuadRequest): Promise<Float64Array>;
+}
+
+/** The evaluator on the process's shared runtime (throws one line when no WebGPU adapter exists). */
+export async function gpuQuad(): Promise<GpuQuad> {
+  const { rt, adapter } = await sharedRuntime();
+  return { adapter, evaluate: (req) => evaluateQuad(rt, req) };
+}
+
+/** Evaluates one request on `rt` (see the module comment). */
+export async function evaluateQuad(rt: Runtime, req: QuadRequest): Promise<Float64Array> {
+  const { G, K, C, ref, nC, Q, nB } = req;
+  const Kp = Math.ceil(K / 8) * 8, R = nB * nC, chunks = Math.ceil(R / CHUNK);
+  // host float64: c' = c − G·ref and the per-target constant ref·G·ref − 2c·ref
+  const Cp = new Float64Array(nC * K), konst = new Float64Array(nC);
+  for (let c = 0; c < nC; c++) {
+    let k0 = 0;
+    for (let i = 0; i < K; i++) {
+      let gr = 0;
+      for (let j = 0; j < K; j++) gr += G[i * K + j] * ref[c * K + j];
+      const ri = ref[c * K + i];
+      Cp[c * K + i] = C[c * K + i] - gr;
+      k0 += ri * gr - 2 * C[c * K + i] * ri;
+    }
+    konst[c] = k0;
+  }
+  // Δ (f32, rows padded to whole chunks, columns to Kp) and G padded
+  const D = new Float32Array(chunks * CHUNK * Kp), Gp = new Float32Array(Kp * Kp);
+  for (let r = 0; r < R; r++) {
+    const qo = r * K, ro = (r % nC) * K, o = r * Kp;
+    for (let k = 0; k < K; k++) D[o + k] = Q[qo + k] - ref[ro + k];
+  }
+  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) Gp[i * Kp + j] = G[i * K + j];
+  const spec = quadGemmSpec(Kp);
+  const pipe = rt.pipeline(gemmKey(spec), () => gemmWgsl(spec));
+  const bytes = CHUNK * Kp * 4;
+  const dBuf = rt.storage(D.byteLength, "ptq Δ"), tBuf = rt.storage(D.byteLength, "ptq Δ·G");
+  const gBuf = rt.storage(Gp.byteLength, "ptq G");
+  try {
+    rt.device.queue.writeBuffer(dBuf, 0, D);
+    rt.device.queue.writeBuffer(gBuf, 0, Gp);
+    const prog = new Program();
+    for (let ch = 0; ch < chunks; ch++) {
+      const at = { offset: ch * bytes, size: bytes };
+      prog.add(
+        rt.dispatch(
+          "ptq-quad",
+          pipe,
+          [{ buffer: dBuf, ...at }, gBuf, { buffer: tBuf, ...at }],
+          gemmGrid(spec),
+          gemmFlops(spec),
+        ),
+      );
+    }
+    prog.submit(rt.device);
+    const T = new Float32Array(await rt.read(tBuf, R * Kp * 4));
+    const out = new Float64Array(R);
+    for (let r = 0; r < R; r++) {
+      const o = r * Kp, co = (r % nC) * K;
+      let e = 0;
+      for (let k = 0; k < K; k++) e += D[o + k] * (T[o + k] - 2 * Cp[co + k]);
+      out[r] = e + konst[r % nC];
+    }
+    return out;
+  } finally {
+    for (const b of [dBuf, tBuf, gBuf]) rt.free(b);
+  }
+}
