@@ -16,9 +16,15 @@ import type { QuadRequest } from "../../lib/ptq/quad_batch.ts";
 /** Candidate rows per GEMM dispatch (the last chunk is zero-padded). */
 export const CHUNK = 2048;
 
-/** The GEMM spec of one chunk: T [CHUNK, Kp] = Δ [CHUNK, Kp] · G [Kp, Kp] (Kp = K rounded up to 8). */
+/**
+ * The GEMM spec of one chunk: T [CHUNK, Kp] = Δ [CHUNK, Kp] · G [Kp, Kp] (Kp = K rounded up to 8). Register
+ * tiles at most 16 a side: a 32×32 kernel compiles in ~5 s on a cold Mesa shader cache (16×16: ~0.5 s), too
+ * much for one pipeline per layer width used for a few seconds.
+ */
 export function quadGemmSpec(Kp: number): GemmSpec {
   const t = tileFor(CHUNK, Kp, Kp);
+  const tm = t.tm === 32 ? 16 : t.tm, tn = t.tn === 32 ? 16 : t.tn;
+  const tiles = (CHUNK / tm) * (Kp / tn);
   return {
     M: CHUNK,
     N: Kp,
@@ -28,9 +34,9 @@ export function quadGemmSpec(Kp: number): GemmSpec {
     a: { ld: Kp },
     b: { ld: Kp },
     c: { ld: Kp },
-    tm: t.tm,
-    tn: t.tn,
-    wg: t.wg,
+    tm,
+    tn,
+    wg: tiles >= 1024 ? 64 : 16, // as tileFor picks it
   };
 }
 
