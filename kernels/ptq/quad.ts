@@ -44,21 +44,31 @@ export function quadGemmSpec(Kp: number): GemmSpec {
 export interface GpuQuad {
   /** Adapter description. */
   adapter: string;
-  /** Errors of a request (see lib/ptq/quad_batch.ts), float64 values computed as described above. */
-  evaluate(req: QuadRequest): Promise<Float64Array>;
+  /** Errors of requests (see lib/ptq/quad_batch.ts), float64 values computed as described above. */
+  evaluate(reqs: QuadRequest[]): Promise<Float64Array[]>;
 }
 
 /** The evaluator on the process's shared runtime (throws one line when no WebGPU adapter exists). */
 export async function gpuQuad(): Promise<GpuQuad> {
   const { rt, adapter } = await sharedRuntime();
-  return { adapter, evaluate: (req) => evaluateQuad(rt, req) };
+  return { adapter, evaluate: (reqs) => evaluateQuads(rt, reqs) };
 }
 
-/** Evaluates one request on `rt` (see the module comment). */
-export async function evaluateQuad(rt: Runtime, req: QuadRequest): Promise<Float64Array> {
+interface Prepared {
+  req: QuadRequest;
+  Kp: number;
+  R: number;
+  /** Byte offset of the request's chunks in the Δ and T buffers. */
+  at: number;
+  D: Float32Array<ArrayBuffer>;
+  Cp: Float64Array;
+  konst: Float64Array;
+}
+
+/** Host float64 part of one request: Δ (f32, padded), c' = c − G·ref, the constants ref·G·ref − 2c·ref. */
+function prepare(req: QuadRequest, at: number): Prepared {
   const { G, K, C, ref, nC, Q, nB } = req;
   const Kp = Math.ceil(K / 8) * 8, R = nB * nC, chunks = Math.ceil(R / CHUNK);
-  // host float64: c' = c − G·ref and the per-target constant ref·G·ref − 2c·ref
   const Cp = new Float64Array(nC * K), konst = new Float64Array(nC);
   for (let c = 0; c < nC; c++) {
     let k0 = 0;
@@ -71,45 +81,68 @@ export async function evaluateQuad(rt: Runtime, req: QuadRequest): Promise<Float
     }
     konst[c] = k0;
   }
-  // Δ (f32, rows padded to whole chunks, columns to Kp) and G padded
-  const D = new Float32Array(chunks * CHUNK * Kp), Gp = new Float32Array(Kp * Kp);
+  const D = new Float32Array(chunks * CHUNK * Kp);
   for (let r = 0; r < R; r++) {
     const qo = r * K, ro = (r % nC) * K, o = r * Kp;
     for (let k = 0; k < K; k++) D[o + k] = Q[qo + k] - ref[ro + k];
   }
-  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) Gp[i * Kp + j] = G[i * K + j];
-  const spec = quadGemmSpec(Kp);
-  const pipe = rt.pipeline(gemmKey(spec), () => gemmWgsl(spec));
-  const bytes = CHUNK * Kp * 4;
-  const dBuf = rt.storage(D.byteLength, "ptq Δ"), tBuf = rt.storage(D.byteLength, "ptq Δ·G");
-  const gBuf = rt.storage(Gp.byteLength, "ptq G");
+  return { req, Kp, R, at, D, Cp, konst };
+}
+
+/**
+ * Evaluates requests on `rt` (see the module comment): every chunk of every request in one submit and one
+ * read-back (a search's independent candidate sets — one per format — share one GPU round trip).
+ */
+export async function evaluateQuads(rt: Runtime, reqs: QuadRequest[]): Promise<Float64Array[]> {
+  const preps: Prepared[] = [];
+  let bytes = 0;
+  for (const req of reqs) {
+    const p = prepare(req, bytes);
+    preps.push(p);
+    bytes += p.D.byteLength; // whole chunks: multiples of CHUNK·4 bytes, so every offset stays aligned
+  }
+  const dBuf = rt.storage(bytes, "ptq Δ"), tBuf = rt.storage(bytes, "ptq Δ·G");
+  const gBufs: GPUBuffer[] = [];
   try {
-    rt.device.queue.writeBuffer(dBuf, 0, D);
-    rt.device.queue.writeBuffer(gBuf, 0, Gp);
     const prog = new Program();
-    for (let ch = 0; ch < chunks; ch++) {
-      const at = { offset: ch * bytes, size: bytes };
-      prog.add(
-        rt.dispatch(
-          "ptq-quad",
-          pipe,
-          [{ buffer: dBuf, ...at }, gBuf, { buffer: tBuf, ...at }],
-          gemmGrid(spec),
-          gemmFlops(spec),
-        ),
-      );
+    for (const p of preps) {
+      const { G, K } = p.req, Kp = p.Kp;
+      const Gp = new Float32Array(Kp * Kp);
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) Gp[i * Kp + j] = G[i * K + j];
+      const gBuf = rt.storage(Gp.byteLength, "ptq G");
+      gBufs.push(gBuf);
+      rt.device.queue.writeBuffer(gBuf, 0, Gp);
+      rt.device.queue.writeBuffer(dBuf, p.at, p.D);
+      const spec = quadGemmSpec(Kp);
+      const pipe = rt.pipeline(gemmKey(spec), () => gemmWgsl(spec));
+      const size = CHUNK * Kp * 4;
+      for (let o = 0; o < p.D.byteLength; o += size) {
+        const at = { offset: p.at + o, size };
+        prog.add(
+          rt.dispatch(
+            "ptq-quad",
+            pipe,
+            [{ buffer: dBuf, ...at }, gBuf, { buffer: tBuf, ...at }],
+            gemmGrid(spec),
+            gemmFlops(spec),
+          ),
+        );
+      }
     }
     prog.submit(rt.device);
-    const T = new Float32Array(await rt.read(tBuf, R * Kp * 4));
-    const out = new Float64Array(R);
-    for (let r = 0; r < R; r++) {
-      const o = r * Kp, co = (r % nC) * K;
-      let e = 0;
-      for (let k = 0; k < K; k++) e += D[o + k] * (T[o + k] - 2 * Cp[co + k]);
-      out[r] = e + konst[r % nC];
-    }
-    return out;
+    const T = new Float32Array(await rt.read(tBuf, bytes));
+    return preps.map((p) => {
+      const { K, nC } = p.req, Kp = p.Kp, base = p.at / 4, D = p.D;
+      const out = new Float64Array(p.R);
+      for (let r = 0; r < p.R; r++) {
+        const o = r * Kp, co = (r % nC) * K;
+        let e = 0;
+        for (let k = 0; k < K; k++) e += D[o + k] * (T[base + o + k] - 2 * p.Cp[co + k]);
+        out[r] = e + p.konst[r % nC];
+      }
+      return out;
+    });
   } finally {
-    for (const b of [dBuf, tBuf, gBuf]) rt.free(b);
+    for (const b of [dBuf, tBuf, ...gBufs]) rt.free(b);
   }
 }

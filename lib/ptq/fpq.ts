@@ -79,7 +79,8 @@ export function fpqLayer(d: LayerData, wBits: number, aBits: number, s: FpqSetti
 
 /**
  * The LLM-FP4 search on one layer as a {@link QuadSearch}: every (format, γ) candidate set of a round is one
- * batched request (weights: γ × output rows; activations: γ × subsampled tokens); choices are argmins here.
+ * batched request (weights: γ × output rows; activations: γ × subsampled tokens), the formats' requests of a
+ * step yielded together; choices are argmins here, formats compared in the CPU loop's order.
  */
 export function* fpqSearch(
   d: LayerData,
@@ -131,9 +132,9 @@ export function* fpqSearch(
     const C = new Float64Array(outF * K);
     for (let j = 0; j < outF; j++) C.set(matVec(Gx, d.W, K, j * K), j * K);
     let bestW = { err: Infinity, f: wFmt, sc: wScales };
-    for (const f of wFormats) {
-      const g = gridOf(f), sc = new Float64Array(outF);
-      // every (γ, row) candidate of this format, row γ·outF + j; errors from one batched request
+    // every (γ, row) candidate of every format, row γ·outF + j; one request per format, all yielded together
+    const wCands = wFormats.map((f) => {
+      const g = gridOf(f);
       const cand = new Float64Array(gammas.length * outF);
       const Q = new Float64Array(gammas.length * outF * K);
       for (let j = 0; j < outF; j++) {
@@ -145,7 +146,11 @@ export function* fpqSearch(
           for (let k = 0; k < K; k++) Q[o + k] = quantScaled(g, d.W[j * K + k], sj);
         });
       }
-      const errs = yield { G, K, C, ref: d.W, nC: outF, Q, nB: gammas.length };
+      return { f, g, cand, req: { G, K, C, ref: d.W, nC: outF, Q, nB: gammas.length } };
+    });
+    const wErrs = yield wCands.map((w) => w.req);
+    wCands.forEach(({ f, g, cand }, fi) => {
+      const errs = wErrs[fi], sc = new Float64Array(outF);
       let tot = 0;
       for (let j = 0; j < outF; j++) {
         if (rowMax[j] === 0) continue;
@@ -161,7 +166,7 @@ export function* fpqSearch(
         tot += be;
       }
       if (tot < bestW.err) bestW = { err: tot, f, sc };
-    }
+    });
     wFmt = bestW.f;
     wScales = bestW.sc;
     const Wq = quantW(wFmt, wScales);
@@ -177,19 +182,23 @@ export function* fpqSearch(
         }
       }
       let best = { err: Infinity, f: aFmt, s: aScale, rho };
-      for (const f of aFormats) {
+      const aCands = aFormats.map((f) => {
         const g = gridOf(f);
         const init = initAct(f);
         const scs = gammas.map((gm) => scaleForBias(g, gm * init.bt));
         const Q = new Float64Array(gammas.length * sub.M * K);
         scs.forEach((sc, b) => Q.set(quantActShifted(g, sub.X, sub.M, K, sc, init.rho), b * sub.M * K));
-        const errs = yield { G: A, K, C: Bt, ref: sub.X, nC: sub.M, Q, nB: gammas.length };
+        return { f, init, scs, req: { G: A, K, C: Bt, ref: sub.X, nC: sub.M, Q, nB: gammas.length } };
+      });
+      const aErrs = yield aCands.map((a) => a.req);
+      aCands.forEach(({ f, init, scs }, fi) => {
+        const errs = aErrs[fi];
         for (let b = 0; b < gammas.length; b++) {
           let e = 0;
           for (let m = 0; m < sub.M; m++) e += errs[b * sub.M + m];
           if (e < best.err) best = { err: e, f, s: scs[b], rho: init.rho };
         }
-      }
+      });
       ({ f: aFmt, s: aScale, rho } = best);
       aErr = best.err;
     }

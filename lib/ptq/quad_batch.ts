@@ -29,8 +29,11 @@ export interface QuadRequest {
   nB: number;
 }
 
-/** A search: yields requests, receives each request's errors [nB·nC], returns T. */
-export type QuadSearch<T> = Generator<QuadRequest, T, Float64Array>;
+/**
+ * A search: yields independent requests together (one evaluator round trip), receives each request's errors
+ * [nB·nC] in the same order, returns T.
+ */
+export type QuadSearch<T> = Generator<QuadRequest[], T, Float64Array[]>;
 
 /**
  * The float64 reference: per target one {@link IncQuad} moved through its candidates in order b = 0..nB−1
@@ -46,17 +49,17 @@ export function evalQuadCpu(req: QuadRequest): Float64Array {
   return out;
 }
 
-/** Runs a search to the end with a synchronous evaluator (default: the float64 CPU reference). */
-export function runSearch<T>(s: QuadSearch<T>, evaluate: (r: QuadRequest) => Float64Array = evalQuadCpu): T {
+/** Runs a search to the end with the float64 CPU reference (requests evaluated in order). */
+export function runSearch<T>(s: QuadSearch<T>): T {
   let it = s.next();
-  while (!it.done) it = s.next(evaluate(it.value));
+  while (!it.done) it = s.next(it.value.map(evalQuadCpu));
   return it.value;
 }
 
 /** Runs a search to the end with an asynchronous evaluator (the GPU). */
 export async function runSearchAsync<T>(
   s: QuadSearch<T>,
-  evaluate: (r: QuadRequest) => Promise<Float64Array>,
+  evaluate: (r: QuadRequest[]) => Promise<Float64Array[]>,
 ): Promise<T> {
   let it = s.next();
   while (!it.done) it = s.next(await evaluate(it.value));

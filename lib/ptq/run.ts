@@ -143,7 +143,7 @@ export function runPrepared(p: PreparedPtq, req: PtqRequest): PtqReport {
 export function runPreparedWith(
   p: PreparedPtq,
   req: PtqRequest,
-  evaluate: (r: QuadRequest) => Promise<Float64Array>,
+  evaluate: (r: QuadRequest[]) => Promise<Float64Array[]>,
 ): Promise<PtqReport> {
   return runSearchAsync(runPreparedSearch(p, req), evaluate);
 }
