@@ -32,7 +32,8 @@ options:
   --iters N          AdaRound iterations (fp4dit recipes; default 300)
   --out DIR          output directory
   --cpu              run the searches' batched errors float64 on the CPU (the reference; default: the GPU,
-                     f32 GEMM through WebGPU — used by the fpq recipes, whose searches are GEMM-shaped)
+                     an f32 GEMM through WebGPU, for the fpq recipes, whose searches are GEMM-shaped; requests
+                     under 2^24 multiply-adds stay on the CPU reference — cheaper than a GPU round trip)
   --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds, search}
   --list             list the recipes with their default bits
   -h, --help         this text`;
@@ -122,8 +123,18 @@ if (import.meta.main) {
     const gpu = !v.cpu && prepared.recipe.method === "fpq" ? await gpuQuad() : undefined;
     if (gpu) req.log?.(`searches on the GPU: ${gpu.adapter}`);
     const r = gpu ? await runPreparedWith(prepared, req, gpu.evaluate) : runPrepared(prepared, req);
-    if (v.json) console.log(JSON.stringify({ ...r, search: gpu ? "gpu" : "cpu" }));
-    else {
+    if (gpu) {
+      const st = gpu.stats;
+      req.log?.(
+        `search requests: ${st.gpuRequests} on the GPU (${(st.gpuMacs / 1e9).toFixed(2)} G multiply-adds), ` +
+          `${st.cpuRequests} below the size threshold on the CPU`,
+      );
+    }
+    if (v.json) {
+      console.log(
+        JSON.stringify({ ...r, search: gpu ? "gpu" : "cpu", ...(gpu ? { searchStats: gpu.stats } : {}) }),
+      );
+    } else {
       console.log(
         `${r.recipe} ${r.bits}: loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)} (δ ${
           r.delta.toFixed(4)

@@ -42,7 +42,7 @@ function layers(): LayerData[] {
 }
 
 Deno.test("GPU batched errors equal the float64 CPU reference within 1e-4 of each target's candidate spread, same argmins", async () => {
-  const gpu = await gpuQuad();
+  const gpu = await gpuQuad(0); // every request on the GPU
   let requests = 0, targets = 0, flips = 0;
   for (const d of layers()) {
     // walk the real search with the CPU answers, checking the GPU's answer to every request it makes
@@ -83,7 +83,7 @@ Deno.test("GPU batched errors equal the float64 CPU reference within 1e-4 of eac
 });
 
 Deno.test("fpq on a real layer: the GPU-driven search makes the CPU search's choices", async () => {
-  const gpu = await gpuQuad();
+  const gpu = await gpuQuad(0);
   const d = layers().find((l) => l.info.kind === "gate_up")!;
   const cpu = fpqLayer(d, 4, 4, settings);
   const g = await runSearchAsync(fpqSearch(d, 4, 4, settings), gpu.evaluate);
@@ -121,6 +121,7 @@ Deno.test("deno task ptq searches on the GPU by default; --cpu gives the library
   });
   const [gpu, cpu] = await pending;
   assert.equal(gpu.search, "gpu");
+  assert.ok(gpu.searchStats.gpuRequests > 0, JSON.stringify(gpu.searchStats)); // lm_head: 256 × 100 rows, K 32
   assert.equal(cpu.search, "cpu");
   assert.equal(cpu.lossAfter, lib.lossAfter);
   assert.deepEqual(
