@@ -1,7 +1,7 @@
 /**
  * The GPU evaluator of the PTQ searches' batched quadratic-form errors (kernels/ptq/quad.ts) against the
  * float64 CPU reference (lib/ptq/quad_batch.ts) on the real layers of a small Llama (calibration inputs
- * captured from SOTU text), and `deno task ptq`'s GPU default vs `--cpu`.
+ * captured from SOTU text) and a small DiT, and `deno task ptq`'s GPU default vs `--cpu`.
  */
 import assert from "node:assert/strict";
 import { saveCheckpoint } from "../lib/engine/checkpoint.ts";
@@ -14,7 +14,10 @@ import { fpqLayer, fpqSearch } from "../lib/ptq/fpq.ts";
 import { evalQuadCpu, type QuadRequest, runSearchAsync } from "../lib/ptq/quad_batch.ts";
 import { RECIPES } from "../lib/ptq/recipes.ts";
 import type { LayerData } from "../lib/ptq/layer.ts";
-import { runPtq } from "../lib/ptq/run.ts";
+import { preparePtq, runPreparedWith, runPtq } from "../lib/ptq/run.ts";
+import { ditLayout, initDitParams, resolveDitConfig } from "../lib/models/dit/config.ts";
+import { saveDitModel } from "../lib/models/dit/checkpoint.ts";
+import { Rng } from "../lib/engine/rng.ts";
 import { gpuQuad } from "../kernels/ptq/quad.ts";
 
 const cfg = resolveModelConfig({ layers: 1, dModel: 32, heads: 2, context: 32 });
@@ -131,4 +134,31 @@ Deno.test("deno task ptq searches on the GPU by default; --cpu gives the library
   // the GPU search chose the same formats; its loss agrees with the reference's to 1e-6
   assert.deepEqual(gpu.layers.map((l: { wFormat: string }) => l.wFormat), lib.layers.map((l) => l.wFormat));
   assert.ok(Math.abs(gpu.lossAfter - lib.lossAfter) <= 1e-6, `${gpu.lossAfter} vs ${lib.lossAfter}`);
+});
+
+Deno.test("fpq on a small DiT: the GPU-driven job makes the CPU reference's choices", async () => {
+  // the reference init with every tensor perturbed (seeded), as in tests/ptq_dit_test.ts
+  const dcfg = resolveDitConfig({ hidden: 32, depth: 1, heads: 2, patch: 4, mlpRatio: 2 });
+  const p = initDitParams(dcfg, 5), rng = new Rng(5, 0x7e57);
+  for (const t of ditLayout(dcfg).tensors) {
+    if (t.name === "pos_embed") continue;
+    for (let i = t.offset; i < t.offset + t.size; i++) p[i] += 0.05 * rng.normal();
+  }
+  const src = Deno.makeTempDirSync();
+  saveDitModel(src, dcfg, p, { scheme: { fwd: "fp32", bwd: "fp32" }, train: { evalImages: 16 } });
+  const req = { checkpoint: src, recipe: "fpq", bits: "w4a4", calib: 8, out: Deno.makeTempDirSync() };
+  const cpu = runPtq(req);
+  const gpu = await runPreparedWith(
+    preparePtq(req),
+    { ...req, out: Deno.makeTempDirSync() },
+    (await gpuQuad(0)).evaluate,
+  );
+  assert.deepEqual(
+    gpu.layers.map((l) => [l.wFormat, l.aFormat]),
+    cpu.layers.map((l) => [l.wFormat, l.aFormat]),
+  );
+  assert.ok(
+    Math.abs(gpu.lossAfter - cpu.lossAfter) <= 1e-6 * cpu.lossAfter,
+    `${gpu.lossAfter} vs ${cpu.lossAfter}`,
+  );
 });
