@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util";
 import { BITS, RECIPES } from "../lib/ptq/recipes.ts";
-import { preparePtq, runPrepared } from "../lib/ptq/run.ts";
+import { preparePtq, runPrepared, runPreparedWith } from "../lib/ptq/run.ts";
+import { gpuQuad } from "../kernels/ptq/quad.ts";
 
 const USAGE = `usage: deno task ptq --checkpoint DIR --recipe NAME --out DIR [options]
        deno task ptq --list [--json]
@@ -30,7 +31,10 @@ options:
   --scope S          DiT: blocks | all — quantize the DiT blocks' linears or every linear (default: recipe's)
   --iters N          AdaRound iterations (fp4dit recipes; default 300)
   --out DIR          output directory
-  --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds}
+  --cpu              run the searches' batched errors float64 on the CPU (the reference; default: the GPU,
+                     an f32 GEMM through WebGPU, for the fpq recipes, whose searches are GEMM-shaped; requests
+                     under 2^24 multiply-adds stay on the CPU reference — cheaper than a GPU round trip)
+  --json             print {recipe, bits, lossBefore, lossAfter, delta, layers, seconds, search}
   --list             list the recipes with their default bits
   -h, --help         this text`;
 
@@ -66,6 +70,7 @@ if (import.meta.main) {
         iters: { type: "string" },
         out: { type: "string" },
         json: { type: "boolean" },
+        cpu: { type: "boolean" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -114,9 +119,22 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
-    const r = runPrepared(prepared, req);
-    if (v.json) console.log(JSON.stringify(r));
-    else {
+    // only the fpq recipes' searches yield batched errors; the others never touch the GPU
+    const gpu = !v.cpu && prepared.recipe.method === "fpq" ? await gpuQuad() : undefined;
+    if (gpu) req.log?.(`searches on the GPU: ${gpu.adapter}`);
+    const r = gpu ? await runPreparedWith(prepared, req, gpu.evaluate) : runPrepared(prepared, req);
+    if (gpu) {
+      const st = gpu.stats;
+      req.log?.(
+        `search requests: ${st.gpuRequests} on the GPU (${(st.gpuMacs / 1e9).toFixed(2)} G multiply-adds), ` +
+          `${st.cpuRequests} below the size threshold on the CPU`,
+      );
+    }
+    if (v.json) {
+      console.log(
+        JSON.stringify({ ...r, search: gpu ? "gpu" : "cpu", ...(gpu ? { searchStats: gpu.stats } : {}) }),
+      );
+    } else {
       console.log(
         `${r.recipe} ${r.bits}: loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)} (δ ${
           r.delta.toFixed(4)

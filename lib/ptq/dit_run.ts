@@ -15,7 +15,8 @@ import { ditForwardHooked, ditLinearLayers, type DitScope } from "./dit_forward.
 import type { InputHook } from "./forward.ts";
 import { actHook } from "./quant.ts";
 import type { PtqRecipe } from "./recipes.ts";
-import { quantizeLinears } from "./quantize_model.ts";
+import { quantizeLinearsSearch } from "./quantize_model.ts";
+import { type QuadSearch, runSearch } from "./quad_batch.ts";
 import { type PtqConfig, writeQuantizedDit } from "./checkpoint.ts";
 import type { LayerReport } from "./quantize_model.ts";
 
@@ -105,11 +106,19 @@ export function ditEvalLoss(
   return sum / x.length;
 }
 
-/** Runs a prepared DiT job, writes the quantized checkpoint, returns the report's numbers. */
+/** Runs a prepared DiT job, writes the quantized checkpoint, returns the report's numbers (CPU searches). */
 export function runDitPrepared(
   p: PreparedDitPtq,
   req: { checkpoint: string; out: string; iters?: number; log?: (line: string) => void },
 ): { lossBefore: number; lossAfter: number; layers: LayerReport[] } {
+  return runSearch(runDitPreparedSearch(p, req));
+}
+
+/** {@link runDitPrepared} as a {@link QuadSearch}. */
+export function* runDitPreparedSearch(
+  p: PreparedDitPtq,
+  req: { checkpoint: string; out: string; iters?: number; log?: (line: string) => void },
+): QuadSearch<{ lossBefore: number; lossAfter: number; layers: LayerReport[] }> {
   const val = mnistValidationInputs(p.evalImages);
   const f64 = Float64Array.from(p.params);
   const lossBefore = ditEvalLoss(p.cfg, f64, val);
@@ -120,7 +129,7 @@ export function runDitPrepared(
     info,
     offset: layout.byName.get(info.name)!.offset,
   }));
-  const q = quantizeLinears(p.params, slots, inputs, p.recipe, {
+  const q = yield* quantizeLinearsSearch(p.params, slots, inputs, p.recipe, {
     wBits: p.bits.w,
     aBits: p.bits.a,
     seed: p.seed,

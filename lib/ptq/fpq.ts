@@ -7,7 +7,8 @@
  * the MSE up to a constant), the GEMM-shaped part of the search.
  * @module
  */
-import { gram, IncQuad, matVec } from "./linalg.ts";
+import { gram, matVec } from "./linalg.ts";
+import { type QuadSearch, runSearch } from "./quad_batch.ts";
 import { biasFor, expMan, fpCandidates, type Grid, gridOf, quantScaled, scaleForBias } from "./grid.ts";
 import type { LayerData, LayerResult } from "./layer.ts";
 import { linear } from "./forward.ts";
@@ -71,8 +72,22 @@ function subsample(X: Float64Array, M: number, K: number, n: number): { X: Float
   return { X: out, M: n };
 }
 
-/** Runs the LLM-FP4 search on one layer at the given bit widths (aBits 16: weights only). */
+/** Runs the LLM-FP4 search on one layer at the given bit widths (aBits 16: weights only), float64 on the CPU. */
 export function fpqLayer(d: LayerData, wBits: number, aBits: number, s: FpqSettings): LayerResult {
+  return runSearch(fpqSearch(d, wBits, aBits, s));
+}
+
+/**
+ * The LLM-FP4 search on one layer as a {@link QuadSearch}: every (format, γ) candidate set of a round is one
+ * batched request (weights: γ × output rows; activations: γ × subsampled tokens), the formats' requests of a
+ * step yielded together; choices are argmins here, formats compared in the CPU loop's order.
+ */
+export function* fpqSearch(
+  d: LayerData,
+  wBits: number,
+  aBits: number,
+  s: FpqSettings,
+): QuadSearch<LayerResult> {
   const { outF, inF: K } = d.info;
   const gammas = gammaList(s.gammas);
   const wFormats = fpCandidates(wBits);
@@ -114,32 +129,44 @@ export function fpqLayer(d: LayerData, wBits: number, aBits: number, s: FpqSetti
     // (i)+(ii): weights, given the quantized activations
     const Xq = aFmt ? quantActShifted(gridOf(aFmt), d.X, d.M, K, aScale, rho) : d.X;
     const G = gram(Xq, Xq, d.M, K), Gx = gram(Xq, d.X, d.M, K);
-    const C: Float64Array[] = [];
-    for (let j = 0; j < outF; j++) C.push(matVec(Gx, d.W, K, j * K));
+    const C = new Float64Array(outF * K);
+    for (let j = 0; j < outF; j++) C.set(matVec(Gx, d.W, K, j * K), j * K);
     let bestW = { err: Infinity, f: wFmt, sc: wScales };
-    const wq = new Float64Array(K);
-    for (const f of wFormats) {
-      const g = gridOf(f), sc = new Float64Array(outF);
-      let tot = 0;
+    // every (γ, row) candidate of every format, row γ·outF + j; one request per format, all yielded together
+    const wCands = wFormats.map((f) => {
+      const g = gridOf(f);
+      const cand = new Float64Array(gammas.length * outF);
+      const Q = new Float64Array(gammas.length * outF * K);
       for (let j = 0; j < outF; j++) {
         if (rowMax[j] === 0) continue;
         const bw = biasFor(g, rowMax[j]);
+        gammas.forEach((gm, b) => {
+          const sj = scaleForBias(g, gm * bw), o = (b * outF + j) * K;
+          cand[b * outF + j] = sj;
+          for (let k = 0; k < K; k++) Q[o + k] = quantScaled(g, d.W[j * K + k], sj);
+        });
+      }
+      return { f, g, cand, req: { G, K, C, ref: d.W, nC: outF, Q, nB: gammas.length } };
+    });
+    const wErrs = yield wCands.map((w) => w.req);
+    wCands.forEach(({ f, g, cand }, fi) => {
+      const errs = wErrs[fi], sc = new Float64Array(outF);
+      let tot = 0;
+      for (let j = 0; j < outF; j++) {
+        if (rowMax[j] === 0) continue;
         let be = Infinity, bs = rowMax[j] / g.max;
-        const inc = new IncQuad(G, C[j], K);
-        for (const gm of gammas) {
-          const sj = scaleForBias(g, gm * bw);
-          for (let k = 0; k < K; k++) wq[k] = quantScaled(g, d.W[j * K + k], sj);
-          const e = inc.update(wq);
+        for (let b = 0; b < gammas.length; b++) {
+          const e = errs[b * outF + j];
           if (e < be) {
             be = e;
-            bs = sj;
+            bs = cand[b * outF + j];
           }
         }
         sc[j] = bs;
         tot += be;
       }
       if (tot < bestW.err) bestW = { err: tot, f, sc };
-    }
+    });
     wFmt = bestW.f;
     wScales = bestW.sc;
     const Wq = quantW(wFmt, wScales);
@@ -155,21 +182,23 @@ export function fpqLayer(d: LayerData, wBits: number, aBits: number, s: FpqSetti
         }
       }
       let best = { err: Infinity, f: aFmt, s: aScale, rho };
-      for (const f of aFormats) {
+      const aCands = aFormats.map((f) => {
         const g = gridOf(f);
         const init = initAct(f);
-        const incs = Array.from(
-          { length: sub.M },
-          (_, m) => new IncQuad(A, Bt.subarray(m * K, m * K + K), K),
-        );
-        for (const gm of gammas) {
-          const sc = scaleForBias(g, gm * init.bt);
-          const Xq2 = quantActShifted(g, sub.X, sub.M, K, sc, init.rho);
+        const scs = gammas.map((gm) => scaleForBias(g, gm * init.bt));
+        const Q = new Float64Array(gammas.length * sub.M * K);
+        scs.forEach((sc, b) => Q.set(quantActShifted(g, sub.X, sub.M, K, sc, init.rho), b * sub.M * K));
+        return { f, init, scs, req: { G: A, K, C: Bt, ref: sub.X, nC: sub.M, Q, nB: gammas.length } };
+      });
+      const aErrs = yield aCands.map((a) => a.req);
+      aCands.forEach(({ f, init, scs }, fi) => {
+        const errs = aErrs[fi];
+        for (let b = 0; b < gammas.length; b++) {
           let e = 0;
-          for (let m = 0; m < sub.M; m++) e += incs[m].update(Xq2, m * K);
-          if (e < best.err) best = { err: e, f, s: sc, rho: init.rho };
+          for (let m = 0; m < sub.M; m++) e += errs[b * sub.M + m];
+          if (e < best.err) best = { err: e, f, s: scs[b], rho: init.rho };
         }
-      }
+      });
       ({ f: aFmt, s: aScale, rho } = best);
       aErr = best.err;
     }

@@ -11,7 +11,8 @@ import type { LayerData, LayerResult } from "./layer.ts";
 import { storedWeight } from "./layer.ts";
 import { absmaxScales, type ActQuant, applyAct, outputMse, presetWeight, rtnWeight } from "./quant.ts";
 import { actFormat, actPreset, type PtqRecipe } from "./recipes.ts";
-import { fpqLayer } from "./fpq.ts";
+import { fpqSearch } from "./fpq.ts";
+import { type QuadSearch, runSearch } from "./quad_batch.ts";
 import { hqditLayer } from "./hqdit.ts";
 import { adaround } from "./adaround.ts";
 
@@ -109,13 +110,23 @@ function candidates(base: string, bits: number): string[] {
   return [base, ...fpCandidates(bits).filter((f) => f !== base)];
 }
 
-/** Runs the recipe on one layer. */
+/** Runs the recipe on one layer (searches float64 on the CPU). */
 export function quantizeLayer(d: LayerData, r: PtqRecipe, o: QuantizeOptions, index: number): LayerResult {
+  return runSearch(quantizeLayerSearch(d, r, o, index));
+}
+
+/** Runs the recipe on one layer as a {@link QuadSearch} (FPQ's searches yield their batched errors). */
+export function* quantizeLayerSearch(
+  d: LayerData,
+  r: PtqRecipe,
+  o: QuantizeOptions,
+  index: number,
+): QuadSearch<LayerResult> {
   switch (r.method) {
     case "minmax":
       return minmaxLayer(d, r.format, o.aBits);
     case "fpq":
-      return fpqLayer(d, o.wBits, o.aBits, r);
+      return yield* fpqSearch(d, o.wBits, o.aBits, r);
     case "hqdit": {
       const af = actFormat("e2m1", o.aBits);
       const seed = (Math.imul(o.seed + 1, 0x9e3779b1) + index) >>> 0;
@@ -136,7 +147,7 @@ export interface LinearSlot {
 
 /**
  * Quantizes the given linear layers of a flat parameter buffer from their calibration inputs (name → X [M, inF];
- * M may differ per layer). Every other parameter is copied unchanged.
+ * M may differ per layer). Every other parameter is copied unchanged. Searches float64 on the CPU.
  */
 export function quantizeLinears(
   flat: Float32Array,
@@ -145,16 +156,27 @@ export function quantizeLinears(
   r: PtqRecipe,
   o: QuantizeOptions,
 ): QuantizedModel {
+  return runSearch(quantizeLinearsSearch(flat, slots, inputs, r, o));
+}
+
+/** {@link quantizeLinears} as a {@link QuadSearch}. */
+export function* quantizeLinearsSearch(
+  flat: Float32Array,
+  slots: LinearSlot[],
+  inputs: Map<string, Float64Array>,
+  r: PtqRecipe,
+  o: QuantizeOptions,
+): QuadSearch<QuantizedModel> {
   const params = Float32Array.from(flat);
   const out: QuantizedModel = { params, acts: {}, weights: {}, scales: new Map(), layers: [] };
-  slots.forEach(({ info, offset }, index) => {
+  for (const [index, { info, offset }] of slots.entries()) {
     const W = Float64Array.from(flat.subarray(offset, offset + info.outF * info.inF));
     const X = inputs.get(info.name);
     if (!X) throw new Error(`ptq: no calibration inputs for ${info.name}`);
     const M = X.length / info.inF;
     const d: LayerData = { info, W, X, M };
     const t0 = performance.now();
-    const res = quantizeLayer(d, r, o, index);
+    const res = yield* quantizeLayerSearch(d, r, o, index);
     const stored = storedWeight(res, info.inF);
     params.set(Float32Array.from(stored), offset);
     if (res.act) out.acts[info.name] = res.act;
@@ -185,7 +207,7 @@ export function quantizeLinears(
         ((performance.now() - t0) / 1000).toFixed(1)
       } s)`,
     );
-  });
+  }
   return out;
 }
 
@@ -194,13 +216,25 @@ export function quantizeModel(
   c: ModelConfig,
   flat: Float32Array,
   inputs: Map<string, Float64Array>,
-  _M: number,
+  M: number,
   r: PtqRecipe,
   o: QuantizeOptions,
 ): QuantizedModel {
+  return runSearch(quantizeModelSearch(c, flat, inputs, M, r, o));
+}
+
+/** {@link quantizeModel} as a {@link QuadSearch}. */
+export function* quantizeModelSearch(
+  c: ModelConfig,
+  flat: Float32Array,
+  inputs: Map<string, Float64Array>,
+  _M: number,
+  r: PtqRecipe,
+  o: QuantizeOptions,
+): QuadSearch<QuantizedModel> {
   const lay = paramLayout(c);
   const slots = linearLayers(c).map((info) => ({ info, offset: lay.byName.get(info.name)!.offset }));
-  const out = quantizeLinears(flat, slots, inputs, r, o);
+  const out = yield* quantizeLinearsSearch(flat, slots, inputs, r, o);
   const params = out.params;
   if (r.method === "fpq" && r.embedding) {
     const t = lay.byName.get("model.embed_tokens.weight")!;

@@ -11,11 +11,12 @@ import { validationBatches } from "../data/batches.ts";
 import { calibrationBatches, captureInputs } from "./calib.ts";
 import { meanLoss } from "./forward.ts";
 import { parseBits, type PtqRecipe, recipeByName } from "./recipes.ts";
-import { quantizeModel } from "./quantize_model.ts";
+import { quantizeModelSearch } from "./quantize_model.ts";
+import { type QuadRequest, type QuadSearch, runSearch, runSearchAsync } from "./quad_batch.ts";
 import { type LayerReport } from "./quantize_model.ts";
 import { type PtqConfig, readPtqConfig, writeQuantized } from "./checkpoint.ts";
 import { actHook } from "./quant.ts";
-import { type PreparedDitPtq, prepareDitPtq, runDitPrepared } from "./dit_run.ts";
+import { type PreparedDitPtq, prepareDitPtq, runDitPreparedSearch } from "./dit_run.ts";
 import type { DitScope } from "./dit_forward.ts";
 
 /** A PTQ request. */
@@ -130,11 +131,28 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
   };
 }
 
-/** Runs a prepared job and writes the quantized checkpoint. */
+/** Runs a prepared job and writes the quantized checkpoint (searches float64 on the CPU: the reference). */
 export function runPrepared(p: PreparedPtq, req: PtqRequest): PtqReport {
+  return runSearch(runPreparedSearch(p, req));
+}
+
+/**
+ * Runs a prepared job with the searches' batched errors answered by `evaluate` (the GPU: kernels/ptq/quad.ts)
+ * and writes the quantized checkpoint.
+ */
+export function runPreparedWith(
+  p: PreparedPtq,
+  req: PtqRequest,
+  evaluate: (r: QuadRequest[]) => Promise<Float64Array[]>,
+): Promise<PtqReport> {
+  return runSearchAsync(runPreparedSearch(p, req), evaluate);
+}
+
+/** A prepared job as a {@link QuadSearch}: yields every batched error request of its searches. */
+export function* runPreparedSearch(p: PreparedPtq, req: PtqRequest): QuadSearch<PtqReport> {
   const t0 = performance.now();
   if (p.family === "dit") {
-    const r = runDitPrepared(p, req);
+    const r = yield* runDitPreparedSearch(p, req);
     return {
       recipe: p.recipe.name,
       bits: p.bits.bits,
@@ -152,7 +170,7 @@ export function runPrepared(p: PreparedPtq, req: PtqRequest): PtqReport {
   const lossBefore = meanLoss(p.cfg, p.params, val);
   req.log?.(`loss before ${lossBefore.toFixed(4)}`);
   const { inputs, M } = captureInputs(p.cfg, p.params, calib);
-  const q = quantizeModel(p.cfg, p.params, inputs, M, p.recipe, {
+  const q = yield* quantizeModelSearch(p.cfg, p.params, inputs, M, p.recipe, {
     wBits: p.bits.w,
     aBits: p.bits.a,
     seed: p.seed,
