@@ -28,6 +28,7 @@ Draws one row of DDIM samples per class from a DiT checkpoint and writes a greys
   --steps N          DDIM steps, 1..1000 (50)
   --cfg S            classifier-free guidance scale ≥ 0; 1 = conditional only (4)
   --seed S           seed of the initial noise, integer (0)
+  --eta E            DDIM stochasticity in [0, 1]: 0 deterministic DDIM, 1 DDPM-like (0)
   --per-class N      samples per class = grid columns, 1..100 (10)
   --scale K          integer upscaling of the picture, 1..8 (2)
   --json             print a JSON summary
@@ -45,6 +46,8 @@ export interface SampleArgs {
   cfg: number;
   /** Noise seed. */
   seed: number;
+  /** DDIM stochasticity η in [0, 1]. */
+  eta: number;
   /** Columns per class row. */
   perClass: number;
   /** Upscaling. */
@@ -67,6 +70,7 @@ export function parseSampleArgs(args: string[]): SampleArgs | null {
         steps: { type: "string", default: "50" },
         cfg: { type: "string", default: "4" },
         seed: { type: "string", default: "0" },
+        eta: { type: "string", default: "0" },
         "per-class": { type: "string", default: "10" },
         scale: { type: "string", default: "2" },
         json: { type: "boolean", default: false },
@@ -89,12 +93,17 @@ export function parseSampleArgs(args: string[]): SampleArgs | null {
   if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v.cfg!) || !(cfg >= 0)) {
     throw new Error(`--cfg must be a number ≥ 0 (got "${v.cfg}")`);
   }
+  const eta = Number(v.eta);
+  if (!/^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v.eta!) || !(eta >= 0 && eta <= 1)) {
+    throw new Error(`--eta must be a number in [0, 1] (got "${v.eta}")`);
+  }
   return {
     checkpoint: v.checkpoint,
     out: v.out,
     steps: int("steps", v.steps!, 1, 1000),
     cfg,
     seed: int("seed", v.seed!, 0, 2 ** 32 - 1),
+    eta,
     perClass: int("per-class", v["per-class"]!, 1, 100),
     scale: int("scale", v.scale!, 1, 8),
     json: v.json!,
@@ -117,6 +126,7 @@ export async function runSample(
     steps: a.steps,
     cfg: a.cfg,
     seed: a.seed,
+    eta: a.eta,
     scale: a.scale,
   });
   try {
@@ -132,6 +142,7 @@ export async function runSample(
     steps: a.steps,
     cfg: a.cfg,
     seed: a.seed,
+    eta: a.eta,
     predictor: predictorName,
     seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
   };

@@ -100,3 +100,30 @@ Deno.test("ddim: exact ε predictor of a point mass recovers it; guidance mixes 
     assert.ok(Math.abs(g[i] - 1.5 * target(labels[Math.floor(i / 5)])) < 1e-5);
   }
 });
+
+Deno.test("ddim η: η = 1 still recovers a point mass, draws fresh noise per seed, and is refused outside [0, 1]", async () => {
+  const ac = ddpmSchedule().alphasCumprod;
+  const target = (y: number) => (y === 10 ? 0 : -0.9 + 0.2 * y);
+  const predict = (x: Float32Array, t: Int32Array, y: Int32Array) => {
+    const per = x.length / t.length;
+    return Float64Array.from(x, (v, i) => {
+      const b = Math.floor(i / per), a = ac[t[b]];
+      return (v - Math.sqrt(a) * target(y[b])) / Math.sqrt(1 - a);
+    });
+  };
+  const labels = new Int32Array([0, 4, 9]);
+  const o = { labels, perImage: 5, nullClass: 10, steps: 20, cfg: 1, seed: 2 };
+  // The exact ε̂ puts x̂₀ on the target at every step; the last step (ᾱ_prev = 1) has σ = 0.
+  const out = await ddimSample(predict, { ...o, eta: 1 });
+  for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - target(labels[Math.floor(i / 5)])) < 1e-5);
+  // A predictor that is not exact: η = 1 differs from η = 0, is fixed by the seed, and changes with it.
+  const rough = (x: Float32Array) => Float64Array.from(x, (v) => 0.5 * v);
+  const d0 = await ddimSample(rough, { ...o, clip: false });
+  const d1 = await ddimSample(rough, { ...o, clip: false, eta: 1 });
+  const d1again = await ddimSample(rough, { ...o, clip: false, eta: 1 });
+  const d1other = await ddimSample(rough, { ...o, clip: false, eta: 1, seed: 3 });
+  assert.notDeepEqual(d0, d1);
+  assert.deepEqual(d1, d1again);
+  assert.notDeepEqual(d1, d1other);
+  await assert.rejects(() => ddimSample(rough, { ...o, eta: 1.5 }), /eta must be in \[0, 1\]/);
+});

@@ -23,6 +23,7 @@ Fréchet distance (PCA-64) and 1-NN class accuracy of conditional DDIM samples o
   --ddim-steps N     DDIM steps, 1..1000 (50)
   --cfg S            classifier-free guidance scale ≥ 0 (4)
   --clip on|off      clip each step's x₀ prediction to [−1, 1] (on)
+  --eta E            DDIM stochasticity in [0, 1]: 0 deterministic, 1 DDPM-like (0)
   --seed S           seed of the initial noise (2)
   --grid FILE        also write a 10×10 grid (seed 1) as PNG
   --help             this text`;
@@ -43,6 +44,7 @@ try {
       "ddim-steps": { type: "string", default: "50" },
       cfg: { type: "string", default: "4" },
       clip: { type: "string", default: "on" },
+      eta: { type: "string", default: "0" },
       seed: { type: "string", default: "2" },
       grid: { type: "string" },
       help: { type: "boolean" },
@@ -68,6 +70,8 @@ const cfg = Number(v.cfg);
 if (!(cfg >= 0) || !Number.isFinite(cfg)) fail(`--cfg must be a number ≥ 0 (got "${v.cfg}")`);
 if (v.clip !== "on" && v.clip !== "off") fail(`--clip must be on or off (got "${v.clip}")`);
 const clip = v.clip === "on";
+const eta = Number(v.eta);
+if (!(eta >= 0 && eta <= 1)) fail(`--eta must be a number in [0, 1] (got "${v.eta}")`);
 let ck;
 try {
   ck = loadDitModel(v.checkpoint);
@@ -84,16 +88,18 @@ if (v.grid !== undefined) {
     seed: 1,
     maxBatch: 256,
     clip,
+    eta,
   });
   writeFileAtomic(v.grid, png);
 }
-const q = await sampleQualityOf(ck.cfg, predict, { perClass, steps, cfg, seed, maxBatch: 256, clip });
+const q = await sampleQualityOf(ck.cfg, predict, { perClass, steps, cfg, seed, maxBatch: 256, clip, eta });
 console.log(JSON.stringify({
   checkpoint: v.checkpoint,
   perClass,
   ddimSteps: steps,
   cfg,
   clip,
+  eta,
   seed,
   quality: q,
   seconds: (performance.now() - t0) / 1000,

@@ -180,12 +180,20 @@ export interface DdimOptions {
   clip?: boolean;
   /** Predictor calls carry at most this many images (default: all 2B at once). */
   maxBatch?: number;
+  /**
+   * Stochasticity η of DDIM (Song et al. 2021, eq. 16): 0 (default) is deterministic DDIM, 1 the DDPM posterior
+   * variance on the DDIM step sequence. Fresh noise comes from a second stream of `seed`.
+   */
+  eta?: number;
 }
 
-/** Deterministic DDIM (η = 0) with classifier-free guidance; returns x₀ samples [B·perImage]. */
+/** DDIM (η = 0 by default: deterministic) with classifier-free guidance; returns x₀ samples [B·perImage]. */
 export async function ddimSample(predict: EpsPredictor, o: DdimOptions): Promise<Float32Array> {
   const B = o.labels.length, per = o.perImage, steps = o.steps ?? 50, s = o.cfg ?? 4, clip = o.clip ?? true;
+  const eta = o.eta ?? 0;
   if (!(s >= 0)) throw new Error(`diffusion: guidance scale must be ≥ 0 (got ${s})`);
+  if (!(eta >= 0 && eta <= 1)) throw new Error(`diffusion: eta must be in [0, 1] (got ${eta})`);
+  const stepNoise = new Rng(o.seed ?? 0, 0x6574612e);
   const ac = ddpmSchedule().alphasCumprod, ts = ddimTimesteps(steps);
   const rng = new Rng(o.seed ?? 0, 0x6464696d);
   const x = new Float64Array(B * per);
@@ -223,7 +231,12 @@ export async function ddimSample(predict: EpsPredictor, o: DdimOptions): Promise
       let x0 = (x[i] - Math.sqrt(1 - at) * e) / Math.sqrt(at);
       if (clip) x0 = Math.max(-1, Math.min(1, x0));
       const e2 = (x[i] - Math.sqrt(at) * x0) / Math.sqrt(1 - at);
-      x[i] = Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * e2;
+      if (eta === 0) x[i] = Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev) * e2;
+      else {
+        const sigma = eta * Math.sqrt((1 - aPrev) / (1 - at)) * Math.sqrt(1 - at / aPrev);
+        x[i] = Math.sqrt(aPrev) * x0 + Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)) * e2 +
+          sigma * stepNoise.normal();
+      }
     }
   }
   return Float32Array.from(x);

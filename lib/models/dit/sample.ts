@@ -35,6 +35,8 @@ export interface ClassSampleOptions {
   maxBatch?: number;
   /** Clip each step's x₀ prediction to [−1, 1] (default true, see {@link ddimSample}). */
   clip?: boolean;
+  /** DDIM stochasticity η in [0, 1] (default 0, deterministic; see {@link ddimSample}). */
+  eta?: number;
 }
 
 /** `perClass` samples of each class, class-major: images [classes·perClass, C, S, S] and labels. */
@@ -54,6 +56,7 @@ export async function sampleByClass(
     seed: o.seed,
     maxBatch: o.maxBatch,
     clip: o.clip,
+    eta: o.eta,
   });
   return { images, labels };
 }
