@@ -3,6 +3,15 @@
  * Shapes are compile-time constants. Row-wise ops run one invocation per row (no workgroup memory,
  * no atomics: every reduction has a fixed order, so results are bit-reproducible).
  * Each has a TypeScript reference in lib/models/llama/reference.ts (DiT kernels: lib/layers/reference.ts) and a test in tests/engine_kernels_test.ts.
+ *
+ * Packed runs (lib/engine/pack.ts): K runs of one shape train in one program, their activations stacked as
+ * a K·B batch (run-major rows) and their parameters, gradients and AdamW moments as K slabs of `stride`
+ * floats each (run r's tensor at `r·stride + offset`). The kernels that touch per-run state take a `runs`
+ * parameter: with K > 1 every output of run r is computed by the same sequence of operations over the same
+ * values of run r as with one run, in the same order — only the addresses gain a run offset. That is what
+ * makes a packed run bit-identical to the run alone (tests/engine_pack_test.ts). With one run (the default)
+ * they generate the single-run kernel. Kernels that never touch per-run state (elementwise ops, softmax,
+ * rope, the cross-entropy rows, attention GEMMs) need no `runs`: they run over K·M rows unchanged.
  * @module
  */
 import { UNROLL_MAX, wgslFor } from "../formats/wgsl.ts";
@@ -24,104 +33,154 @@ export function flit(x: number): string {
   return /[.e]/.test(s) ? s : s + ".0";
 }
 
-const HEAD = `@compute @workgroup_size(${WG})
+/** Entry point of a 1-D kernel: invocation index `v` over the (2-D folded) grid of {@link grid1d}. */
+export function kernelHead(v = "i"): string {
+  return `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;`;
+  let ${v} = (wid.y * nwg.x + wid.x) * ${WG}u + lid;`;
+}
 
-/** Embedding gather: X[m, :] = E[tok[m], :]. Bindings: 0 batch (u32, tokens first), 1 E, 2 X. */
-export function embedFwd(M: number, D: number): string {
-  const D4 = D / 4;
-  return `@group(0) @binding(0) var<storage, read> tok: array<u32>;
-@group(0) @binding(1) var<storage, read> E: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> X: array<vec4<f32>>;
+const HEAD = kernelHead();
+
+/**
+ * Declarations of storage bindings 0, 1, … in order, one per entry: "NAME" (read-only `array<vec4<f32>>`) or
+ * "NAME: ELEM" (`array<ELEM>`), either one prefixed "rw " to be read_write.
+ */
+function storage(...entries: string[]): string {
+  return entries.map((e, n) => {
+    const rw = e.startsWith("rw "), [name, elem = "vec4<f32>"] = (rw ? e.slice(3) : e).split(": ");
+    return `@group(0) @binding(${n}) var<storage, ${rw ? "read_write" : "read"}> ${name}: array<${elem}>;`;
+  }).join("\n");
+}
+
+/** K packed runs: their number and the floats between one run's parameter slab and the next. */
+export interface PackedRuns {
+  /** Number of runs K (1: the single-run kernel). */
+  runs: number;
+  /** Floats between one run's tensor and the next. */
+  stride: number;
+}
+
+/** The packed runs of `runs`, or undefined for one run (absent or K = 1). */
+function packed(runs?: PackedRuns): PackedRuns | undefined {
+  return runs && runs.runs > 1 ? runs : undefined;
+}
+
+/**
+ * The step record the kernels read (lr, lr/bc1, sqrt(bc2), seed), at `binding`: one uniform for one run;
+ * with K runs a storage array of K records and a private `u` the kernel sets to its run's record.
+ */
+function stepRecord(binding: number, runs: boolean): string {
+  return runs
+    ? `@group(0) @binding(${binding}) var<storage, read> US: array<U>;`
+    : `@group(0) @binding(${binding}) var<uniform> u: U;`;
+}
+
+/**
+ * Embedding gather: X[m, :] = E[tok[m], :]; with K runs, row m reads run m / M's table. Bindings: 0 batch
+ * (u32, tokens first), 1 E (K runs: run 0's table slice, covering every run), 2 X [K·M, D].
+ */
+export function embedFwd(M: number, D: number, runs?: PackedRuns): string {
+  const D4 = D / 4, p = packed(runs), k = p?.runs ?? 1;
+  return `${storage("tok: u32", "E", "rw X")}
 ${HEAD}
-  if (i >= ${M * D4}u) { return; }
+  if (i >= ${k * M * D4}u) { return; }
   let m = i / ${D4}u;
   let j = i % ${D4}u;
-  X[i] = E[tok[m] * ${D4}u + j];
+  X[i] = E[${p ? `(m / ${M}u) * ${p.stride / 4}u + ` : ""}tok[m] * ${D4}u + j];
 }`;
 }
 
 /**
  * Embedding gradient without atomics: dE[v, :] = Σ dX[p, :] over the positions p of token v, in
  * ascending order. The batch buffer holds (as u32) tokens[M], targets[M], offsets[V+1] at `offOff`,
- * positions[M] at `posOff` (CSR built on the CPU). Bindings: 0 batch, 1 dX, 2 dE.
+ * positions[M] at `posOff` (CSR built on the CPU). With K runs (lib/layers/embedding.ts `runIdLayout`)
+ * those are run 0's CSR, run r's lies r·(V + 1 + M) words further with positions local to the run, and
+ * each run's gradient goes to its own table. Bindings: 0 batch, 1 dX, 2 dE (K runs: run 0's slice,
+ * covering every run).
  */
-export function embedBwd(M: number, D: number, V: number, offOff: number, posOff: number): string {
-  const D4 = D / 4;
-  void M;
-  return `@group(0) @binding(0) var<storage, read> bt: array<u32>;
-@group(0) @binding(1) var<storage, read> dX: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> dE: array<vec4<f32>>;
+export function embedBwd(
+  M: number,
+  D: number,
+  V: number,
+  offOff: number,
+  posOff: number,
+  runs?: PackedRuns,
+): string {
+  const D4 = D / 4, p = packed(runs), k = p?.runs ?? 1, c = p ? "c" : `${offOff}u`;
+  return `${storage("bt: u32", "dX", "rw dE")}
 ${HEAD}
-  if (i >= ${V * D4}u) { return; }
-  let v = i / ${D4}u;
+  if (i >= ${k * V * D4}u) { return; }
+${p ? `  let r = i / ${V * D4}u;\n  let v = (i / ${D4}u) % ${V}u;` : `  let v = i / ${D4}u;`}
   let j = i % ${D4}u;
-  let a = bt[${offOff}u + v];
-  let b = bt[${offOff}u + v + 1u];
+${p ? `  let c = ${offOff}u + r * ${V + 1 + M}u;\n` : ""}  let a = bt[${c} + v];
+  let b = bt[${c} + v + 1u];
   var s = vec4<f32>(0.0);
-  for (var q = a; q < b; q++) { s += dX[bt[${posOff}u + q] * ${D4}u + j]; }
-  dE[i] = s;
+  for (var q = a; q < b; q++) { s += dX[${
+    p ? `(r * ${M}u + bt[c + ${posOff - offOff}u + q])` : `bt[${posOff}u + q]`
+  } * ${D4}u + j]; }
+  dE[${p ? `r * ${p.stride / 4}u + v * ${D4}u + j` : "i"}] = s;
 }`;
 }
 
-/** RMSNorm forward per row: Y = (X · r) · w, r = 1/sqrt(mean(X²) + eps). Bindings: 0 X, 1 w, 2 Y, 3 rstd. */
-export function rmsFwd(M: number, D: number, eps: number): string {
-  const D4 = D / 4;
-  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> R: array<f32>;
+/** `let w` = the offset of row i's run's weight (K runs), and the index prefix that reads it. */
+function runWeight(M: number, p?: PackedRuns): [string, string] {
+  return p ? [`  let w = (i / ${M}u) * ${p.stride / 4}u;\n`, "w + "] : ["", ""];
+}
+
+/**
+ * RMSNorm forward per row: Y = (X · r) · w, r = 1/sqrt(mean(X²) + eps); with K runs, run r's rows use
+ * run r's weight. Bindings: 0 X, 1 w (K runs: run 0's slice, covering every run), 2 Y, 3 rstd.
+ */
+export function rmsFwd(M: number, D: number, eps: number, runs?: PackedRuns): string {
+  const D4 = D / 4, p = packed(runs), [wLet, w] = runWeight(M, p);
+  return `${storage("X", "W", "rw Y", "rw R: f32")}
 ${HEAD}
-  if (i >= ${M}u) { return; }
+  if (i >= ${(p?.runs ?? 1) * M}u) { return; }
   let o = i * ${D4}u;
-  var ss = 0.0;
+${wLet}  var ss = 0.0;
   for (var j = 0u; j < ${D4}u; j++) { let x = X[o + j]; ss += dot(x, x); }
   let r = inverseSqrt(ss / ${flit(D)} + ${flit(eps)});
   R[i] = r;
-  for (var j = 0u; j < ${D4}u; j++) { Y[o + j] = (X[o + j] * r) * W[j]; }
+  for (var j = 0u; j < ${D4}u; j++) { Y[o + j] = (X[o + j] * r) * W[${w}j]; }
 }`;
 }
 
 /**
  * RMSNorm backward per row: dX = r·(g − x̂·mean(g·x̂)) (+ dRes), g = dY·w, x̂ = X·r.
  * `residual`: dX is added to the existing contents of the output (the residual-stream gradient).
- * Bindings: 0 dY, 1 X, 2 w, 3 rstd, 4 dX (read_write).
+ * Bindings: 0 dY, 1 X, 2 w (K runs: as {@link rmsFwd}), 3 rstd, 4 dX (read_write).
  */
-export function rmsBwd(M: number, D: number, residual: boolean): string {
-  const D4 = D / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> W: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> R: array<f32>;
-@group(0) @binding(4) var<storage, read_write> DX: array<vec4<f32>>;
+export function rmsBwd(M: number, D: number, residual: boolean, runs?: PackedRuns): string {
+  const D4 = D / 4, p = packed(runs), [wLet, w] = runWeight(M, p);
+  return `${storage("DY", "X", "W", "R: f32", "rw DX")}
 ${HEAD}
-  if (i >= ${M}u) { return; }
+  if (i >= ${(p?.runs ?? 1) * M}u) { return; }
   let o = i * ${D4}u;
-  let r = R[i];
+${wLet}  let r = R[i];
   var s = 0.0;
-  for (var j = 0u; j < ${D4}u; j++) { s += dot(DY[o + j] * W[j], X[o + j] * r); }
+  for (var j = 0u; j < ${D4}u; j++) { s += dot(DY[o + j] * W[${w}j], X[o + j] * r); }
   let c = s / ${flit(D)};
   for (var j = 0u; j < ${D4}u; j++) {
-    let v = r * (DY[o + j] * W[j] - (X[o + j] * r) * c);
+    let v = r * (DY[o + j] * W[${w}j] - (X[o + j] * r) * c);
     DX[o + j] = ${residual ? "DX[o + j] + v" : "v"};
   }
 }`;
 }
 
-/** RMSNorm weight gradient: dw[j] = Σ_m dY[m, j]·X[m, j]·r[m] (rows in order). Bindings: 0 dY, 1 X, 2 rstd, 3 dw. */
-export function rmsDw(M: number, D: number): string {
-  const D4 = D / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> R: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DW: array<vec4<f32>>;
+/**
+ * RMSNorm weight gradient: dw[j] = Σ_m dY[m, j]·X[m, j]·r[m] (rows in order; K runs: each over its own M
+ * rows, into its own dw). Bindings: 0 dY, 1 X, 2 rstd, 3 dw (K runs: run 0's slice, covering every run).
+ */
+export function rmsDw(M: number, D: number, runs?: PackedRuns): string {
+  const D4 = D / 4, p = packed(runs), j = p ? "j" : "i", rows = p ? `m0; m < m0 + ${M}u` : `0u; m < ${M}u`;
+  return `${storage("DY", "X", "R: f32", "rw DW")}
 ${HEAD}
-  if (i >= ${D4}u) { return; }
-  var s = vec4<f32>(0.0);
-  for (var m = 0u; m < ${M}u; m++) { s += DY[m * ${D4}u + i] * (X[m * ${D4}u + i] * R[m]); }
-  DW[i] = s;
+  if (i >= ${(p?.runs ?? 1) * D4}u) { return; }
+${p ? `  let r = i / ${D4}u;\n  let j = i % ${D4}u;\n  let m0 = r * ${M}u;\n` : ""}  var s = vec4<f32>(0.0);
+  for (var m = ${rows}; m++) { s += DY[m * ${D4}u + ${j}] * (X[m * ${D4}u + ${j}] * R[m]); }
+  DW[${p ? `r * ${p.stride / 4}u + j` : "i"}] = s;
 }`;
 }
 
@@ -134,8 +193,7 @@ export function rope(M: number, T: number, D: number, hd: number, inverse: boole
   const half = hd / 2, h4 = half / 4;
   const H = D / hd;
   const n = M * 2 * H * h4;
-  return `@group(0) @binding(0) var<storage, read_write> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> CS: array<vec4<f32>>;
+  return `${storage("rw Q", "CS")}
 ${HEAD}
   if (i >= ${n}u) { return; }
   let e = i % ${h4}u;
@@ -160,7 +218,7 @@ ${
 /** Causal softmax in place over rows of S [Z, T, T] (row i keeps columns j ≤ i, zeroes the rest). Binding: 0 S. */
 export function softmaxCausal(Z: number, T: number): string {
   const T4 = T / 4;
-  return `@group(0) @binding(0) var<storage, read_write> S: array<vec4<f32>>;
+  return `${storage("rw S")}
 ${HEAD}
   if (i >= ${Z * T}u) { return; }
   let row = i % ${T}u;
@@ -188,8 +246,7 @@ ${HEAD}
 /** Softmax backward in place: dS = P ⊙ (dP − Σ_j P·dP) per row. Bindings: 0 P, 1 dP (read_write → dS). */
 export function softmaxBwd(Z: number, T: number): string {
   const T4 = T / 4;
-  return `@group(0) @binding(0) var<storage, read> P: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> G: array<vec4<f32>>;
+  return `${storage("P", "rw G")}
 ${HEAD}
   if (i >= ${Z * T}u) { return; }
   let row = i % ${T}u;
@@ -210,8 +267,7 @@ ${HEAD}
  */
 export function swigluFwd(M: number, F: number, tex = false): string {
   const F4 = F / 4;
-  return `@group(0) @binding(0) var<storage, read> GU: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+  return `${storage("GU", "rw A")}
 ${tex ? "@group(0) @binding(2) var AT: texture_storage_2d<rgba32float, write>;" : ""}
 ${HEAD}
   if (i >= ${M * F4}u) { return; }
@@ -228,9 +284,7 @@ ${HEAD}
 /** SwiGLU backward. Bindings: 0 GU, 1 dA [M, F], 2 dGU [M, 2F]. */
 export function swigluBwd(M: number, F: number): string {
   const F4 = F / 4;
-  return `@group(0) @binding(0) var<storage, read> GU: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> DGU: array<vec4<f32>>;
+  return `${storage("GU", "DA", "rw DGU")}
 ${HEAD}
   if (i >= ${M * F4}u) { return; }
   let m = i / ${F4}u;
@@ -252,9 +306,7 @@ ${HEAD}
  */
 export function crossEntropy(M: number, V: number, tgtOff: number, grad: boolean, gradScale: number): string {
   const V4 = V / 4;
-  return `@group(0) @binding(0) var<storage, read> bt: array<u32>;
-@group(0) @binding(1) var<storage, read_write> L: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+  return `${storage("bt: u32", "rw L", "rw loss: f32")}
 ${HEAD}
   if (i >= ${M}u) { return; }
   let o = i * ${V4}u;
@@ -283,30 +335,45 @@ ${
 }`;
 }
 
+/** The bounds of `runs` ordered ranges of `n` values, range i per invocation i (one run: the one range). */
+function runRange(n: number, runs: number): string {
+  return runs > 1 ? `i * ${n}u; j < i * ${n}u + ${n}u` : `0u; j < ${n}u`;
+}
+
 /**
- * Sums `n` values in order in one invocation: out[slot] = scale·Σ (or out[slot] += Σ when `accumulate`).
- * Bindings: 0 values, 1 out.
+ * Sums `n` values in order in one invocation: out[slot] = scale·Σ (or out[slot] += Σ when `accumulate`);
+ * with K runs, invocation r sums run r's `n` values into out[4r + slot]. Bindings: 0 values [K·n], 1 out
+ * [K·4].
  */
-export function sumReduce(n: number, scale: number, slot: number, accumulate: boolean): string {
-  return `@group(0) @binding(0) var<storage, read> X: array<f32>;
-@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+export function sumReduce(n: number, scale: number, slot: number, accumulate: boolean, runs = 1): string {
+  const o = runs > 1 ? "o" : `${slot}u`, val = accumulate ? `O[${o}] + s` : `s * ${flit(scale)}`;
+  return `${storage("X: f32", "rw O: f32")}
 ${HEAD}
-  if (i >= 1u) { return; }
+  if (i >= ${runs}u) { return; }
   var s = 0.0;
-  for (var j = 0u; j < ${n}u; j++) { s += X[j]; }
-  O[${slot}u] = ${accumulate ? `O[${slot}u] + s` : `s * ${flit(scale)}`};
+  for (var j = ${runRange(n, runs)}; j++) { s += X[j]; }
+${runs > 1 ? `  let o = i * 4u + ${slot}u;\n` : ""}  O[${o}] = ${val};
 }`;
 }
 
-/** Gradient-norm stage 1: part[p] = Σ g² over vec4 chunk p of `chunk` words. Bindings: 0 g, 1 part. */
-export function sumSquaresPartial(n4: number, chunk: number): string {
+/**
+ * Gradient-norm stage 1: part[p] = Σ g² over vec4 chunk p of `chunk` words (K runs: the chunks of each
+ * run's `n4` words, as for the run alone). Bindings: 0 g, 1 part.
+ */
+export function sumSquaresPartial(n4: number, chunk: number, runs = 1): string {
   const parts = Math.ceil(n4 / chunk);
-  return `@group(0) @binding(0) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> P: array<f32>;
+  return `${storage("G", "rw P: f32")}
 ${HEAD}
-  if (i >= ${parts}u) { return; }
-  let a = i * ${chunk}u;
-  let b = min(a + ${chunk}u, ${n4}u);
+  if (i >= ${runs * parts}u) { return; }
+${
+    runs > 1
+      ? `  let r = i / ${parts}u;
+  let p = i % ${parts}u;
+  let a = r * ${n4}u + p * ${chunk}u;
+  let b = r * ${n4}u + min(p * ${chunk}u + ${chunk}u, ${n4}u);`
+      : `  let a = i * ${chunk}u;
+  let b = min(a + ${chunk}u, ${n4}u);`
+  }
   var s = 0.0;
   for (var j = a; j < b; j++) { let g = G[j]; s += dot(g, g); }
   P[i] = s;
@@ -315,45 +382,71 @@ ${HEAD}
 
 /**
  * Gradient-norm stage 2: norm = sqrt(Σ parts); out[0] = norm, out[1] = clip coefficient
- * min(1, maxNorm/(norm + 1e-6)) (PyTorch clip_grad_norm_). Bindings: 0 parts, 1 out.
+ * min(1, maxNorm/(norm + 1e-6)) (PyTorch clip_grad_norm_); K runs: out[4r], out[4r + 1] from run r's
+ * `parts`. Bindings: 0 parts, 1 out.
  */
-export function clipCoef(parts: number, maxNorm: number): string {
-  return `@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+export function clipCoef(parts: number, maxNorm: number, runs = 1): string {
+  const o = runs > 1 ? "i * 4u" : "0";
+  return `${storage("P: f32", "rw O: f32")}
 ${HEAD}
-  if (i >= 1u) { return; }
+  if (i >= ${runs}u) { return; }
   var s = 0.0;
-  for (var j = 0u; j < ${parts}u; j++) { s += P[j]; }
+  for (var j = ${runRange(parts, runs)}; j++) { s += P[j]; }
   let n = sqrt(s);
-  O[0] = n;
-  O[1] = min(1.0, ${flit(maxNorm)} / (n + 1e-6));
+  O[${o}] = n;
+  O[${runs > 1 ? `${o} + 1u` : "1"}] = min(1.0, ${flit(maxNorm)} / (n + 1e-6));
 }`;
 }
 
 /**
- * AdamW (PyTorch semantics, decoupled decay) over n4 vec4 words. The step uniform holds
- * (lr, lr/bc1, sqrt(bc2), unused). Bindings: 0 params, 1 grads, 2 m, 3 v, 4 clip (norm, coef), 5 step uniform.
+ * AdamW (PyTorch semantics, decoupled decay) over n4 vec4 words; the step record holds
+ * (lr, lr/bc1, sqrt(bc2), unused). One run: the whole range decays when `wd` ≠ 0 (callers record the
+ * decayed and the other range apart). K runs: their whole slabs of n4 words each, the first `decay4` of
+ * each with weight decay, run r with its own step record and clip coefficient.
+ * Bindings: 0 params, 1 grads, 2 m, 3 v, 4 clip (norm, coef; K runs: [K·4]), 5 step uniform (K runs: the
+ * records [K]).
  */
-export function adamw(n4: number, b1: number, b2: number, eps: number, wd: number): string {
+export function adamw(
+  n4: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+  runs = 1,
+  decay4 = n4,
+): string {
+  const p = runs > 1;
   return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, pad: f32 };
-@group(0) @binding(0) var<storage, read_write> Pm: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> G: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> M1: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> M2: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> C: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
+${storage("rw Pm", "G", "rw M1", "rw M2", "C: f32")}
+${stepRecord(5, p)}
 ${HEAD}
-  if (i >= ${n4}u) { return; }
-  let g = G[i] * C[1];
+  if (i >= ${runs * n4}u) { return; }
+${p ? `  let r = i / ${n4}u;\n  let u = US[r];\n` : ""}  let g = G[i] * C[${p ? "r * 4u + 1u" : "1"}];
   let m = ${flit(b1)} * M1[i] + ${flit(1 - b1)} * g;
   let v = ${flit(b2)} * M2[i] + ${flit(1 - b2)} * (g * g);
   M1[i] = m;
   M2[i] = v;
   var p = Pm[i];
-${wd !== 0 ? `  p = p * (1.0 - u.lr * ${flit(wd)});` : ""}
+${
+    p
+      ? `  if (i % ${n4}u < ${decay4}u) { p = p * (1.0 - u.lr * ${flit(wd)}); }`
+      : wd !== 0
+      ? `  p = p * (1.0 - u.lr * ${flit(wd)});`
+      : ""
+  }
   p = p - u.stepSize * (m / (sqrt(v) / u.sqrtBc2 + vec4<f32>(${flit(eps)})));
   Pm[i] = p;
 }`;
+}
+
+/**
+ * The lines of a grouped pass of K runs (`p`) that pick run r = gi / groups, its local group `gl` and its
+ * step record; one run: none (the group is `gi`, the record the uniform `u`).
+ */
+function runGroup(groups: number, p: boolean, recordFirst: boolean): string {
+  if (!p) return "";
+  const r = `  let r = gi / ${groups}u;\n`, gl = `  let gl = gi % ${groups}u;\n`, u = "  u = US[r];\n";
+  return recordFirst ? r + u + gl : r + gl + u;
 }
 
 /**
@@ -361,7 +454,12 @@ ${wd !== 0 ? `  p = p * (1.0 - u.lr * ${flit(wd)});` : ""}
  * hands groups of `group` values along the GEMM reduction axis (`axis` 1: along columns, 0: along rows)
  * to the scheme's WGSL `fn prep(v: ptr<function, array<f32, G>>, g: ptr<function, array<f32, G>>, seed: u32)`,
  * and writes the prepared operand (and, with `estimator`, the gradient multiplier).
- * Bindings: 0 src, 1 dst, 2 step uniform (u32 seed at offset 12), then 3 multiplier when `estimator`.
+ * Bindings: 0 src, 1 dst, 2 step uniform (u32 seed at offset 12), then 3 multiplier when `estimator`, then
+ * the salt uniform when `salt` is "uniform".
+ * K runs (salt "uniform" only): group gi of run r = gi / groups reads run r's [R, C] source at float
+ * `r·runs.stride`, writes the prepared operand (and multiplier) at `r·R·C`, and gets the seed run r would get
+ * alone: its own step record (binding 2 holds K, also what per-step Hadamard signs read) and its local group
+ * index.
  */
 export function prepare(
   R: number,
@@ -371,66 +469,83 @@ export function prepare(
   prepWgsl: string,
   estimator: boolean,
   salt: number | "uniform",
+  runs?: PackedRuns,
 ): string {
-  const groups = (R * C) / group;
+  const groups = (R * C) / group, p = packed(runs), k = p?.runs ?? 1;
+  if (p && salt !== "uniform") throw new Error("prepare: packed runs take the salt as a uniform");
   const unroll = group <= UNROLL_MAX;
   // A per-layer salt as a uniform keeps one pipeline per shape instead of one per layer (compile time).
   const saltBinding = estimator ? 4 : 3;
   const saltExpr = salt === "uniform" ? "SALT.x" : `${salt >>> 0}u`;
+  const g = p ? "gl" : "gi", [sb, ob] = p ? ["sb", "ob"] : ["base", "base"];
+  const runBase = p ? `  let sb = r * ${p.stride}u + base;\n  let ob = r * ${R * C}u + base;\n` : "";
   const idx = axis === 1
-    ? `let base = (gi / ${C / group}u) * ${C}u + (gi % ${C / group}u) * ${group}u; let stride = 1u;`
-    : `let base = (gi / ${C}u) * ${group * C}u + (gi % ${C}u); let stride = ${C}u;`;
+    ? `let base = (${g} / ${C / group}u) * ${C}u + (${g} % ${C / group}u) * ${group}u; let stride = 1u;`
+    : `let base = (${g} / ${C}u) * ${group * C}u + (${g} % ${C}u); let stride = ${C}u;`;
   return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
-@group(0) @binding(0) var<storage, read> S: array<f32>;
-@group(0) @binding(1) var<storage, read_write> O: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+${storage("S: f32", "rw O: f32")}
+${stepRecord(2, !!p)}
 ${estimator ? "@group(0) @binding(3) var<storage, read_write> GM: array<f32>;" : ""}
 ${salt === "uniform" ? `@group(0) @binding(${saltBinding}) var<uniform> SALT: vec4<u32>;` : ""}
-${prepWgsl}
+${p ? "var<private> u: U;\n" : ""}${prepWgsl}
 fn mix32(x: u32) -> u32 {
   var h = x ^ (x >> 16u); h = h * 0x7feb352du; h = h ^ (h >> 15u); h = h * 0x846ca68bu; return h ^ (h >> 16u);
 }
-${HEAD.replace("let i =", "let gi =")}
-  if (gi >= ${groups}u) { return; }
-  ${idx}
-  var v: array<f32, ${group}>;
+${kernelHead("gi")}
+  if (gi >= ${k * groups}u) { return; }
+${runGroup(groups, !!p, false)}  ${idx}
+${runBase}  var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
-  ${wgslFor("j", "0u", group, "v[j] = S[base + j * stride]; g[j] = 1.0;", unroll)}
-  prep(&v, &g, mix32(u.seed ^ ${saltExpr} ^ mix32(gi)));
-  ${wgslFor("j", "0u", group, "O[base + j * stride] = v[j];", unroll)}
-  ${estimator ? wgslFor("j", "0u", group, "GM[base + j * stride] = g[j];", unroll) : ""}
+  ${wgslFor("j", "0u", group, `v[j] = S[${sb} + j * stride]; g[j] = 1.0;`, unroll)}
+  prep(&v, &g, mix32(u.seed ^ ${saltExpr} ^ mix32(${g})));
+  ${wgslFor("j", "0u", group, `O[${ob} + j * stride] = v[j];`, unroll)}
+  ${estimator ? wgslFor("j", "0u", group, `GM[${ob} + j * stride] = g[j];`, unroll) : ""}
 }`;
+}
+
+/** Address of element `i` of run i / n (K runs: `n` vec4 words each, `stride` floats apart) in a source. */
+function runElement(n: number, p: PackedRuns | undefined, within: string): string {
+  return p ? `(i / ${n}u) * ${p.stride / 4}u + ${within.replace("i", `(i % ${n}u)`)}` : within;
 }
 
 /**
  * Copies a row-major [rows, 4·width] f32 buffer into an rgba32float storage texture of width × rows
- * (for operands whose row pitch is not a multiple of 256 bytes). Bindings: 0 src, 1 dst texture.
+ * (for operands whose row pitch is not a multiple of 256 bytes); K runs: run r's tensor at float r·stride
+ * goes to rows r·rows… of a texture of K·rows rows. Bindings: 0 src, 1 dst texture.
  */
-export function toTexture(rows: number, width: number): string {
-  return `@group(0) @binding(0) var<storage, read> S: array<vec4<f32>>;
+export function toTexture(rows: number, width: number, runs?: PackedRuns): string {
+  const n = rows * width, p = packed(runs);
+  return `${storage("S")}
 @group(0) @binding(1) var D: texture_storage_2d<rgba32float, write>;
 ${HEAD}
-  if (i >= ${rows * width}u) { return; }
-  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[i]);
+  if (i >= ${(p?.runs ?? 1) * n}u) { return; }
+  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[${runElement(n, p, "i")}]);
 }`;
 }
 
 /**
  * Rounds a row-major [rows, 8·width] f32 buffer to BF16 (with the given WGSL `fn bf16_round`) and packs
  * pairs into an rgba32uint storage texture of width × rows (low half = even element), the operand format of
- * the `bf16` GEMM. Bindings: 0 src, 1 dst texture.
+ * the `bf16` GEMM; K runs: as {@link toTexture}. Bindings: 0 src, 1 dst texture.
  */
-export function packBf16(rows: number, width: number, roundWgsl: string): string {
-  return `@group(0) @binding(0) var<storage, read> S: array<vec4<f32>>;
+export function packBf16(rows: number, width: number, roundWgsl: string, runs?: PackedRuns): string {
+  const n = rows * width, p = packed(runs);
+  return `${storage("S")}
 @group(0) @binding(1) var D: texture_storage_2d<rgba32uint, write>;
 ${roundWgsl}
 fn pk(a: f32, b: f32) -> u32 {
   return (bitcast<u32>(bf16_round(a)) >> 16u) | (bitcast<u32>(bf16_round(b)) & 0xffff0000u);
 }
 ${HEAD}
-  if (i >= ${rows * width}u) { return; }
-  let x = S[2u * i];
-  let y = S[2u * i + 1u];
+  if (i >= ${(p?.runs ?? 1) * n}u) { return; }
+${
+    p
+      ? `  let s = ${runElement(n, p, "2u * i")};
+  let x = S[s];
+  let y = S[s + 1u];`
+      : `  let x = S[2u * i];
+  let y = S[2u * i + 1u];`
+  }
   textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), vec4<u32>(pk(x.x, x.y), pk(x.z, x.w), pk(y.x, y.y), pk(y.z, y.w)));
 }`;
 }
@@ -440,8 +555,7 @@ ${HEAD}
 /** Bias add in place: Y[m, n] += b[n]. Bindings: 0 Y [M, N] (read_write), 1 b [N]. */
 export function biasAdd(M: number, N: number): string {
   const N4 = N / 4;
-  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+  return `${storage("rw Y", "B")}
 ${HEAD}
   if (i >= ${M * N4}u) { return; }
   Y[i] = Y[i] + B[i % ${N4}u];
@@ -451,8 +565,7 @@ ${HEAD}
 /** Bias gradient: db[n] = Σ_m dY[m, n] (rows in order). Bindings: 0 dY [M, N], 1 db [N]. */
 export function biasGrad(M: number, N: number): string {
   const N4 = N / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> DB: array<vec4<f32>>;
+  return `${storage("DY", "rw DB")}
 ${HEAD}
   if (i >= ${N4}u) { return; }
   var s = vec4<f32>(0.0);
@@ -467,7 +580,7 @@ ${HEAD}
  */
 export function softmaxFull(Z: number, T: number, keys = T): string {
   const T4 = T / 4;
-  return `@group(0) @binding(0) var<storage, read_write> S: array<vec4<f32>>;
+  return `${storage("rw S")}
 ${HEAD}
   if (i >= ${Z * T}u) { return; }
   let o = i * ${T4}u;
@@ -492,8 +605,7 @@ ${HEAD}
 /** Bidirectional softmax backward in place: dS = P ⊙ (dP − Σ_j P·dP). Bindings: 0 P, 1 dP (→ dS). */
 export function softmaxFullBwd(Z: number, T: number): string {
   const T4 = T / 4;
-  return `@group(0) @binding(0) var<storage, read> P: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> G: array<vec4<f32>>;
+  return `${storage("P", "rw G")}
 ${HEAD}
   if (i >= ${Z * T}u) { return; }
   let o = i * ${T4}u;
@@ -518,10 +630,7 @@ export function lnModFwd(
   scaleAt: number,
 ): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> ST: array<f32>;
+  return `${storage("X", "MD", "rw Y", "rw ST: f32")}
 ${HEAD}
   if (i >= ${B * T}u) { return; }
   let o = i * ${D4}u;
@@ -554,10 +663,7 @@ export function lnModDmod(
   scaleAt: number,
 ): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> ST: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DM: array<vec4<f32>>;
+  return `${storage("DY", "X", "ST: f32", "rw DM")}
 ${HEAD}
   if (i >= ${B * D4}u) { return; }
   let b = i / ${D4}u;
@@ -588,11 +694,7 @@ export function lnModBwd(
   accumulate: boolean,
 ): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> MD: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> ST: array<f32>;
-@group(0) @binding(4) var<storage, read_write> DX: array<vec4<f32>>;
+  return `${storage("DY", "X", "MD", "ST: f32", "rw DX")}
 ${HEAD}
   if (i >= ${B * T}u) { return; }
   let o = i * ${D4}u;
@@ -620,8 +722,7 @@ ${HEAD}
 
 /** GELU, tanh approximation: A = 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))). Bindings: 0 H, 1 A. */
 export function geluFwd(n: number): string {
-  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+  return `${storage("H", "rw A")}
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
   let h = H[i];
@@ -632,9 +733,7 @@ ${HEAD}
 
 /** GELU-tanh backward: dH = dA·gelu'(H). Bindings: 0 H, 1 dA, 2 dH. */
 export function geluBwd(n: number): string {
-  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+  return `${storage("H", "DA", "rw DH")}
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
   let h = H[i];
@@ -647,8 +746,7 @@ ${HEAD}
 
 /** SiLU: A = h·σ(h). Bindings: 0 H, 1 A. */
 export function siluFwd(n: number): string {
-  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> A: array<vec4<f32>>;
+  return `${storage("H", "rw A")}
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
   let h = H[i];
@@ -658,9 +756,7 @@ ${HEAD}
 
 /** SiLU backward: dH = dA·σ(h)(1 + h(1 − σ(h))) (added to dH's contents when `accumulate`). Bindings: 0 H, 1 dA, 2 dH. */
 export function siluBwd(n: number, accumulate = false): string {
-  return `@group(0) @binding(0) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> DA: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+  return `${storage("H", "DA", "rw DH")}
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
   let h = H[i];
@@ -676,10 +772,7 @@ ${HEAD}
  */
 export function gateFwd(B: number, T: number, D: number, stride: number, gateAt: number): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
+  return `${storage("X", "MD", "H", "rw Y")}
 ${HEAD}
   if (i >= ${B * T * D4}u) { return; }
   let m = i / ${D4}u;
@@ -691,9 +784,7 @@ ${HEAD}
 /** Gated residual backward to H: dH = gate·dY. Bindings: 0 dY, 1 mod, 2 dH. */
 export function gateBwdH(B: number, T: number, D: number, stride: number, gateAt: number): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> MD: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> DH: array<vec4<f32>>;
+  return `${storage("DY", "MD", "rw DH")}
 ${HEAD}
   if (i >= ${B * T * D4}u) { return; }
   let m = i / ${D4}u;
@@ -705,9 +796,7 @@ ${HEAD}
 /** Gated residual backward to the gate: dgate[b, j] = Σ_t dY·H (tokens in order). Bindings: 0 dY, 1 H, 2 dmod. */
 export function gateBwdGate(B: number, T: number, D: number, stride: number, gateAt: number): string {
   const D4 = D / 4, S4 = stride / 4;
-  return `@group(0) @binding(0) var<storage, read> DY: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> H: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> DM: array<vec4<f32>>;
+  return `${storage("DY", "H", "rw DM")}
 ${HEAD}
   if (i >= ${B * D4}u) { return; }
   let b = i / ${D4}u;
@@ -725,9 +814,7 @@ ${HEAD}
  */
 export function mseRows(M: number, N: number, grad: boolean, gradScale: number, T = M, real = T): string {
   const N4 = N / 4;
-  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> E: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+  return `${storage("rw Y", "E", "rw loss: f32")}
 ${HEAD}
   if (i >= ${M}u) { return; }
   let o = i * ${N4}u;
@@ -748,8 +835,7 @@ ${grad ? `    Y[o + j] = e * ${flit(2 * gradScale)};` : ""}
 
 /** Y += B elementwise over n floats (n a multiple of 4). Bindings: 0 Y (read_write), 1 B. */
 export function addInto(n: number): string {
-  return `@group(0) @binding(0) var<storage, read_write> Y: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
+  return `${storage("rw Y", "B")}
 ${HEAD}
   if (i >= ${n / 4}u) { return; }
   Y[i] = Y[i] + B[i];

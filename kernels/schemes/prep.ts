@@ -17,6 +17,7 @@ import {
   SIGN_SALT,
 } from "../../lib/schemes/reference.ts";
 import type { OperandQuant } from "../../lib/schemes/types.ts";
+import { kernelHead, type PackedRuns } from "../engine/ops.ts";
 
 const MAXF = "3.4028234663852886e38";
 
@@ -187,25 +188,39 @@ fn prep(v: ptr<function, array<f32, ${P}>>, g: ptr<function, array<f32, ${P}>>, 
 /**
  * In-place post-pass kernel over a row-major [R, C] gradient, groups of `group` along each row:
  * bindings 0 D (read_write), 1 step uniform, 2 multiplier (when `mult`). One invocation per group.
+ * K runs (`runs`): run r's gradient at float `r·runs.stride`, its multiplier at `r·R·C`, its own step record
+ * (binding 1 holds K).
  */
-export function postKernel(R: number, C: number, group: number, prep: string, mult: boolean): string {
-  const groups = (R * C) / group;
-  const unroll = group <= UNROLL_MAX;
+export function postKernel(
+  R: number,
+  C: number,
+  group: number,
+  prep: string,
+  mult: boolean,
+  runs?: PackedRuns,
+): string {
+  const groups = (R * C) / group, p = runs && runs.runs > 1 ? runs : undefined;
+  const unroll = group <= UNROLL_MAX, gb = p ? "gb" : "base";
   return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
 @group(0) @binding(0) var<storage, read_write> D: array<f32>;
-@group(0) @binding(1) var<uniform> u: U;
+${p ? "@group(0) @binding(1) var<storage, read> US: array<U>;" : "@group(0) @binding(1) var<uniform> u: U;"}
 ${mult ? "@group(0) @binding(2) var<storage, read> GM: array<f32>;" : ""}
-${prep}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let gi = (wid.y * nwg.x + wid.x) * 64u + lid;
-  if (gi >= ${groups}u) { return; }
-  let base = gi * ${group}u;
+${p ? "var<private> u: U;\n" : ""}${prep}
+${kernelHead("gi")}
+  if (gi >= ${(p?.runs ?? 1) * groups}u) { return; }
+${
+    p
+      ? `  let r = gi / ${groups}u;
+  u = US[r];
+  let gl = gi % ${groups}u;
+  let base = r * ${p.stride}u + gl * ${group}u;
+  let gb = r * ${R * C}u + gl * ${group}u;`
+      : `  let base = gi * ${group}u;`
+  }
   var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
-  ${wgslFor("j", "0u", group, `v[j] = D[base + j]; g[j] = ${mult ? "GM[base + j]" : "1.0"};`, unroll)}
-  prep(&v, &g, u.seed); // reads the uniform so the auto layout keeps binding 1
+  ${wgslFor("j", "0u", group, `v[j] = D[base + j]; g[j] = ${mult ? `GM[${gb} + j]` : "1.0"};`, unroll)}
+  prep(&v, &g, u.seed);${p ? "" : " // reads the uniform so the auto layout keeps binding 1"}
   ${wgslFor("j", "0u", group, "D[base + j] = v[j];", unroll)}
 }`;
 }

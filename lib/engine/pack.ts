@@ -1,8 +1,8 @@
 /**
  * Packed runs: K training runs of one shape and scheme (different seeds, peak learning rates or schedules)
  * trained together in one recorded program. The model holds K parameter slabs and a K·B batch; the kernels
- * that touch per-run state carry a run index (kernels/engine/runs.ts), so each dispatch serves every run and
- * its fixed cost is shared. Each run keeps its own data order (its sampler), init, step scalars (lr, bias
+ * that touch per-run state carry a run index (the `runs` parameter of kernels/engine/ops.ts), so each
+ * dispatch serves every run and its fixed cost is shared. Each run keeps its own data order (its sampler), init, step scalars (lr, bias
  * corrections, rounding seed), gradient clipping, losses, evaluations, checkpoints and branch checkpoints:
  * its curve, losses and checkpoint are bit-identical to the same run trained alone by `train()`
  * (tests/engine_pack_test.ts).

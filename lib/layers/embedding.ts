@@ -5,7 +5,6 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
-import * as R from "../../kernels/engine/runs.ts";
 import { allRuns, kernel, type Runs } from "./record.ts";
 
 /** Word offsets (u32) inside an id buffer: ids [M], targets [M], CSR offsets [V+1], CSR positions [M]. */
@@ -25,6 +24,28 @@ export interface IdLayout {
 /** Id buffer layout for M ids over a table of V rows. */
 export function idLayout(M: number, V: number): IdLayout {
   return { M, tgtOff: M, offOff: 2 * M, posOff: 2 * M + V + 1, words: 3 * M + V + 1 };
+}
+
+/** Word layout of a packed id buffer: ids [K·M], targets [K·M], then per run CSR offsets [V+1] and positions [M]. */
+export interface RunIdLayout {
+  /** Rows (ids) per run. */
+  M: number;
+  /** Runs. */
+  runs: number;
+  /** Targets start. */
+  tgtOff: number;
+  /** CSR of run 0 starts here. */
+  csrOff: number;
+  /** Words per run's CSR (V + 1 + M). */
+  csrWords: number;
+  /** Total words. */
+  words: number;
+}
+
+/** The packed id-buffer layout of `runs` runs of M ids over V rows. */
+export function runIdLayout(M: number, V: number, runs: number): RunIdLayout {
+  const csrWords = V + 1 + M;
+  return { M, runs, tgtOff: runs * M, csrOff: 2 * runs * M, csrWords, words: 2 * runs * M + runs * csrWords };
 }
 
 /**
@@ -54,7 +75,7 @@ export function packIds(inputs: ArrayLike<number>, targets: ArrayLike<number>, V
  */
 export function packRunIds(batches: { inputs: ArrayLike<number>; targets: ArrayLike<number> }[], V: number) {
   const M = batches[0].inputs.length, K = batches.length;
-  const lay = R.runIdLayout(M, V, K);
+  const lay = runIdLayout(M, V, K);
   const out = new Uint32Array(lay.words);
   batches.forEach((b, r) => {
     const one = packIds(b.inputs, b.targets, V);
@@ -68,13 +89,13 @@ export function packRunIds(batches: { inputs: ArrayLike<number>; targets: ArrayL
 /** An embedding table of V rows of width d, looked up by M ids (per run, with `runs`). */
 export class Embedding {
   /** Layout of the id buffer this layer reads (targets at `tgtOff`; `words` in all). */
-  readonly ids: IdLayout | R.RunIdLayout;
+  readonly ids: IdLayout | RunIdLayout;
   /** Creates the layer. */
   constructor(
     readonly rt: Runtime,
     readonly o: { name: string; M: number; d: number; V: number; runs?: Runs },
   ) {
-    this.ids = o.runs ? R.runIdLayout(o.M, o.V, o.runs.runs) : idLayout(o.M, o.V);
+    this.ids = o.runs ? runIdLayout(o.M, o.V, o.runs.runs) : idLayout(o.M, o.V);
   }
 
   /** Records X = E[ids]. */
@@ -83,7 +104,7 @@ export class Embedding {
     if (runs) {
       const key = `embedruns:${M}:${d}:${runs.runs}:${runs.stride}`;
       const t = allRuns(table, V * d, runs);
-      const code = () => R.embedFwdRuns(M, d, runs.runs, runs.stride);
+      const code = () => K.embedFwd(M, d, runs);
       return kernel(this.rt, prog, this.o.name, key, code, [ids, t, x], runs.runs * M * d / 4);
     }
     kernel(this.rt, prog, this.o.name, `embed:${M}:${d}`, () => K.embedFwd(M, d), [ids, table, x], M * d / 4);
@@ -92,9 +113,9 @@ export class Embedding {
   /** Records dE (overwritten). */
   backward(prog: Program, ids: GPUBuffer, dx: GPUBuffer, dtable: Slice): void {
     if (this.o.runs) {
-      const { M, d, V, runs } = this.o, lay = this.ids as R.RunIdLayout;
+      const { M, d, V, runs } = this.o, lay = this.ids as RunIdLayout;
       const key = `embedbwdruns:${M}:${d}:${V}:${runs.runs}:${runs.stride}`;
-      const code = () => R.embedBwdRuns(M, d, V, runs.runs, runs.stride, lay);
+      const code = () => K.embedBwd(M, d, V, lay.csrOff, lay.csrOff + V + 1, runs);
       const t = allRuns(dtable, V * d, runs);
       return kernel(this.rt, prog, `${this.o.name} bwd`, key, code, [ids, dx, t], runs.runs * V * d / 4);
     }

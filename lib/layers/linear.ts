@@ -30,7 +30,6 @@ import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kerne
 import { biasAdd, biasGrad, grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
-import { packBf16Runs, postKernelRuns, prepareRuns, toTextureRuns } from "../../kernels/engine/runs.ts";
 import { type Binding, type Program, type Runtime, type Slice } from "../gpu/runtime.ts";
 import { allRuns, type Runs } from "./record.ts";
 
@@ -407,7 +406,8 @@ export class Linear {
     const key = round
       ? `bf16packruns:${outF}:${width}:${k}:${S}:${round}`
       : `totexruns:${outF}:${width}:${k}:${S}`;
-    const code = () => round ? packBf16Runs(outF, width, round, k, S) : toTextureRuns(outF, width, k, S);
+    const rr = { runs: k, stride: S };
+    const code = () => round ? packBf16(outF, width, round, rr) : toTexture(outF, width, rr);
     const n = k * outF * width;
     prog.add(
       this.#rt.dispatch(`${this.o.name} weights`, this.#rt.pipeline(key, code), [src, t.view], grid1d(n)),
@@ -464,7 +464,7 @@ export class Linear {
     return { buffer: dst, size: R * C * 4 };
   }
 
-  /** {@link #prep} of K packed runs (kernels/engine/runs.ts `prepareRuns`): same groups, seeds and values per run. */
+  /** {@link #prep} of K packed runs (`prepare` of kernels/engine/ops.ts with `runs`): same groups, seeds and values per run. */
   #prepRuns(
     prog: Program,
     role: string,
@@ -484,7 +484,7 @@ export class Linear {
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
     const key = `prepruns:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${k}:${w.S}`;
-    const code = () => prepareRuns(R, C, axis, p.group, p.wgsl, est, k, w.S);
+    const code = () => prepare(R, C, axis, p.group, p.wgsl, est, "uniform", { runs: k, stride: w.S });
     const slices: (Slice | GPUBuffer)[] = [w.src, { buffer: dst, size: n * 4 }, this.o.stepUniform];
     if (est) slices.push({ buffer: mult!, size: n * 4 });
     slices.push(this.#saltUniform(role, salt));
@@ -705,7 +705,7 @@ export class Linear {
       // dX is dense [K·M, inF]; dW lives in the gradient slabs
       const k = this.o.runs.runs, S = role === "dw" ? this.o.runs.stride : R * C, n = k * R * C;
       const key = `postruns:${p.id}:${R}:${C}:${p.group}:${m}:${k}:${S}`;
-      const code = () => postKernelRuns(R, C, p.group, p.wgsl, m, k, S);
+      const code = () => postKernel(R, C, p.group, p.wgsl, m, { runs: k, stride: S });
       const dd = role === "dw" ? allRuns(d, R * C, this.o.runs) : { ...d, size: n * 4 };
       const sl: (Slice | GPUBuffer)[] = [dd, this.o.stepUniform];
       if (m) sl.push({ buffer: mult!, size: n * 4 });

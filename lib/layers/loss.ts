@@ -9,7 +9,6 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime } from "../gpu/runtime.ts";
-import * as R from "../../kernels/engine/runs.ts";
 import { kernel } from "./record.ts";
 
 /**
@@ -56,7 +55,7 @@ export class CrossEntropyLoss implements Loss {
       prog,
       "loss sums",
       `sumruns:${M}:${k}:${scale}:${slot}`,
-      () => R.sumReduceRuns(M, k, scale, slot, !train),
+      () => K.sumReduce(M, scale, slot, !train, k),
       [
         this.#loss,
         scalars,

@@ -8,7 +8,6 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
-import * as R from "../../kernels/engine/runs.ts";
 import { allRuns, kernel, type Runs } from "./record.ts";
 
 /** RMSNorm over rows of [M, d] with a learned weight (M rows per run and a weight per run, with `runs`). */
@@ -29,7 +28,7 @@ export class RmsNorm {
     if (runs) {
       const { runs: k, stride: S } = runs, key = `rmsruns:${M}:${d}:${eps}:${k}:${S}`;
       const bind = [x, allRuns(w, d, runs), y, this.rstd];
-      return kernel(this.rt, prog, this.o.name, key, () => R.rmsFwdRuns(M, d, eps, k, S), bind, k * M);
+      return kernel(this.rt, prog, this.o.name, key, () => K.rmsFwd(M, d, eps, runs), bind, k * M);
     }
     kernel(this.rt, prog, this.o.name, `rms:${M}:${d}:${eps}`, () => K.rmsFwd(M, d, eps), [
       x,
@@ -52,7 +51,7 @@ export class RmsNorm {
     const { M, d, runs } = this.o;
     if (runs) {
       const { runs: k, stride: S } = runs, ws = allRuns(w, d, runs), dws = allRuns(dw, d, runs);
-      const code = () => R.rmsDwRuns(M, d, k, S);
+      const code = () => K.rmsDw(M, d, runs);
       kernel(this.rt, prog, `${this.o.name} dw`, `rmsdwruns:${M}:${d}:${k}:${S}`, code, [
         dy,
         x,
@@ -60,7 +59,7 @@ export class RmsNorm {
         dws,
       ], k * d / 4);
       const key = `rmsbwdruns:${M}:${d}:${accumulate}:${k}:${S}`;
-      const code2 = () => R.rmsBwdRuns(M, d, accumulate, k, S);
+      const code2 = () => K.rmsBwd(M, d, accumulate, runs);
       return kernel(this.rt, prog, `${this.o.name} dx`, key, code2, [dy, x, ws, this.rstd, dx], k * M);
     }
     kernel(

@@ -6,7 +6,6 @@
  */
 import * as K from "../../kernels/engine/ops.ts";
 import type { Program, Runtime, Slice } from "../gpu/runtime.ts";
-import * as R from "../../kernels/engine/runs.ts";
 import { kernel } from "./record.ts";
 
 /** AdamW and clipping constants (Quartet §2.2). */
@@ -97,11 +96,11 @@ export class AdamW {
     }
   }
 
-  /** The K-run twin of {@link record} (kernels/engine/runs.ts): one dispatch per stage for all runs. */
+  /** The K-run twin of {@link record} (the `runs` parameter of kernels/engine/ops.ts): one dispatch per stage for all runs. */
   #recordRuns(prog: Program, k: number): void {
     const { totalFloats: n, decayFloats, state } = this.o;
     const n4 = n / 4, chunk = AdamW.#chunk, parts = this.#parts;
-    const sq = () => R.sumSquaresPartialRuns(n4, chunk, k);
+    const sq = () => K.sumSquaresPartial(n4, chunk, k);
     kernel(
       this.rt,
       prog,
@@ -111,10 +110,10 @@ export class AdamW {
       [state.grads, this.#partial],
       k * parts,
     );
-    const cc = () => R.clipCoefRuns(parts, OPT.clip, k);
+    const cc = () => K.clipCoef(parts, OPT.clip, k);
     kernel(this.rt, prog, "clip", `clipruns:${parts}:${OPT.clip}:${k}`, cc, [this.#partial, this.clip], k);
     const wd = this.o.weightDecay ?? OPT.weightDecay;
-    const code = () => R.adamwRuns(n4, decayFloats / 4, k, OPT.beta1, OPT.beta2, OPT.eps, wd);
+    const code = () => K.adamw(n4, OPT.beta1, OPT.beta2, OPT.eps, wd, k, decayFloats / 4);
     kernel(this.rt, prog, "adamw", `adamwruns:${n4}:${decayFloats / 4}:${k}:${wd}`, code, [
       state.params,
       state.grads,

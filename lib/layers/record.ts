@@ -4,7 +4,7 @@
  * @module
  */
 import { gemmFlops, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
-import { grid1d } from "../../kernels/engine/ops.ts";
+import { grid1d, type PackedRuns } from "../../kernels/engine/ops.ts";
 import type { Binding, Program, Runtime, Slice } from "../gpu/runtime.ts";
 
 /** Records one kernel (pipeline cached under `key`) over `n` invocations. */
@@ -35,13 +35,9 @@ export function gemm(rt: Runtime, prog: Program, label: string, s0: GemmSpec, bi
 /**
  * K packed runs (lib/engine/pack.ts): activations hold the runs' rows one run after another (a K·B batch),
  * parameters and gradients are K slabs of `stride` floats (run r's tensor at `r·stride` past run 0's).
+ * Layers take `runs` only for K ≥ 2; a layer without it is one run, on the single-run kernels.
  */
-export interface Runs {
-  /** Number of runs K (≥ 2; a layer without `runs` is one run, on the single-run kernels). */
-  runs: number;
-  /** Floats between one run's parameter slab and the next. */
-  stride: number;
-}
+export type Runs = PackedRuns;
 
 /** A slice of run 0's tensor widened to cover the same tensor of every run (`runs` absent: unchanged). */
 export function allRuns(s: Slice, floats: number, runs?: Runs): Slice {
