@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
 import { Program, type Runtime } from "../lib/gpu/runtime.ts";
-import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../kernels/engine/gemm.ts";
+import { denseGemm, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../kernels/engine/gemm.ts";
 import * as K from "../kernels/engine/ops.ts";
 import * as R from "../lib/models/llama/reference.ts";
 import { packBatch, ropeTable } from "../lib/models/llama/model.ts";
@@ -65,17 +65,7 @@ Deno.test("gemm: all transposes, batch/heads strides, alpha and epilogues", asyn
     for (const transB of [false, true]) {
       const A = randn(M * Kd), B = randn(Kd * N), D = randn(M * N), G = randn(M * N);
       const want = R.matmul(A, B, M, N, Kd, transA, transB, 0.5);
-      const base = {
-        M,
-        N,
-        K: Kd,
-        transA,
-        transB,
-        a: { ld: transA ? M : Kd },
-        b: { ld: transB ? Kd : N },
-        c: { ld: N },
-        alpha: 0.5,
-      };
+      const base = { ...denseGemm(M, N, Kd, transA, transB), alpha: 0.5 };
       const s1: GemmSpec = { ...base };
       const [, , C1] = await run(
         rt,

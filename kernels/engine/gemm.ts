@@ -108,6 +108,20 @@ function envTile(): string | undefined {
 }
 
 /**
+ * The spec of C[M, N] = A·B over dense row-major operands (A [M, K] or, `transA`, [K, M]; B [K, N] or,
+ * `transB`, [N, K]; C [M, N]): each leading dimension is the stored row length.
+ */
+export function denseGemm(
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+): Pick<GemmSpec, "M" | "N" | "K" | "transA" | "transB" | "a" | "b" | "c"> {
+  return { M, N, K, transA, transB, a: { ld: transA ? M : K }, b: { ld: transB ? K : N }, c: { ld: N } };
+}
+
+/**
  * Register tile and workgroup size for an M×N×K GEMM (× `batch`). On llvmpipe about half of a GEMM's time
  * is the per-lane texel fetch, so the largest tile that divides the shape wins: 32×32 reads 64 texels per
  * 4,096 multiply-adds against 32 per 1,024 at 16×16 (1.2–1.3× faster on the reference model's shapes,

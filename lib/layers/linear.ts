@@ -26,7 +26,7 @@
  * masks, DGE multipliers; all-ones = straight-through).
  * @module
  */
-import { gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
+import { denseGemm, gemmGrid, gemmKey, type GemmSpec, gemmWgsl, tileFor } from "../../kernels/engine/gemm.ts";
 import { biasAdd, biasGrad, grid1d, packBf16, prepare, toTexture } from "../../kernels/engine/ops.ts";
 import { postKernel } from "../../kernels/schemes/prep.ts";
 import { fp4GemmGrid, fp4GemmKernel } from "../../kernels/schemes/fp4gemm.ts";
@@ -323,38 +323,13 @@ export class Linear {
   /** One of the layer's three products as a GEMM spec: Y = X·Wᵀ, dX = dY·W or dW = dYᵀ·X, tiled for its shape. */
   #spec(kind: "fwd" | "dx" | "dw", extra: Partial<GemmSpec> = {}): GemmSpec {
     const { M, inF, outF } = this.o;
-    const base = {
-      fwd: {
-        M,
-        N: outF,
-        K: inF,
-        transA: false,
-        transB: true,
-        a: { ld: inF },
-        b: { ld: inF },
-        c: { ld: outF },
-      },
-      dx: {
-        M,
-        N: inF,
-        K: outF,
-        transA: false,
-        transB: false,
-        a: { ld: outF },
-        b: { ld: inF },
-        c: { ld: inF },
-      },
-      dw: {
-        M: outF,
-        N: inF,
-        K: M,
-        transA: true,
-        transB: false,
-        a: { ld: outF },
-        b: { ld: inF },
-        c: { ld: inF },
-      },
-    }[kind];
+    // [M, N, K, transA, transB] of Y = X·Wᵀ, dX = dY·W and dW = dYᵀ·X
+    const [m, n, k, transA, transB] = ({
+      fwd: [M, outF, inF, false, true],
+      dx: [M, inF, outF, false, false],
+      dw: [outF, inF, M, true, false],
+    } as const)[kind];
+    const base = denseGemm(m, n, k, transA, transB);
     const r = this.o.runs;
     if (!r) return { ...base, ...this.#tile(base.M, base.N, base.K), ...extra };
     // K runs: run z's operands one run apart (W: packed texture rows, or the parameter slabs)
@@ -451,51 +426,25 @@ export class Linear {
     if ((axis === 1 ? C : R) % p.group) {
       throw new Error(`${this.o.name}: group ${p.group} does not divide ${role}`);
     }
-    if (this.o.runs) return this.#prepRuns(prog, role, p, src, R, C, axis, mult, keep);
-    const dst = keep ?? this.o.scratch.get(`prep.${role}`, R * C);
-    const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
-    const est = !!(p.estimator && mult);
-    const key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}`;
-    const pipe = this.#rt.pipeline(key, () => prepare(R, C, axis, p.group, p.wgsl, est, "uniform"));
-    const slices: (Slice | GPUBuffer)[] = [src, { buffer: dst, size: R * C * 4 }, this.o.stepUniform];
-    if (est) slices.push({ buffer: mult!, size: R * C * 4 });
-    slices.push(this.#saltUniform(role, salt));
-    prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d((R * C) / p.group)));
-    return { buffer: dst, size: R * C * 4 };
-  }
-
-  /** {@link #prep} of K packed runs (`prepare` of kernels/engine/ops.ts with `runs`): same groups, seeds and values per run. */
-  #prepRuns(
-    prog: Program,
-    role: string,
-    p: OperandPrep,
-    src: Slice,
-    R: number,
-    C: number,
-    axis: 0 | 1,
-    mult?: GPUBuffer,
-    keep?: GPUBuffer,
-  ): Slice {
-    const k = this.o.runs!.runs, n = k * R * C;
+    // K packed runs: same groups, seeds and values per run (`prepare` with `runs`)
+    const runs = this.o.runs, n = (runs?.runs ?? 1) * R * C;
     const dst = keep ?? this.o.scratch.get(`prep.${role}`, n);
-    this.#dense.add(dst);
-    // weights come from the parameter slabs (or a dense buffer); activations are dense [K·R, C]
-    const w = role.endsWith(".w") ? this.#runsOf(src, R, C) : { src: { ...src, size: n * 4 }, S: R * C };
     const salt = (this.o.salt * 0x9e3779b1 + roleSalt[role]) >>> 0;
     const est = !!(p.estimator && mult);
-    const key = `prepruns:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${k}:${w.S}`;
-    const code = () => prepare(R, C, axis, p.group, p.wgsl, est, "uniform", { runs: k, stride: w.S });
-    const slices: (Slice | GPUBuffer)[] = [w.src, { buffer: dst, size: n * 4 }, this.o.stepUniform];
+    let key = `prep:${p.id}:${R}:${C}:${axis}:${p.group}:${est}`, from = src, packed: Runs | undefined;
+    if (runs) {
+      this.#dense.add(dst);
+      // weights come from the parameter slabs (or a dense buffer); activations are dense [K·R, C]
+      const w = role.endsWith(".w") ? this.#runsOf(src, R, C) : { src: { ...src, size: n * 4 }, S: R * C };
+      key = `prepruns:${p.id}:${R}:${C}:${axis}:${p.group}:${est}:${runs.runs}:${w.S}`;
+      from = w.src;
+      packed = { runs: runs.runs, stride: w.S };
+    }
+    const pipe = this.#rt.pipeline(key, () => prepare(R, C, axis, p.group, p.wgsl, est, "uniform", packed));
+    const slices: (Slice | GPUBuffer)[] = [from, { buffer: dst, size: n * 4 }, this.o.stepUniform];
     if (est) slices.push({ buffer: mult!, size: n * 4 });
     slices.push(this.#saltUniform(role, salt));
-    prog.add(
-      this.#rt.dispatch(
-        `${this.o.name} prep ${role}`,
-        this.#rt.pipeline(key, code),
-        slices,
-        grid1d(n / p.group),
-      ),
-    );
+    prog.add(this.#rt.dispatch(`${this.o.name} prep ${role}`, pipe, slices, grid1d(n / p.group)));
     return { buffer: dst, size: n * 4 };
   }
 
@@ -700,23 +649,21 @@ export class Linear {
   #post(prog: Program, role: string, p: OperandPrep, d: Slice, R: number, C: number, mult?: GPUBuffer): void {
     if (p.forLength) p = p.forLength(C);
     if (C % p.group) throw new Error(`${this.o.name}: group ${p.group} does not divide ${role} post`);
-    const m = !!mult;
-    if (this.o.runs) {
+    const m = !!mult, runs = this.o.runs, n = (runs?.runs ?? 1) * R * C;
+    let key = `post:${p.id}:${R}:${C}:${p.group}:${m}`, dd = d, packed: Runs | undefined;
+    let gm: Slice | GPUBuffer | undefined = mult;
+    if (runs) {
       // dX is dense [K·M, inF]; dW lives in the gradient slabs
-      const k = this.o.runs.runs, S = role === "dw" ? this.o.runs.stride : R * C, n = k * R * C;
-      const key = `postruns:${p.id}:${R}:${C}:${p.group}:${m}:${k}:${S}`;
-      const code = () => postKernel(R, C, p.group, p.wgsl, m, { runs: k, stride: S });
-      const dd = role === "dw" ? allRuns(d, R * C, this.o.runs) : { ...d, size: n * 4 };
-      const sl: (Slice | GPUBuffer)[] = [dd, this.o.stepUniform];
-      if (m) sl.push({ buffer: mult!, size: n * 4 });
-      const label = `${this.o.name} post ${role}`;
-      return prog.add(this.#rt.dispatch(label, this.#rt.pipeline(key, code), sl, grid1d(n / p.group)));
+      const S = role === "dw" ? runs.stride : R * C;
+      key = `postruns:${p.id}:${R}:${C}:${p.group}:${m}:${runs.runs}:${S}`;
+      dd = role === "dw" ? allRuns(d, R * C, runs) : { ...d, size: n * 4 };
+      if (m) gm = { buffer: mult!, size: n * 4 };
+      packed = { runs: runs.runs, stride: S };
     }
-    const key = `post:${p.id}:${R}:${C}:${p.group}:${m}`;
-    const pipe = this.#rt.pipeline(key, () => postKernel(R, C, p.group, p.wgsl, m));
-    const slices: (Slice | GPUBuffer)[] = [d, this.o.stepUniform];
-    if (m) slices.push(mult!);
-    prog.add(this.#rt.dispatch(`${this.o.name} post ${role}`, pipe, slices, grid1d((R * C) / p.group)));
+    const pipe = this.#rt.pipeline(key, () => postKernel(R, C, p.group, p.wgsl, m, packed));
+    const slices: (Slice | GPUBuffer)[] = [dd, this.o.stepUniform];
+    if (gm) slices.push(gm);
+    prog.add(this.#rt.dispatch(`${this.o.name} post ${role}`, pipe, slices, grid1d(n / p.group)));
   }
 }
 
