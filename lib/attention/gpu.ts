@@ -19,25 +19,8 @@ import {
 import type { Binding, Program, Runtime } from "../gpu/runtime.ts";
 import { gemm, kernel } from "../layers/record.ts";
 import { groupShape, type OperandRole } from "./quant.ts";
+import { type CoreShape, headGemm, type HeadLayouts, headLayouts } from "./heads.ts";
 import type { AttentionRecipe, OperandQuant } from "./recipes.ts";
-
-/** Shape of the core. */
-export interface CoreShape {
-  /** Label prefix. */
-  name: string;
-  /** Sequences. */
-  batch: number;
-  /** Tokens per sequence. */
-  T: number;
-  /** Width. */
-  d: number;
-  /** Heads. */
-  heads: number;
-  /** Causal or bidirectional. */
-  causal: boolean;
-  /** Bidirectional: real keys per sequence (default T). */
-  keys?: number;
-}
 
 /** Scratch buffers by key (shared between layers) and the operand-to-texture copy of the layer. */
 export interface CoreScratch {
@@ -79,22 +62,12 @@ export class QuantAttentionCore {
     this.#keys = s.causal ? s.T : (s.keys ?? s.T);
   }
 
-  #L() {
-    const { T, d, heads: H } = this.s, hd = d / H;
-    return {
-      Z: this.s.batch * H,
-      hd,
-      qkvL: (part: number): HeadLayout => ({ ld: 3 * d, sb: T * 3 * d, sh: hd, off: part * d }),
-      attL: { ld: d, sb: T * d, sh: hd } as HeadLayout,
-      pL: { ld: T, sb: H * T * T, sh: T * T } as HeadLayout,
-    };
+  #L(): HeadLayouts {
+    return headLayouts(this.s);
   }
 
   #spec(M: number, N: number, K: number, mask: GemmSpec["causal"], rest: Partial<GemmSpec>): GemmSpec {
-    const { Z } = this.#L();
-    const s = { M, N, K, batch: Z, heads: this.s.heads, transA: false, transB: false, ...rest } as GemmSpec;
-    if (this.s.causal) s.causal = mask;
-    return s;
+    return headGemm(this.s, M, N, K, mask, rest);
   }
 
   /** Records in-place fake quantization of a per-head operand (nothing for f32). */

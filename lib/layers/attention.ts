@@ -23,6 +23,7 @@ import type { Linear, LinearParams, Scratch } from "./linear.ts";
 import { gemm, kernel } from "./record.ts";
 import { type AttentionRecipe, isExactAttention } from "../attention/recipes.ts";
 import { QuantAttentionCore } from "../attention/gpu.ts";
+import { type CoreShape, headGemm, type HeadLayouts, headLayouts } from "../attention/heads.ts";
 
 /** RoPE cos/sin table [T, hd/2] each, computed like Hugging Face (f32 inv_freq, f32 angle). */
 export function ropeTable(T: number, hd: number, theta: number): Float32Array {
@@ -47,21 +48,7 @@ export function ropeBuffer(rt: Runtime, T: number, hd: number, theta: number): G
 }
 
 /** Shape and options of an attention layer. */
-export interface AttentionOptions {
-  /** Label prefix. */
-  name: string;
-  /** Sequences. */
-  batch: number;
-  /** Tokens per sequence. */
-  T: number;
-  /** Width. */
-  d: number;
-  /** Heads. */
-  heads: number;
-  /** Causal mask (decoders) or bidirectional (DiT). */
-  causal: boolean;
-  /** Bidirectional only: the first `keys` tokens of each sequence are real, the rest padding (default T). */
-  keys?: number;
+export interface AttentionOptions extends CoreShape {
   /** Rotary table [T, hd/2] cos then sin (none: no rotary embedding). */
   rope?: GPUBuffer;
   /** Fused q/k/v projection [3d, d]. */
@@ -99,15 +86,7 @@ export class Attention {
     const fits = (rows: number, ld: number) => rows <= side && ld / 4 <= side && (ld * 4) % 256 === 0;
     this.#attTex = fits(M, 3 * d) && fits(batch * H * T, T) && fits(M, d);
     if (o.recipe && !isExactAttention(o.recipe)) {
-      this.#core = new QuantAttentionCore(rt, o.recipe, {
-        name: o.name,
-        batch,
-        T,
-        d,
-        heads: H,
-        causal: o.causal,
-        keys: o.keys,
-      }, {
+      this.#core = new QuantAttentionCore(rt, o.recipe, o, {
         get: (key, floats) => o.scratch.get(key, floats),
         tx: (prog, key, b, rows, ld) => this.#tx(prog, key, b, rows, ld),
       });
@@ -122,24 +101,14 @@ export class Attention {
     return t.view;
   }
 
-  #layouts() {
-    const { batch, T, d, heads: H } = this.o, hd = d / H;
-    return {
-      BH: batch * H,
-      hd,
-      qkvL: (part: number) => ({ ld: 3 * d, sb: T * 3 * d, sh: hd, off: part * d }),
-      attL: { ld: d, sb: T * d, sh: hd },
-      pL: { ld: T, sb: H * T * T, sh: T * T },
-      scale: 1 / Math.sqrt(hd),
-    };
+  #layouts(): HeadLayouts & { BH: number; scale: number } {
+    const l = headLayouts(this.o);
+    return { ...l, BH: l.Z, scale: 1 / Math.sqrt(l.hd) };
   }
 
   /** GEMM spec of one attention product over all (batch, head) pairs. */
   #spec(M: number, N: number, K: number, mask: GemmSpec["causal"], rest: Partial<GemmSpec>): GemmSpec {
-    const { BH } = this.#layouts();
-    const s = { M, N, K, batch: BH, heads: this.o.heads, transA: false, transB: false, ...rest } as GemmSpec;
-    if (this.o.causal) s.causal = mask;
-    return s;
+    return headGemm(this.o, M, N, K, mask, rest);
   }
 
   /** Records Y = attention(X) (+ residual, a buffer with Y's layout). */
