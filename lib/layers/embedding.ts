@@ -100,38 +100,22 @@ export class Embedding {
 
   /** Records X = E[ids]. */
   forward(prog: Program, ids: GPUBuffer, table: Slice, x: GPUBuffer): void {
-    const { M, d, V, runs } = this.o;
-    if (runs) {
-      const key = `embedruns:${M}:${d}:${runs.runs}:${runs.stride}`;
-      const t = allRuns(table, V * d, runs);
-      const code = () => K.embedFwd(M, d, runs);
-      return kernel(this.rt, prog, this.o.name, key, code, [ids, t, x], runs.runs * M * d / 4);
-    }
-    kernel(this.rt, prog, this.o.name, `embed:${M}:${d}`, () => K.embedFwd(M, d), [ids, table, x], M * d / 4);
+    const { M, d, V, runs } = this.o, k = runs?.runs ?? 1;
+    const key = runs ? `embedruns:${M}:${d}:${k}:${runs.stride}` : `embed:${M}:${d}`;
+    const t = allRuns(table, V * d, runs);
+    kernel(this.rt, prog, this.o.name, key, () => K.embedFwd(M, d, runs), [ids, t, x], k * M * d / 4);
   }
 
   /** Records dE (overwritten). */
   backward(prog: Program, ids: GPUBuffer, dx: GPUBuffer, dtable: Slice): void {
-    if (this.o.runs) {
-      const { M, d, V, runs } = this.o, lay = this.ids as RunIdLayout;
-      const key = `embedbwdruns:${M}:${d}:${V}:${runs.runs}:${runs.stride}`;
-      const code = () => K.embedBwd(M, d, V, lay.csrOff, lay.csrOff + V + 1, runs);
-      const t = allRuns(dtable, V * d, runs);
-      return kernel(this.rt, prog, `${this.o.name} bwd`, key, code, [ids, dx, t], runs.runs * V * d / 4);
-    }
-    const { M, d, V } = this.o, { offOff, posOff } = this.ids as IdLayout;
-    kernel(
-      this.rt,
-      prog,
-      `${this.o.name} bwd`,
-      `embedbwd:${M}:${d}:${V}`,
-      () => K.embedBwd(M, d, V, offOff, posOff),
-      [
-        ids,
-        dx,
-        dtable,
-      ],
-      V * d / 4,
-    );
+    const { M, d, V, runs } = this.o, k = runs?.runs ?? 1;
+    // packed runs: run 0's CSR (each run's lies one CSR further)
+    const [offOff, posOff] = runs
+      ? [(this.ids as RunIdLayout).csrOff, (this.ids as RunIdLayout).csrOff + V + 1]
+      : [(this.ids as IdLayout).offOff, (this.ids as IdLayout).posOff];
+    const key = runs ? `embedbwdruns:${M}:${d}:${V}:${k}:${runs.stride}` : `embedbwd:${M}:${d}:${V}`;
+    const code = () => K.embedBwd(M, d, V, offOff, posOff, runs);
+    const t = allRuns(dtable, V * d, runs);
+    kernel(this.rt, prog, `${this.o.name} bwd`, key, code, [ids, dx, t], k * V * d / 4);
   }
 }

@@ -24,18 +24,10 @@ export class RmsNorm {
 
   /** Records y = rmsnorm(x) · w. */
   forward(prog: Program, x: GPUBuffer, w: Slice, y: GPUBuffer): void {
-    const { M, d, eps, runs } = this.o;
-    if (runs) {
-      const { runs: k, stride: S } = runs, key = `rmsruns:${M}:${d}:${eps}:${k}:${S}`;
-      const bind = [x, allRuns(w, d, runs), y, this.rstd];
-      return kernel(this.rt, prog, this.o.name, key, () => K.rmsFwd(M, d, eps, runs), bind, k * M);
-    }
-    kernel(this.rt, prog, this.o.name, `rms:${M}:${d}:${eps}`, () => K.rmsFwd(M, d, eps), [
-      x,
-      w,
-      y,
-      this.rstd,
-    ], M);
+    const { M, d, eps, runs } = this.o, k = runs?.runs ?? 1;
+    const key = runs ? `rmsruns:${M}:${d}:${eps}:${k}:${runs.stride}` : `rms:${M}:${d}:${eps}`;
+    const bind = [x, allRuns(w, d, runs), y, this.rstd];
+    kernel(this.rt, prog, this.o.name, key, () => K.rmsFwd(M, d, eps, runs), bind, k * M);
   }
 
   /** Records dw and dx (added to dx's contents when `accumulate`: the residual-stream gradient). */
@@ -48,44 +40,17 @@ export class RmsNorm {
     dx: GPUBuffer,
     accumulate: boolean,
   ) {
-    const { M, d, runs } = this.o;
-    if (runs) {
-      const { runs: k, stride: S } = runs, ws = allRuns(w, d, runs), dws = allRuns(dw, d, runs);
-      const code = () => K.rmsDw(M, d, runs);
-      kernel(this.rt, prog, `${this.o.name} dw`, `rmsdwruns:${M}:${d}:${k}:${S}`, code, [
-        dy,
-        x,
-        this.rstd,
-        dws,
-      ], k * d / 4);
-      const key = `rmsbwdruns:${M}:${d}:${accumulate}:${k}:${S}`;
-      const code2 = () => K.rmsBwd(M, d, accumulate, runs);
-      return kernel(this.rt, prog, `${this.o.name} dx`, key, code2, [dy, x, ws, this.rstd, dx], k * M);
-    }
-    kernel(
-      this.rt,
-      prog,
-      `${this.o.name} dw`,
-      `rmsdw:${M}:${d}`,
-      () => K.rmsDw(M, d),
-      [dy, x, this.rstd, dw],
-      d / 4,
-    );
-    kernel(
-      this.rt,
-      prog,
-      `${this.o.name} dx`,
-      `rmsbwd:${M}:${d}:${accumulate}`,
-      () => K.rmsBwd(M, d, accumulate),
-      [
-        dy,
-        x,
-        w,
-        this.rstd,
-        dx,
-      ],
-      M,
-    );
+    const { M, d, runs } = this.o, k = runs?.runs ?? 1, S = runs?.stride;
+    const dwKey = runs ? `rmsdwruns:${M}:${d}:${k}:${S}` : `rmsdw:${M}:${d}`;
+    kernel(this.rt, prog, `${this.o.name} dw`, dwKey, () => K.rmsDw(M, d, runs), [
+      dy,
+      x,
+      this.rstd,
+      allRuns(dw, d, runs),
+    ], k * d / 4);
+    const key = runs ? `rmsbwdruns:${M}:${d}:${accumulate}:${k}:${S}` : `rmsbwd:${M}:${d}:${accumulate}`;
+    const bind = [dy, x, allRuns(w, d, runs), this.rstd, dx];
+    kernel(this.rt, prog, `${this.o.name} dx`, key, () => K.rmsBwd(M, d, accumulate, runs), bind, k * M);
   }
 }
 

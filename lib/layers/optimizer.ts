@@ -58,17 +58,26 @@ export class AdamW {
 
   /** Records the gradient norm, the clip coefficient and the AdamW update. */
   record(prog: Program): void {
-    const { totalFloats, decayFloats, state } = this.o;
-    if (this.o.runs) return this.#recordRuns(prog, this.o.runs);
-    const n4 = totalFloats / 4, chunk = AdamW.#chunk, parts = this.#parts;
-    kernel(this.rt, prog, "grad norm", `sumsq:${n4}:${chunk}`, () => K.sumSquaresPartial(n4, chunk), [
+    const { totalFloats, decayFloats, state, runs } = this.o;
+    const n4 = totalFloats / 4, chunk = AdamW.#chunk, parts = this.#parts, k = runs ?? 1;
+    // K packed runs: one dispatch per stage for all runs, each run clipped by its own norm
+    const [sqKey, clipKey] = runs
+      ? [`sumsqruns:${n4}:${chunk}:${k}`, `clipruns:${parts}:${OPT.clip}:${k}`]
+      : [`sumsq:${n4}:${chunk}`, `clip:${parts}:${OPT.clip}`];
+    kernel(this.rt, prog, "grad norm", sqKey, () => K.sumSquaresPartial(n4, chunk, k), [
       state.grads,
       this.#partial,
-    ], parts);
-    kernel(this.rt, prog, "clip", `clip:${parts}:${OPT.clip}`, () => K.clipCoef(parts, OPT.clip), [
-      this.#partial,
-      this.clip,
-    ], 1);
+    ], k * parts);
+    kernel(
+      this.rt,
+      prog,
+      "clip",
+      clipKey,
+      () => K.clipCoef(parts, OPT.clip, k),
+      [this.#partial, this.clip],
+      k,
+    );
+    if (runs) return this.#adamwRuns(prog, runs);
     const ranges: [number, number, number][] = [[0, decayFloats, this.o.weightDecay ?? OPT.weightDecay], [
       decayFloats,
       totalFloats - decayFloats,
@@ -96,22 +105,9 @@ export class AdamW {
     }
   }
 
-  /** The K-run twin of {@link record} (the `runs` parameter of kernels/engine/ops.ts): one dispatch per stage for all runs. */
-  #recordRuns(prog: Program, k: number): void {
-    const { totalFloats: n, decayFloats, state } = this.o;
-    const n4 = n / 4, chunk = AdamW.#chunk, parts = this.#parts;
-    const sq = () => K.sumSquaresPartial(n4, chunk, k);
-    kernel(
-      this.rt,
-      prog,
-      "grad norm",
-      `sumsqruns:${n4}:${chunk}:${k}`,
-      sq,
-      [state.grads, this.#partial],
-      k * parts,
-    );
-    const cc = () => K.clipCoef(parts, OPT.clip, k);
-    kernel(this.rt, prog, "clip", `clipruns:${parts}:${OPT.clip}:${k}`, cc, [this.#partial, this.clip], k);
+  /** AdamW of K runs over their whole slabs in one dispatch, the first `decayFloats` of each decayed. */
+  #adamwRuns(prog: Program, k: number): void {
+    const { totalFloats, decayFloats, state } = this.o, n4 = totalFloats / 4;
     const wd = this.o.weightDecay ?? OPT.weightDecay;
     const code = () => K.adamw(n4, OPT.beta1, OPT.beta2, OPT.eps, wd, k, decayFloats / 4);
     kernel(this.rt, prog, "adamw", `adamwruns:${n4}:${decayFloats / 4}:${k}:${wd}`, code, [
