@@ -71,7 +71,7 @@ function packed(runs?: PackedRuns): PackedRuns | undefined {
  * The step record the kernels read (lr, lr/bc1, sqrt(bc2), seed), at `binding`: one uniform for one run;
  * with K runs a storage array of K records and a private `u` the kernel sets to its run's record.
  */
-function stepRecord(binding: number, runs: boolean): string {
+export function stepRecord(binding: number, runs: boolean): string {
   return runs
     ? `@group(0) @binding(${binding}) var<storage, read> US: array<U>;`
     : `@group(0) @binding(${binding}) var<uniform> u: U;`;
@@ -440,16 +440,6 @@ ${
 }
 
 /**
- * The lines of a grouped pass of K runs (`p`) that pick run r = gi / groups, its local group `gl` and its
- * step record; one run: none (the group is `gi`, the record the uniform `u`).
- */
-function runGroup(groups: number, p: boolean, recordFirst: boolean): string {
-  if (!p) return "";
-  const r = `  let r = gi / ${groups}u;\n`, gl = `  let gl = gi % ${groups}u;\n`, u = "  u = US[r];\n";
-  return recordFirst ? r + u + gl : r + gl + u;
-}
-
-/**
  * Operand "prepare" pass of the linear layer (see lib/layers/linear.ts): reads a row-major [R, C] operand,
  * hands groups of `group` values along the GEMM reduction axis (`axis` 1: along columns, 0: along rows)
  * to the scheme's WGSL `fn prep(v: ptr<function, array<f32, G>>, g: ptr<function, array<f32, G>>, seed: u32)`,
@@ -493,7 +483,7 @@ fn mix32(x: u32) -> u32 {
 }
 ${kernelHead("gi")}
   if (gi >= ${k * groups}u) { return; }
-${runGroup(groups, !!p, false)}  ${idx}
+${p ? `  let r = gi / ${groups}u;\n  let gl = gi % ${groups}u;\n  u = US[r];\n` : ""}  ${idx}
 ${runBase}  var v: array<f32, ${group}>;
   var g: array<f32, ${group}>;
   ${wgslFor("j", "0u", group, `v[j] = S[${sb} + j * stride]; g[j] = 1.0;`, unroll)}
@@ -503,9 +493,12 @@ ${runBase}  var v: array<f32, ${group}>;
 }`;
 }
 
-/** Address of element `i` of run i / n (K runs: `n` vec4 words each, `stride` floats apart) in a source. */
-function runElement(n: number, p: PackedRuns | undefined, within: string): string {
-  return p ? `(i / ${n}u) * ${p.stride / 4}u + ${within.replace("i", `(i % ${n}u)`)}` : within;
+/**
+ * Source word of invocation i: `scale`·i; K runs (`n` invocations each, sources `stride` floats apart): word
+ * `scale`·(i % n) of run i / n's source.
+ */
+function runElement(n: number, p: PackedRuns | undefined, scale = ""): string {
+  return p ? `(i / ${n}u) * ${p.stride / 4}u + ${scale}(i % ${n}u)` : `${scale}i`;
 }
 
 /**
@@ -519,7 +512,7 @@ export function toTexture(rows: number, width: number, runs?: PackedRuns): strin
 @group(0) @binding(1) var D: texture_storage_2d<rgba32float, write>;
 ${HEAD}
   if (i >= ${(p?.runs ?? 1) * n}u) { return; }
-  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[${runElement(n, p, "i")}]);
+  textureStore(D, vec2<i32>(i32(i % ${width}u), i32(i / ${width}u)), S[${runElement(n, p)}]);
 }`;
 }
 
@@ -540,7 +533,7 @@ ${HEAD}
   if (i >= ${(p?.runs ?? 1) * n}u) { return; }
 ${
     p
-      ? `  let s = ${runElement(n, p, "2u * i")};
+      ? `  let s = ${runElement(n, p, "2u * ")};
   let x = S[s];
   let y = S[s + 1u];`
       : `  let x = S[2u * i];

@@ -17,7 +17,7 @@ import {
   SIGN_SALT,
 } from "../../lib/schemes/reference.ts";
 import type { OperandQuant } from "../../lib/schemes/types.ts";
-import { kernelHead, type PackedRuns } from "../engine/ops.ts";
+import { kernelHead, type PackedRuns, stepRecord } from "../engine/ops.ts";
 
 const MAXF = "3.4028234663852886e38";
 
@@ -203,7 +203,7 @@ export function postKernel(
   const unroll = group <= UNROLL_MAX, gb = p ? "gb" : "base";
   return `struct U { lr: f32, stepSize: f32, sqrtBc2: f32, seed: u32 };
 @group(0) @binding(0) var<storage, read_write> D: array<f32>;
-${p ? "@group(0) @binding(1) var<storage, read> US: array<U>;" : "@group(0) @binding(1) var<uniform> u: U;"}
+${stepRecord(1, !!p)}
 ${mult ? "@group(0) @binding(2) var<storage, read> GM: array<f32>;" : ""}
 ${p ? "var<private> u: U;\n" : ""}${prep}
 ${kernelHead("gi")}
