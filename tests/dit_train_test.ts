@@ -18,6 +18,7 @@ import { adamScalars, stepSeed } from "../lib/engine/schedule.ts";
 import { sharedRuntime } from "../lib/gpu/runtime.ts";
 import { loadMnist, MNIST_PIXELS, MnistBatches } from "../lib/data/mnist.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
+import { train } from "../lib/engine/train.ts";
 
 const cli = (args: string[]) =>
   new Deno.Command(Deno.execPath(), {
@@ -184,4 +185,38 @@ Deno.test("DiT loop without per-step awaits: curve, weights and val loss bit-ide
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("DiT through the engine's train(): onProgress reports every step once with a finite rate; an abort from it stops the run", async () => {
+  const config = {
+    model: resolveDitConfig({ depth: 1, hidden: 32, heads: 2, patch: 4 }),
+    batch: 8,
+    steps: 6,
+    lr: 3e-3,
+    seed: 0,
+    data: "mnist",
+    scheme: { fwd: "fp32", bwd: "fp32" },
+    evalEvery: 0,
+    evalTokens: 16 * 49,
+  };
+  const seen: number[] = [];
+  const r = await train(config, {
+    onProgress: (p) => {
+      assert.ok(p.tokensPerSecond > 0 && Number.isFinite(p.tokensPerSecond), `${p.tokensPerSecond}`);
+      seen.push(p.step);
+    },
+  });
+  assert.equal(r.status, "finished");
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(r.curve.map((c) => c.step), seen);
+  const ctl = new AbortController(), after: number[] = [];
+  const run = train(config, {
+    signal: ctl.signal,
+    onProgress: (p) => {
+      after.push(p.step);
+      if (p.step === 2) ctl.abort(new Error("loss exploded")); // as the sweep runner does
+    },
+  });
+  await assert.rejects(run, /training aborted/);
+  assert.deepEqual(after, [1, 2], "no progress after the abort");
 });
