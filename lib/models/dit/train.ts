@@ -1,7 +1,8 @@
 /**
  * Training a DiT on MNIST: per step a seeded batch of digits, uniformly drawn t, noise and label drops
  * (lib/models/dit/diffusion.ts), q_sample on the CPU, one recorded GPU step (forward, ε-MSE, backward, clip,
- * AdamW with the engine's warmup + cosine schedule). The validation loss is the mean ε-MSE over the fixed
+ * AdamW with the engine's warmup + cosine schedule, the weights' EMA), never awaited per step: losses are
+ * read back in blocks of {@link LOSS_BLOCK} steps, the EMA once at the end. The validation loss is the mean ε-MSE over the fixed
  * validation tuples (t on an even grid over [0, 999]); the model is saved as safetensors + config.json in
  * the original DiT code's terms.
  * @module
