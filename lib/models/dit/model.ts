@@ -41,7 +41,7 @@ import { LN_EPS, timestepEmbedding } from "./reference.ts";
 export type GpuDitOptions = ModelOptions & {
   /** AdamW weight decay of the linear weights (default the engine's 0.1; the original DiT uses 0). */
   weightDecay?: number;
-  /** Keep an EMA of the weights on the GPU, updated by the training program after AdamW (see {@link GpuDit.ema}). */
+  /** Keep an EMA of the weights on the GPU, updated by the training program after AdamW ({@link GpuDit.ema}). */
   ema?: boolean;
 };
 

@@ -2,9 +2,9 @@
  * Training a DiT on MNIST: per step a seeded batch of digits, uniformly drawn t, noise and label drops
  * (lib/models/dit/diffusion.ts), q_sample on the CPU, one recorded GPU step (forward, ε-MSE, backward, clip,
  * AdamW with the engine's warmup + cosine schedule, the weights' EMA), never awaited per step: losses are
- * read back in blocks of {@link LOSS_BLOCK} steps, the EMA once at the end. The validation loss is the mean ε-MSE over the fixed
- * validation tuples (t on an even grid over [0, 999]); the model is saved as safetensors + config.json in
- * the original DiT code's terms.
+ * read back in blocks of {@link LOSS_BLOCK} steps, the EMA once at the end. The validation loss is the mean
+ * ε-MSE over the fixed validation tuples (t on an even grid over [0, 999]); the model is saved as
+ * safetensors + config.json in the original DiT code's terms.
  * @module
  */
 import type { CurvePoint, SchemeChoice, TrainConfig, TrainHooks, TrainResult } from "../../engine/api.ts";
@@ -79,7 +79,7 @@ export interface DitTrainResult {
 /** Steps whose losses are read back together: one await per block, one block behind the GPU. */
 export const LOSS_BLOCK = 64;
 
-/** Marks a promise as handled (a failed run destroys its buffers while a map may be pending) and returns it. */
+/** Marks a promise as handled (a failed run destroys its buffers while a map may be pending); returns it. */
 function guard(p: Promise<void>): Promise<void> {
   p.catch(() => {});
   return p;
