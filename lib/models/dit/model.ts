@@ -24,6 +24,7 @@ import { F32_SCHEME, type LinearParams } from "../../layers/linear.ts";
 import { GeluMlp } from "../../layers/mlp.ts";
 import { AdaLayerNorm } from "../../layers/norm.ts";
 import { kernel } from "../../layers/record.ts";
+import { Ema } from "../../layers/ema.ts";
 import { MseLoss } from "../../layers/loss.ts";
 import { buildModel, GpuModelBase, type ModelOptions } from "../gpu_model.ts";
 import type { ParamLayout, ParamTensor } from "../layout.ts";
@@ -40,6 +41,8 @@ import { LN_EPS, timestepEmbedding } from "./reference.ts";
 export type GpuDitOptions = ModelOptions & {
   /** AdamW weight decay of the linear weights (default the engine's 0.1; the original DiT uses 0). */
   weightDecay?: number;
+  /** Keep an EMA of the weights on the GPU, updated by the training program after AdamW ({@link GpuDit.ema}). */
+  ema?: boolean;
 };
 
 /** The DiT layout as a generic {@link ParamLayout} (decayed prefix: the linear weights). */
@@ -86,6 +89,8 @@ export class GpuDit extends GpuModelBase {
   readonly predictProgram = new Program();
   /** Final-layer output [B·Tp, p·p·C] (ε̂ patches; overwritten by its gradient in training). */
   readonly out: GPUBuffer;
+  /** The weights' moving average (training models built with `ema`); write its decay each step. */
+  readonly ema?: Ema;
   readonly #xp: GPUBuffer;
   readonly #tf: GPUBuffer;
   readonly #ids: GPUBuffer;
@@ -355,6 +360,10 @@ export class GpuDit extends GpuModelBase {
         G_("t_embedder.mlp.0").b,
       );
     }, o.weightDecay);
+    if (o.ema && this.train) {
+      this.ema = new Ema(rt, { params: this.params, floats: this.layout.totalFloats });
+      this.ema.record(this.trainProgram);
+    }
   }
 
   /** Uploads one batch: patchified x_t (padded), timestep frequencies, labels, and patchified target ε. */

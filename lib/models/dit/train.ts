@@ -1,9 +1,10 @@
 /**
  * Training a DiT on MNIST: per step a seeded batch of digits, uniformly drawn t, noise and label drops
  * (lib/models/dit/diffusion.ts), q_sample on the CPU, one recorded GPU step (forward, ε-MSE, backward, clip,
- * AdamW with the engine's warmup + cosine schedule). The validation loss is the mean ε-MSE over the fixed
- * validation tuples (t on an even grid over [0, 999]); the model is saved as safetensors + config.json in
- * the original DiT code's terms.
+ * AdamW with the engine's warmup + cosine schedule, the weights' EMA), never awaited per step: losses are
+ * read back in blocks of {@link LOSS_BLOCK} steps, the EMA once at the end. The validation loss is the mean
+ * ε-MSE over the fixed validation tuples (t on an even grid over [0, 999]); the model is saved as
+ * safetensors + config.json in the original DiT code's terms.
  * @module
  */
 import type { CurvePoint, SchemeChoice, TrainConfig, TrainHooks, TrainResult } from "../../engine/api.ts";
@@ -17,6 +18,7 @@ import { qSample, trainingDraw } from "./diffusion.ts";
 import { evalLoss, mnistValidationInputs } from "./evaluate.ts";
 import { modelPredictor } from "./gpu_predictor.ts";
 import { GpuDit } from "./model.ts";
+import { emaDecay } from "../../layers/ema.ts";
 import { ditConfigJson, loadDitModel, saveDitModel } from "./checkpoint.ts";
 
 /** Everything that determines a DiT run. */
@@ -45,6 +47,7 @@ export interface DitTrainConfig {
    * Decay of an exponential moving average of the weights (absent or 0: none). With it, the validation loss,
    * the saved checkpoint (and so `sample`/`eval`) use the averaged weights; the decay at step s is
    * min(ema, (1 + s)/(10 + s)) so that short runs average over their recent past, not their initialisation.
+   * The average is kept in f32 on the GPU (lib/layers/ema.ts), updated after every optimizer step.
    */
   ema?: number;
 }
@@ -73,14 +76,34 @@ export interface DitTrainResult {
   curve: number[];
 }
 
-/** Trains a DiT; saves to `outDir` when given. */
+/** Steps whose losses are read back together: one await per block, one block behind the GPU. */
+export const LOSS_BLOCK = 64;
+
+/** Marks a promise as handled (a failed run destroys its buffers while a map may be pending); returns it. */
+function guard(p: Promise<void>): Promise<void> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
+ * Trains a DiT; saves to `outDir` when given. The loop never awaits the GPU per step: each step is one submit
+ * (forward, loss, backward, clip, AdamW and, with an EMA, the average's update) whose loss is copied into a
+ * slot of a block of {@link LOSS_BLOCK} steps; a block is read back once the next one is complete, so
+ * `onStep` fires in bursts, in step order, every step once. The EMA stays on the GPU and is read at the end.
+ */
 export async function trainDit(
   c: DitTrainConfig,
   hooks: {
     outDir?: string;
     /** With an EMA: also save the raw (last-step) weights here (for comparisons). */
     rawOutDir?: string;
-    onStep?: (step: number, loss: number) => void;
+    /**
+     * Every step's loss, in order, in bursts when a block is read back; `seconds`: the training loop's
+     * time at that read-back. Throwing aborts the run.
+     */
+    onStep?: (step: number, loss: number, seconds: number) => void;
+    /** Checked before every step: once aborted, the run throws "training aborted". */
+    signal?: AbortSignal;
   } = {},
 ): Promise<DitTrainResult> {
   const t0 = performance.now();
@@ -91,15 +114,16 @@ export async function trainDit(
   const val = mnistValidationInputs(c.evalImages);
   const attention = attentionRecipe(c.attention ?? "fp32");
   checkTrainable(attention);
+  const ema = c.ema ?? 0;
+  if (!(ema >= 0 && ema < 1)) throw new Error(`train: ema must be in [0, 1) (got ${ema})`);
   const model = GpuDit.create(rt, c.model, {
     batch: B,
     recipe: resolveRecipe(c.scheme),
     attention,
     ...(c.weightDecay !== undefined ? { weightDecay: c.weightDecay } : {}),
+    ema: ema > 0,
   });
-  const ema = c.ema ?? 0;
-  if (!(ema >= 0 && ema < 1)) throw new Error(`train: ema must be in [0, 1) (got ${ema})`);
-  const ring = rt.readback(16, "dit loss");
+  const blocks = [0, 1].map((i) => rt.readback(LOSS_BLOCK * 4, `dit losses ${i}`));
   try {
     if (c.initFrom !== undefined) {
       const init = loadDitModel(c.initFrom);
@@ -108,35 +132,51 @@ export async function trainDit(
       }
       model.setParams(init.params);
     } else model.setParams(initDitParams(c.model, c.seed));
-    const avg = ema > 0 ? new Float64Array(await model.readFloats(model.params)) : undefined;
+    model.ema?.start();
     const curve: number[] = [];
     const tl = performance.now();
+    let pending: { first: number; n: number; buf: GPUBuffer; p: Promise<void> } | undefined;
+    const drain = async () => {
+      if (!pending) return;
+      const e = pending;
+      pending = undefined;
+      await e.p;
+      const losses = new Float32Array(e.buf.getMappedRange(0, e.n * 4)).slice();
+      e.buf.unmap();
+      const seconds = (performance.now() - tl) / 1000;
+      for (let i = 0; i < e.n; i++) {
+        curve.push(losses[i]);
+        hooks.onStep?.(e.first + i + 1, losses[i], seconds);
+      }
+    };
     for (let s = 0; s < c.steps; s++) {
+      if (hooks.signal?.aborted) throw new Error("training aborted");
       const b = batches.at(s);
       const d = trainingDraw(c.seed, s, b.labels, per, classes);
       model.writeInputs({ x: qSample(b.images, d.t, d.noise), t: d.t, y: d.y, target: d.noise });
       const [lr, stepSize, sqrtBc2] = adamScalars(s, c.steps, c.lr);
       model.writeStep(lr, stepSize, sqrtBc2, stepSeed(c.seed, s));
+      model.ema?.writeDecay(emaDecay(ema, s));
+      const k = s % LOSS_BLOCK, buf = blocks[Math.floor(s / LOSS_BLOCK) % 2];
       const enc = rt.device.createCommandEncoder();
       model.trainProgram.encode(enc);
-      enc.copyBufferToBuffer(model.scalars, 0, ring, 0, 16);
+      enc.copyBufferToBuffer(model.scalars, 0, buf, k * 4, 4);
       rt.device.queue.submit([enc.finish()]);
-      await ring.mapAsync(GPUMapMode.READ);
-      const loss = new Float32Array(ring.getMappedRange(0, 4))[0];
-      ring.unmap();
-      curve.push(loss);
-      if (avg) emaUpdate(avg, await model.readFloats(model.params), Math.min(ema, (1 + s) / (10 + s)));
-      hooks.onStep?.(s + 1, loss);
+      if (k === LOSS_BLOCK - 1 || s === c.steps - 1) {
+        await drain(); // the previous block (its buffer is the next block's)
+        pending = { first: s - k, n: k + 1, buf, p: guard(buf.mapAsync(GPUMapMode.READ)) };
+      }
     }
+    await drain();
     const loopSeconds = (performance.now() - tl) / 1000;
     let rawValLoss: number | undefined;
-    if (avg) {
+    if (model.ema) {
       rawValLoss = await evalLoss(modelPredictor(model), val);
       if (hooks.rawOutDir) {
         const raw = await model.readFloats(model.params);
         saveDitModel(hooks.rawOutDir, c.model, raw, { scheme: c.scheme, train: { ...c, ema: 0 } });
       }
-      model.setParams(Float32Array.from(avg));
+      model.ema.load();
     }
     const finalValLoss = await evalLoss(modelPredictor(model), val);
     if (hooks.outDir) {
@@ -158,15 +198,10 @@ export async function trainDit(
       curve,
     };
   } finally {
-    ring.destroy();
+    for (const b of blocks) b.destroy();
     await rt.device.queue.onSubmittedWorkDone();
     model.destroy();
   }
-}
-
-/** avg ← d·avg + (1 − d)·w, elementwise (float64 accumulator). */
-export function emaUpdate(avg: Float64Array, w: ArrayLike<number>, d: number): void {
-  for (let i = 0; i < avg.length; i++) avg[i] = d * avg[i] + (1 - d) * w[i];
 }
 
 /** Validation tuples a TrainConfig asks for: evalTokens / patches per image, between 2 and 1,000. */
@@ -220,7 +255,6 @@ export async function trainDitRun(config: TrainConfig, hooks: TrainHooks = {}): 
   validateDitTrainConfig(config);
   const model = config.model as DitConfig, T = ditTokens(model), per = config.batch * T;
   const t0 = performance.now();
-  let last = performance.now(), lastStep = 0;
   const r = await trainDit({
     model,
     batch: config.batch,
@@ -231,10 +265,11 @@ export async function trainDitRun(config: TrainConfig, hooks: TrainHooks = {}): 
     evalImages: evalImagesOf(config),
   }, {
     outDir: hooks.outDir,
-    onStep: (step, loss) => {
+    signal: hooks.signal,
+    onStep: (step, loss, seconds) => {
+      // losses arrive in blocks (LOSS_BLOCK): the rate is the loop's mean up to the read-back
       if (hooks.signal?.aborted) throw new Error("training aborted");
-      const now = performance.now(), tps = ((step - lastStep) * per) / Math.max((now - last) / 1000, 1e-9);
-      last = now, lastStep = step;
+      const tps = (step * per) / Math.max(seconds, 1e-9);
       hooks.onProgress?.({
         step,
         steps: config.steps,
