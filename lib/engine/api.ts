@@ -85,7 +85,10 @@ export interface TrainConfig {
   initFrom?: string;
 }
 
-/** Progress of a running training job, reported a few steps late (losses are read back through a ring). */
+/**
+ * Progress of a running training job, reported late: losses are read back through a ring (a few steps late for
+ * a Llama; in blocks of 64, up to 128 steps late, for a DiT), one report per step, in order.
+ */
 export interface TrainProgress {
   /** Optimizer steps completed. */
   step: number;
@@ -125,7 +128,7 @@ export interface TrainHooks {
   checkpointEvery?: number;
   /** Resume from `outDir` when it holds a checkpoint of the same config. */
   resume?: boolean;
-  /** Called as step losses are read back (a few steps late). */
+  /** Called as step losses are read back (late, see {@link TrainProgress}). */
   onProgress?: (p: TrainProgress) => void;
   /** Called after each validation. */
   onEval?: (p: { step: number; tokens: number; valLoss: number }) => void;
