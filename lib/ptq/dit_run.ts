@@ -11,7 +11,8 @@ import { loadDitModel } from "../models/dit/checkpoint.ts";
 import { type EvalInputs, evalInputsFrom } from "../models/dit/diffusion.ts";
 import { mnistValidationInputs, VAL_COUNT } from "../models/dit/evaluate.ts";
 import { captureDitInputs, ditCalibrationInput, MIN_DIT_CALIB } from "./dit_calib.ts";
-import { ditForwardHooked, ditLinearLayers, type DitScope } from "./dit_forward.ts";
+import { ditForward } from "../models/dit/reference.ts";
+import { ditLinearLayers, type DitScope } from "./dit_layers.ts";
 import type { InputHook } from "./forward.ts";
 import { actHook } from "./quant.ts";
 import type { PtqRecipe } from "./recipes.ts";
@@ -95,7 +96,7 @@ export function ditEvalLoss(
   let sum = 0;
   for (let a = 0; a < inputs.batch; a += 250) {
     const b = Math.min(inputs.batch, a + 250);
-    const eps = ditForwardHooked(cfg, params, {
+    const eps = ditForward(cfg, params, {
       batch: b - a,
       x: x.subarray(a * per, b * per),
       t: t.subarray(a, b),

@@ -17,7 +17,7 @@ import { type LayerReport } from "./quantize_model.ts";
 import { type PtqConfig, readPtqConfig, writeQuantized } from "./checkpoint.ts";
 import { actHook } from "./quant.ts";
 import { type PreparedDitPtq, prepareDitPtq, runDitPreparedSearch } from "./dit_run.ts";
-import type { DitScope } from "./dit_forward.ts";
+import type { DitScope } from "./dit_layers.ts";
 
 /** A PTQ request. */
 export interface PtqRequest {
