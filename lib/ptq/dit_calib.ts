@@ -9,6 +9,7 @@ import { loadMnist } from "../data/mnist.ts";
 import type { DitConfig } from "../models/dit/config.ts";
 import { qSample, validationTuples } from "../models/dit/diffusion.ts";
 import { ditForward, type DitInput } from "../models/dit/reference.ts";
+import { collectInputs } from "./calib.ts";
 
 /** Fewest calibration images a recipe accepts on a DiT. */
 export const MIN_DIT_CALIB = 8;
@@ -40,22 +41,5 @@ export function captureDitInputs(
   params: Float64Array,
   inp: DitInput,
 ): Map<string, Float64Array> {
-  const parts = new Map<string, Float64Array[]>();
-  ditForward(cfg, params, inp, (name, X) => {
-    let list = parts.get(name);
-    if (!list) parts.set(name, list = []);
-    list.push(Float64Array.from(X));
-    return X;
-  });
-  const out = new Map<string, Float64Array>();
-  for (const [name, ps] of parts) {
-    const all = new Float64Array(ps.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of ps) {
-      all.set(p, o);
-      o += p.length;
-    }
-    out.set(name, all);
-  }
-  return out;
+  return collectInputs((hook) => ditForward(cfg, params, inp, hook));
 }
