@@ -16,6 +16,7 @@ import { type QuadRequest, type QuadSearch, runSearch, runSearchAsync } from "./
 import { type LayerReport } from "./quantize_model.ts";
 import { readPtqConfig, writeQuantized } from "./checkpoint.ts";
 import { type JobResult, type PreparedJob, preparedJob, runJobSearch } from "./job.ts";
+import { gpuQuad, type QuadStats } from "../../kernels/ptq/quad.ts";
 import { type PreparedDitPtq, prepareDitPtq, runDitPreparedSearch } from "./dit_run.ts";
 import type { DitScope } from "./dit_layers.ts";
 
@@ -138,6 +139,36 @@ export function runPreparedWith(
   evaluate: (r: QuadRequest[]) => Promise<Float64Array[]>,
 ): Promise<PtqReport> {
   return runSearchAsync(runPreparedSearch(p, req), evaluate);
+}
+
+/** A job's report with where its searches ran: what `deno task ptq --json` prints. */
+export interface PtqJobReport extends PtqReport {
+  /** "gpu" when the searches' batched errors went to the GPU evaluator, else "cpu". */
+  search: "gpu" | "cpu";
+  /** On the GPU: what went where. */
+  searchStats?: QuadStats;
+}
+
+/**
+ * Runs a prepared job as `deno task ptq` and the sweep's PTQ stage do: the fpq recipes' searches (the only
+ * GEMM-shaped ones) answered on the GPU (kernels/ptq/quad.ts; requests under 2^24 multiply-adds on the CPU
+ * reference), every other recipe — and every recipe when `cpu` — float64 on the CPU (the reference).
+ */
+export async function runPtqJob(
+  p: PreparedPtq,
+  req: PtqRequest,
+  o: { cpu?: boolean } = {},
+): Promise<PtqJobReport> {
+  const gpu = !o.cpu && p.recipe.method === "fpq" ? await gpuQuad() : undefined;
+  if (!gpu) return { ...runPrepared(p, req), search: "cpu" };
+  req.log?.(`searches on the GPU: ${gpu.adapter}`);
+  const report = await runPreparedWith(p, req, gpu.evaluate);
+  const st = gpu.stats;
+  req.log?.(
+    `search requests: ${st.gpuRequests} on the GPU (${(st.gpuMacs / 1e9).toFixed(2)} G multiply-adds), ` +
+      `${st.cpuRequests} below the size threshold on the CPU`,
+  );
+  return { ...report, search: "gpu", searchStats: st };
 }
 
 /** A prepared job as a {@link QuadSearch}: yields every batched error request of its searches. */
