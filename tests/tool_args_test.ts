@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const d = new TextDecoder();
-  return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr).trim() };
-}
+const dec = new TextDecoder();
+const run = (args: string[]) =>
+  new Deno.Command(Deno.execPath(), { args: ["run", "-A", ...args], stdout: "piped", stderr: "piped" })
+    .output()
+    .then((o) => ({ code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr).trim() }));
 
 Deno.test("the DiT tools (lib/cli/args.ts toolArgs): --help exits 0, bad flags one line exit 2 before any work", async () => {
   const cases: [string[], RegExp][] = [
