@@ -6,8 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { BITS, RECIPES } from "../lib/ptq/recipes.ts";
-import { preparePtq, runPrepared, runPreparedWith } from "../lib/ptq/run.ts";
-import { gpuQuad } from "../kernels/ptq/quad.ts";
+import { preparePtq, runPtqJob } from "../lib/ptq/run.ts";
 
 const USAGE = `usage: deno task ptq --checkpoint DIR --recipe NAME --out DIR [options]
        deno task ptq --list [--json]
@@ -120,20 +119,9 @@ if (import.meta.main) {
   }
   try {
     // only the fpq recipes' searches yield batched errors; the others never touch the GPU
-    const gpu = !v.cpu && prepared.recipe.method === "fpq" ? await gpuQuad() : undefined;
-    if (gpu) req.log?.(`searches on the GPU: ${gpu.adapter}`);
-    const r = gpu ? await runPreparedWith(prepared, req, gpu.evaluate) : runPrepared(prepared, req);
-    if (gpu) {
-      const st = gpu.stats;
-      req.log?.(
-        `search requests: ${st.gpuRequests} on the GPU (${(st.gpuMacs / 1e9).toFixed(2)} G multiply-adds), ` +
-          `${st.cpuRequests} below the size threshold on the CPU`,
-      );
-    }
+    const r = await runPtqJob(prepared, req, { cpu: !!v.cpu });
     if (v.json) {
-      console.log(
-        JSON.stringify({ ...r, search: gpu ? "gpu" : "cpu", ...(gpu ? { searchStats: gpu.stats } : {}) }),
-      );
+      console.log(JSON.stringify(r));
     } else {
       console.log(
         `${r.recipe} ${r.bits}: loss ${r.lossBefore.toFixed(4)} → ${r.lossAfter.toFixed(4)} (δ ${

@@ -4,7 +4,7 @@ import { loadDitModel, saveDitModel, writeEvalInputs } from "../lib/models/dit/c
 import { ditForward } from "../lib/models/dit/reference.ts";
 import { evalCheckpointOnInputs, mnistValidationInputs } from "../lib/models/dit/evaluate.ts";
 import { Rng } from "../lib/engine/rng.ts";
-import { ditForwardHooked, ditLinearLayers } from "../lib/ptq/dit_forward.ts";
+import { ditLinearLayers } from "../lib/ptq/dit_layers.ts";
 import { ditCalibrationInput } from "../lib/ptq/dit_calib.ts";
 import { preparePtq, runPtq } from "../lib/ptq/run.ts";
 import { readPtqConfig, readScales } from "../lib/ptq/checkpoint.ts";
@@ -34,18 +34,29 @@ function floatCheckpoint(): string {
   return dir;
 }
 
-Deno.test("the hooked CPU DiT forward computes lib/models/dit/reference.ts's ditForward", () => {
+Deno.test("ditForward's linear input hook: every linear per image, in forward order; it can replace the input", () => {
   const p = params(), inp = ditCalibrationInput(cfg, 8, 1);
-  const a = ditForward(cfg, p, inp), seen = new Set<string>();
-  const b = ditForwardHooked(cfg, p, inp, (name, X) => {
-    seen.add(name);
+  const a = ditForward(cfg, p, inp), calls = new Map<string, number>();
+  const b = ditForward(cfg, p, inp, (name, X, rows, inF) => {
+    assert.equal(X.length, rows * inF, name);
+    calls.set(name, (calls.get(name) ?? 0) + 1);
     return X;
   });
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  assert.ok(d < 1e-12, `max |Δ| ${d}`);
-  for (const l of ditLinearLayers(cfg, "all")) assert.ok(seen.has(l.name), l.name);
-  assert.equal(seen.size, ditLinearLayers(cfg, "all").length);
+  assert.deepEqual(b, a); // an identity hook leaves the forward bit-identical
+  assert.deepEqual([...calls.keys()], ditLinearLayers(cfg, "all").map((l) => l.name));
+  for (const [name, n] of calls) assert.equal(n, inp.batch, name);
+  // the product reads what the hook returns: a zero input to the final linear leaves its bias in every patch
+  const zero = ditForward(
+    cfg,
+    p,
+    inp,
+    (name, X) => name === "final_layer.linear.weight" ? new Float64Array(X.length) : X,
+  );
+  const t = ditLayout(cfg).byName.get("final_layer.linear.bias")!, S = cfg.inputSize, q = cfg.patch;
+  for (let i = 0; i < zero.length; i++) {
+    const row = Math.floor(i / S) % S, col = i % S; // one channel: ε̂ [B, 1, S, S]
+    assert.equal(zero[i], p[t.offset + (row % q) * q + (col % q)]);
+  }
   // calibration labels: every tenth is the null class
   assert.equal(ditCalibrationInput(cfg, 10, 0).y[9], cfg.numClasses);
 });

@@ -48,6 +48,31 @@ Deno.test("the PTQ stage writes ptq.csv, never redoes a finished job and restart
   assert.equal((await readPtqCsv(csv)).length, 2);
 });
 
+Deno.test("the PTQ stage searches fpq on the GPU as deno task ptq does; report.json is its --json output", async () => {
+  const root = Deno.makeTempDirSync();
+  const dir = ResultsDir.of(root, "exp"), id = "run-a";
+  saveCheckpoint(dir.ckptDir(id), cfg, initLayout(paramLayout(cfg), 1), null, null, {
+    fwd: "fp32",
+    bwd: "fp32",
+  });
+  Deno.writeTextFileSync(dir.recordPath(id), JSON.stringify({ row: { status: "finished" } }));
+  const spec = {
+    data: "sotu",
+    ptq: ["fpq-baseline:w4a8", "minmax-e2m1"],
+    ptqOptions: { calib: 2, evalTokens: 64 },
+  } as unknown as Experiment;
+  assert.equal(await runPtqStage(dir, spec, [id]), 2);
+  const report = (name: string) =>
+    JSON.parse(Deno.readTextFileSync(`${dir.runDir(id)}/ptq/${name}/report.json`));
+  const fpq = report("fpq-baseline-w4a8"), mm = report("minmax-e2m1-w4a4");
+  assert.equal(fpq.search, "gpu");
+  assert.ok(fpq.searchStats.gpuRequests > 0, JSON.stringify(fpq.searchStats)); // lm_head: 256 × 100 rows, K 32
+  assert.equal(mm.search, "cpu");
+  assert.equal(mm.searchStats, undefined);
+  const rows = await readPtqCsv(`${root}/exp/ptq.csv`);
+  assert.deepEqual(rows.map((r) => Number(r.delta)), [fpq.delta, mm.delta]);
+});
+
 Deno.test("bad PTQ entries are refused as input errors", () => {
   assert.throws(
     () => ptqJobs(["nope"]),

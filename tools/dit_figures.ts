@@ -8,7 +8,7 @@
  *     --out results/dit-figures --tag SUFFIX --grid on|off]
  * @module
  */
-import { parseArgs } from "node:util";
+import { numberFlag, toolArgs } from "../lib/cli/args.ts";
 import { resolveDitConfig } from "../lib/models/dit/config.ts";
 import { trainDit } from "../lib/models/dit/train.ts";
 import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
@@ -27,78 +27,67 @@ each checkpoint (EMA weights; the raw weights under raw/) and its 10×10 grid to
   --per-class N (100)  --ddim-steps N (50)  --cfg S (4)  --out DIR (results/dit-figures)  --tag SUFFIX ("")
   --grid on|off (on)  --help`;
 
-function fail(msg: string): never {
-  console.error(`dit_figures: ${msg}`);
-  Deno.exit(2);
-}
-
-let v;
-try {
-  v = parseArgs({
-    args: Deno.args,
-    strict: true,
-    options: {
-      steps: { type: "string", default: "400" },
-      depth: { type: "string", default: "2" },
-      width: { type: "string", default: "64" },
-      heads: { type: "string", default: "2" },
-      schemes: { type: "string", default: "bf16,quartet" },
-      lr: { type: "string", default: "3e-3" },
-      batch: { type: "string", default: "32" },
-      "per-class": { type: "string", default: "100" },
-      "ddim-steps": { type: "string", default: "50" },
-      out: { type: "string", default: "results/dit-figures" },
-      ema: { type: "string", default: "0.999" },
-      "weight-decay": { type: "string", default: "0" },
-      cfg: { type: "string", default: "4" },
-      tag: { type: "string", default: "" },
-      grid: { type: "string", default: "on" },
-      help: { type: "boolean" },
-    },
-  }).values;
-} catch (e) {
-  fail((e as Error).message.split("\n")[0]);
-}
-if (v.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-for (const k of ["steps", "depth", "width", "heads", "batch", "per-class", "ddim-steps"] as const) {
-  const n = Number(v[k]);
-  if (!Number.isInteger(n) || n < 1) fail(`--${k} must be a positive integer (got "${v[k]}")`);
-}
-if (!(Number(v.lr) > 0)) fail(`--lr must be a positive number (got "${v.lr}")`);
-if (!(Number(v.ema) >= 0 && Number(v.ema) < 1)) fail(`--ema must be in [0, 1) (got "${v.ema}")`);
-if (!(Number(v["weight-decay"]) >= 0)) fail(`--weight-decay must be ≥ 0 (got "${v["weight-decay"]}")`);
-if (!(Number(v.cfg) >= 0)) fail(`--cfg must be ≥ 0 (got "${v.cfg}")`);
-if (v.grid !== "on" && v.grid !== "off") fail(`--grid must be on or off (got "${v.grid}")`);
-const schemes = v.schemes!.split(",").map((n) => [n, schemePair(n)] as const);
-for (const [n, s] of schemes) if (!s) fail(`unknown scheme "${n}" (deno task schemes lists them)`);
-let model;
-try {
-  model = resolveDitConfig({ depth: +v.depth!, hidden: +v.width!, heads: +v.heads!, patch: 4 });
-} catch (e) {
-  fail((e as Error).message);
-}
-const ddim = +v["ddim-steps"]!;
-for (const [name, s] of schemes) {
-  const scheme = s!;
-  const dir = `${v.out}/${name}${v.tag}`;
+const a = toolArgs("dit_figures", HELP, Deno.args, {
+  steps: "400",
+  depth: "2",
+  width: "64",
+  heads: "2",
+  schemes: "bf16,quartet",
+  lr: "3e-3",
+  batch: "32",
+  "per-class": "100",
+  "ddim-steps": "50",
+  out: "results/dit-figures",
+  ema: "0.999",
+  "weight-decay": "0",
+  cfg: "4",
+  tag: "",
+  grid: "on",
+}, (v) => {
+  const count = (k: string) => numberFlag(k, v[k]!, { integer: true, min: 1 });
+  const lr = numberFlag("lr", v.lr!), ema = numberFlag("ema", v.ema!, { min: 0 });
+  if (!(lr > 0)) throw new Error(`--lr must be a positive number (got "${v.lr}")`);
+  if (!(ema < 1)) throw new Error(`--ema must be in [0, 1) (got "${v.ema}")`);
+  if (v.grid !== "on" && v.grid !== "off") throw new Error(`--grid must be on or off (got "${v.grid}")`);
+  const schemes = v.schemes!.split(",").map((n) => {
+    const s = schemePair(n);
+    if (!s) throw new Error(`unknown scheme "${n}" (deno task schemes lists them)`);
+    return [n, s] as const;
+  });
+  return {
+    steps: count("steps"),
+    batch: count("batch"),
+    perClass: count("per-class"),
+    ddim: count("ddim-steps"),
+    model: resolveDitConfig({ depth: count("depth"), hidden: count("width"), heads: count("heads"), patch: 4 }),
+    lr,
+    ema,
+    weightDecay: numberFlag("weight-decay", v["weight-decay"]!, { min: 0 }),
+    cfg: numberFlag("cfg", v.cfg!, { min: 0 }),
+    schemes,
+    out: v.out!,
+    tag: v.tag!,
+    grid: v.grid === "on",
+  };
+});
+const { model, ddim } = a;
+for (const [name, scheme] of a.schemes) {
+  const dir = `${a.out}/${name}${a.tag}`;
   const t0 = performance.now();
   const tc = {
     model,
-    batch: +v.batch!,
-    steps: +v.steps!,
-    lr: +v.lr!,
+    batch: a.batch,
+    steps: a.steps,
+    lr: a.lr,
     seed: 0,
     scheme,
     evalImages: 1000,
-    ema: +v.ema!,
-    weightDecay: +v["weight-decay"]!,
+    ema: a.ema,
+    weightDecay: a.weightDecay,
   };
   const r = await trainDit(tc, {
     outDir: dir,
-    ...(+v.ema! > 0 ? { rawOutDir: `${dir}/raw` } : {}),
+    ...(a.ema > 0 ? { rawOutDir: `${dir}/raw` } : {}),
     onStep: (s, loss) => {
       const at = ((performance.now() - t0) / 1000).toFixed(0);
       if (s % 100 === 0) console.error(`${name} step ${s} loss ${loss.toFixed(4)} ${at} s`);
@@ -108,26 +97,26 @@ for (const [name, s] of schemes) {
   const { params } = loadDitModel(dir);
   const predict = await gpuPredictor(model, params, scheme, { batch: 256 });
   const t1 = performance.now();
-  const grid = { perClass: 10, steps: ddim, cfg: +v.cfg!, seed: 1, maxBatch: 256 };
-  if (v.grid !== "off") Deno.writeFileSync(`${dir}/grid.png`, await sampleGridPng(model, predict, grid));
+  const grid = { perClass: 10, steps: ddim, cfg: a.cfg, seed: 1, maxBatch: 256 };
+  if (a.grid) Deno.writeFileSync(`${dir}/grid.png`, await sampleGridPng(model, predict, grid));
   const q = await sampleQualityOf(model, predict, {
-    perClass: +v["per-class"]!,
+    perClass: a.perClass,
     steps: ddim,
-    cfg: +v.cfg!,
+    cfg: a.cfg,
     seed: 2,
     maxBatch: 256,
   });
   console.log(JSON.stringify({
     scheme: name,
-    steps: +v.steps!,
-    lr: +v.lr!,
-    batch: +v.batch!,
+    steps: a.steps,
+    lr: a.lr,
+    batch: a.batch,
     ddimSteps: ddim,
-    perClass: +v["per-class"]!,
+    perClass: a.perClass,
     model: { depth: model.depth, width: model.hidden, heads: model.heads, patch: model.patch },
     ema: tc.ema,
     weightDecay: tc.weightDecay,
-    cfg: +v.cfg!,
+    cfg: a.cfg,
     valLoss: r.finalValLoss,
     rawValLoss: r.rawValLoss,
     trainLoss: r.finalTrainLoss,

@@ -7,7 +7,7 @@
  *     --seed 2 --grid FILE.png]
  * @module
  */
-import { parseArgs } from "node:util";
+import { numberFlag, toolArgs } from "../lib/cli/args.ts";
 import { ditScheme, loadDitModel } from "../lib/models/dit/checkpoint.ts";
 import { gpuPredictor } from "../lib/models/dit/gpu_predictor.ts";
 import { sampleGridPng, sampleQualityOf } from "../lib/models/dit/sample.ts";
@@ -28,59 +28,35 @@ Fréchet distance (PCA-64) and 1-NN class accuracy of conditional DDIM samples o
   --grid FILE        also write a 10×10 grid (seed 1) as PNG
   --help             this text`;
 
-function fail(msg: string): never {
-  console.error(`dit_quality: ${msg}`);
-  Deno.exit(2);
-}
-
-let v;
-try {
-  v = parseArgs({
-    args: Deno.args,
-    strict: true,
-    options: {
-      checkpoint: { type: "string" },
-      "per-class": { type: "string", default: "50" },
-      "ddim-steps": { type: "string", default: "50" },
-      cfg: { type: "string", default: "4" },
-      clip: { type: "string", default: "on" },
-      eta: { type: "string", default: "0" },
-      seed: { type: "string", default: "2" },
-      grid: { type: "string" },
-      help: { type: "boolean" },
-    },
-  }).values;
-} catch (e) {
-  fail((e as Error).message.split("\n")[0]);
-}
-if (v.help) {
-  console.log(HELP);
-  Deno.exit(0);
-}
-const int = (k: string, lo: number, hi: number): number => {
-  const n = Number((v as Record<string, unknown>)[k]);
-  if (!Number.isInteger(n) || n < lo || n > hi) fail(`--${k} must be an integer in ${lo}..${hi}`);
-  return n;
-};
-if (v.checkpoint === undefined) fail("--checkpoint DIR is required (see --help)");
-const perClass = int("per-class", 1, 1000),
-  steps = int("ddim-steps", 1, 1000),
-  seed = int("seed", 0, 2 ** 32 - 1);
-const cfg = Number(v.cfg);
-if (!(cfg >= 0) || !Number.isFinite(cfg)) fail(`--cfg must be a number ≥ 0 (got "${v.cfg}")`);
-if (v.clip !== "on" && v.clip !== "off") fail(`--clip must be on or off (got "${v.clip}")`);
-const clip = v.clip === "on";
-const eta = Number(v.eta);
-if (!(eta >= 0 && eta <= 1)) fail(`--eta must be a number in [0, 1] (got "${v.eta}")`);
-let ck;
-try {
-  ck = loadDitModel(v.checkpoint);
-} catch (e) {
-  fail((e as Error).message.split("\n")[0]);
-}
-const predict = await gpuPredictor(ck.cfg, ck.params, ditScheme(v.checkpoint), { batch: 256 });
+const a = toolArgs("dit_quality", HELP, Deno.args, {
+  checkpoint: undefined,
+  "per-class": "50",
+  "ddim-steps": "50",
+  cfg: "4",
+  clip: "on",
+  eta: "0",
+  seed: "2",
+  grid: undefined,
+}, (v) => {
+  const int = (k: string, min: number, max: number) => numberFlag(k, v[k]!, { integer: true, min, max });
+  const checkpoint = v.checkpoint;
+  if (checkpoint === undefined) throw new Error("--checkpoint DIR is required (see --help)");
+  const flags = {
+    perClass: int("per-class", 1, 1000),
+    steps: int("ddim-steps", 1, 1000),
+    seed: int("seed", 0, 2 ** 32 - 1),
+    cfg: numberFlag("cfg", v.cfg!, { min: 0 }),
+    clip: v.clip === "on",
+    eta: numberFlag("eta", v.eta!, { min: 0, max: 1 }),
+    grid: v.grid,
+  };
+  if (v.clip !== "on" && v.clip !== "off") throw new Error(`--clip must be on or off (got "${v.clip}")`);
+  return { ...flags, checkpoint, ck: loadDitModel(checkpoint), scheme: ditScheme(checkpoint) };
+});
+const { ck, perClass, steps, seed, cfg, clip, eta } = a;
+const predict = await gpuPredictor(ck.cfg, ck.params, a.scheme, { batch: 256 });
 const t0 = performance.now();
-if (v.grid !== undefined) {
+if (a.grid !== undefined) {
   const png = await sampleGridPng(ck.cfg, predict, {
     perClass: 10,
     steps,
@@ -90,11 +66,11 @@ if (v.grid !== undefined) {
     clip,
     eta,
   });
-  writeFileAtomic(v.grid, png);
+  writeFileAtomic(a.grid, png);
 }
 const q = await sampleQualityOf(ck.cfg, predict, { perClass, steps, cfg, seed, maxBatch: 256, clip, eta });
 console.log(JSON.stringify({
-  checkpoint: v.checkpoint,
+  checkpoint: a.checkpoint,
   perClass,
   ddimSteps: steps,
   cfg,

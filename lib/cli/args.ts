@@ -88,3 +88,34 @@ export function numberFlag(
   }
   return v;
 }
+
+/**
+ * A tool's command line (tools/*.ts): string flags given as name → default (undefined: none), parsed with
+ * {@link parseFlags} (no positionals); `usage` on stdout and exit 0 for --help, then `read` turns the values
+ * into the tool's settings (checking them, e.g. with {@link numberFlag}). Any error of the parse or of `read` is
+ * one line `tool: message` on stderr, exit 2.
+ */
+export function toolArgs<T>(
+  tool: string,
+  usage: string,
+  args: string[],
+  flags: Record<string, string | undefined>,
+  read: (values: Record<string, string | undefined>) => T,
+): T {
+  const options: Options = Object.fromEntries(
+    Object.entries(flags).map((
+      [k, d],
+    ) => [k, d === undefined ? { type: "string" } : { type: "string", default: d }]),
+  );
+  try {
+    const { values, help } = parseFlags(args, options, false);
+    if (help) {
+      console.log(usage);
+      Deno.exit(0);
+    }
+    return read(values as Record<string, string | undefined>);
+  } catch (e) {
+    console.error(`${tool}: ${(e as Error).message.split("\n")[0]}`);
+    Deno.exit(2);
+  }
+}

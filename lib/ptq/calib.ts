@@ -6,7 +6,7 @@
 import type { ModelConfig } from "../engine/api.ts";
 import type { Batch } from "../data/batches.ts";
 import { Rng } from "../engine/rng.ts";
-import { batchLoss, linearLayers } from "./forward.ts";
+import { batchLoss, type InputHook } from "./forward.ts";
 
 /** Fewest calibration sequences a recipe accepts. */
 export const MIN_CALIB = 2;
@@ -46,16 +46,28 @@ export function captureInputs(
   flat: Float32Array,
   batches: Batch[],
 ): { inputs: Map<string, Float64Array>; M: number } {
-  const parts = new Map<string, Float64Array[]>();
-  for (const l of linearLayers(c)) parts.set(l.name, []);
   let M = 0;
-  for (const b of batches) {
-    batchLoss(c, flat, b, (name, X) => {
-      parts.get(name)!.push(Float64Array.from(X));
-      return X;
-    });
-    M += b.inputs.length;
-  }
+  const inputs = collectInputs((hook) => {
+    for (const b of batches) {
+      batchLoss(c, flat, b, hook);
+      M += b.inputs.length;
+    }
+  });
+  return { inputs, M };
+}
+
+/**
+ * Every input that `forward` shows its linear input hook, copied and concatenated per layer in call order:
+ * name → X [rows, inF] (the calibration capture of any model family).
+ */
+export function collectInputs(forward: (hook: InputHook) => void): Map<string, Float64Array> {
+  const parts = new Map<string, Float64Array[]>();
+  forward((name, X) => {
+    let list = parts.get(name);
+    if (!list) parts.set(name, list = []);
+    list.push(Float64Array.from(X));
+    return X;
+  });
   const inputs = new Map<string, Float64Array>();
   for (const [name, ps] of parts) {
     const out = new Float64Array(ps.reduce((a, p) => a + p.length, 0));
@@ -66,5 +78,5 @@ export function captureInputs(
     }
     inputs.set(name, out);
   }
-  return { inputs, M };
+  return inputs;
 }

@@ -2,14 +2,14 @@
  * DiT calibration: N noised training images with their labels (every tenth label replaced by the null class,
  * the training's label-drop rate, so classifier-free guidance's unconditional branch is calibrated too), at
  * timesteps spread evenly over [0, 999] with seeded noise; and the capture of every linear layer's input over
- * them with the float model (lib/ptq/dit_forward.ts).
+ * them with the float model (lib/models/dit/reference.ts's `ditForward` with an input hook).
  * @module
  */
 import { loadMnist } from "../data/mnist.ts";
 import type { DitConfig } from "../models/dit/config.ts";
 import { qSample, validationTuples } from "../models/dit/diffusion.ts";
-import type { DitInput } from "../models/dit/reference.ts";
-import { ditForwardHooked } from "./dit_forward.ts";
+import { ditForward, type DitInput } from "../models/dit/reference.ts";
+import { collectInputs } from "./calib.ts";
 
 /** Fewest calibration images a recipe accepts on a DiT. */
 export const MIN_DIT_CALIB = 8;
@@ -41,22 +41,5 @@ export function captureDitInputs(
   params: Float64Array,
   inp: DitInput,
 ): Map<string, Float64Array> {
-  const parts = new Map<string, Float64Array[]>();
-  ditForwardHooked(cfg, params, inp, (name, X) => {
-    let list = parts.get(name);
-    if (!list) parts.set(name, list = []);
-    list.push(Float64Array.from(X));
-    return X;
-  });
-  const out = new Map<string, Float64Array>();
-  for (const [name, ps] of parts) {
-    const all = new Float64Array(ps.reduce((a, p) => a + p.length, 0));
-    let o = 0;
-    for (const p of ps) {
-      all.set(p, o);
-      o += p.length;
-    }
-    out.set(name, all);
-  }
-  return out;
+  return collectInputs((hook) => ditForward(cfg, params, inp, hook));
 }

@@ -11,33 +11,21 @@ import { loadDitModel } from "../models/dit/checkpoint.ts";
 import { type EvalInputs, evalInputsFrom } from "../models/dit/diffusion.ts";
 import { mnistValidationInputs, VAL_COUNT } from "../models/dit/evaluate.ts";
 import { captureDitInputs, ditCalibrationInput, MIN_DIT_CALIB } from "./dit_calib.ts";
-import { ditForwardHooked, ditLinearLayers, type DitScope } from "./dit_forward.ts";
+import { ditForward } from "../models/dit/reference.ts";
+import { ditLinearLayers, type DitScope } from "./dit_layers.ts";
 import type { InputHook } from "./forward.ts";
-import { actHook } from "./quant.ts";
 import type { PtqRecipe } from "./recipes.ts";
 import { quantizeLinearsSearch } from "./quantize_model.ts";
-import { type QuadSearch, runSearch } from "./quad_batch.ts";
-import { type PtqConfig, writeQuantizedDit } from "./checkpoint.ts";
-import type { LayerReport } from "./quantize_model.ts";
+import type { QuadSearch } from "./quad_batch.ts";
+import { writeQuantizedDit } from "./checkpoint.ts";
+import { type JobResult, type PreparedJob, preparedJob, runJobSearch } from "./job.ts";
 
 /** A DiT job validated and loaded before any work. */
-export interface PreparedDitPtq {
+export interface PreparedDitPtq extends PreparedJob {
   /** Family tag. */
   family: "dit";
-  /** Recipe. */
-  recipe: PtqRecipe;
-  /** Bits. */
-  bits: { bits: string; w: number; a: number };
   /** Model shape. */
   cfg: DitConfig;
-  /** Float parameters (flat ditLayout order). */
-  params: Float32Array;
-  /** The source's fp4lab fields to keep. */
-  extra: Record<string, unknown>;
-  /** Calibration images. */
-  calib: number;
-  /** Seed. */
-  seed: number;
   /** Validation tuples for lossBefore / lossAfter. */
   evalImages: number;
   /** Linears quantized. */
@@ -71,13 +59,8 @@ export function prepareDitPtq(
   if (!Number.isInteger(evalImages) || evalImages < 2) throw new Error(`--eval-images must be ≥ 2`);
   return {
     family: "dit",
-    recipe,
-    bits,
+    ...preparedJob(recipe, bits, params, fp4lab, calib, o.seed ?? 0),
     cfg,
-    params,
-    extra: { train: fp4lab.train ?? null, step: fp4lab.step ?? null },
-    calib,
-    seed: o.seed ?? 0,
     evalImages,
     scope: o.scope ?? recipe.ditScope,
   };
@@ -95,7 +78,7 @@ export function ditEvalLoss(
   let sum = 0;
   for (let a = 0; a < inputs.batch; a += 250) {
     const b = Math.min(inputs.batch, a + 250);
-    const eps = ditForwardHooked(cfg, params, {
+    const eps = ditForward(cfg, params, {
       batch: b - a,
       x: x.subarray(a * per, b * per),
       t: t.subarray(a, b),
@@ -106,50 +89,24 @@ export function ditEvalLoss(
   return sum / x.length;
 }
 
-/** Runs a prepared DiT job, writes the quantized checkpoint, returns the report's numbers (CPU searches). */
-export function runDitPrepared(
+/** A prepared DiT job as a {@link QuadSearch}: writes the quantized checkpoint, returns the report's numbers. */
+export function runDitPreparedSearch(
   p: PreparedDitPtq,
   req: { checkpoint: string; out: string; iters?: number; log?: (line: string) => void },
-): { lossBefore: number; lossAfter: number; layers: LayerReport[] } {
-  return runSearch(runDitPreparedSearch(p, req));
-}
-
-/** {@link runDitPrepared} as a {@link QuadSearch}. */
-export function* runDitPreparedSearch(
-  p: PreparedDitPtq,
-  req: { checkpoint: string; out: string; iters?: number; log?: (line: string) => void },
-): QuadSearch<{ lossBefore: number; lossAfter: number; layers: LayerReport[] }> {
+): QuadSearch<JobResult> {
   const val = mnistValidationInputs(p.evalImages);
-  const f64 = Float64Array.from(p.params);
-  const lossBefore = ditEvalLoss(p.cfg, f64, val);
-  req.log?.(`loss before ${lossBefore.toFixed(6)} (ε-MSE over ${p.evalImages} validation tuples)`);
-  const inputs = captureDitInputs(p.cfg, f64, ditCalibrationInput(p.cfg, p.calib, p.seed));
   const layout = ditLayout(p.cfg);
   const slots = ditLinearLayers(p.cfg, p.scope).map((info) => ({
     info,
     offset: layout.byName.get(info.name)!.offset,
   }));
-  const q = yield* quantizeLinearsSearch(p.params, slots, inputs, p.recipe, {
-    wBits: p.bits.w,
-    aBits: p.bits.a,
-    seed: p.seed,
-    iters: req.iters,
-    log: req.log,
-  });
-  const lossAfter = ditEvalLoss(p.cfg, Float64Array.from(q.params), val, actHook(q.acts));
-  const ptq: PtqConfig = {
-    recipe: p.recipe.name,
-    bits: p.bits.bits,
-    source: req.checkpoint,
-    calib: p.calib,
-    seed: p.seed,
-    acts: q.acts,
-    weights: q.weights,
-    lossBefore,
-    lossAfter,
-    evalImages: p.evalImages,
-    scope: p.scope,
-  };
-  writeQuantizedDit(req.out, p.cfg, q, ptq, p.extra);
-  return { lossBefore, lossAfter, layers: q.layers };
+  return runJobSearch(p, {
+    loss: (params, hook) => ditEvalLoss(p.cfg, Float64Array.from(params), val, hook),
+    lossLine: (loss) => `loss before ${loss.toFixed(6)} (ε-MSE over ${p.evalImages} validation tuples)`,
+    capture: () =>
+      captureDitInputs(p.cfg, Float64Array.from(p.params), ditCalibrationInput(p.cfg, p.calib, p.seed)),
+    quantize: (inputs, o) => quantizeLinearsSearch(p.params, slots, inputs, p.recipe, o),
+    ptqExtra: { evalImages: p.evalImages, scope: p.scope },
+    write: (out, q, ptq) => writeQuantizedDit(out, p.cfg, q, ptq, p.extra),
+  }, req);
 }

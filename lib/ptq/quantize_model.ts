@@ -216,11 +216,10 @@ export function quantizeModel(
   c: ModelConfig,
   flat: Float32Array,
   inputs: Map<string, Float64Array>,
-  M: number,
   r: PtqRecipe,
   o: QuantizeOptions,
 ): QuantizedModel {
-  return runSearch(quantizeModelSearch(c, flat, inputs, M, r, o));
+  return runSearch(quantizeModelSearch(c, flat, inputs, r, o));
 }
 
 /** {@link quantizeModel} as a {@link QuadSearch}. */
@@ -228,7 +227,6 @@ export function* quantizeModelSearch(
   c: ModelConfig,
   flat: Float32Array,
   inputs: Map<string, Float64Array>,
-  _M: number,
   r: PtqRecipe,
   o: QuantizeOptions,
 ): QuadSearch<QuantizedModel> {

@@ -10,14 +10,15 @@ import { loadSource } from "../data/sources.ts";
 import { validationBatches } from "../data/batches.ts";
 import { calibrationBatches, captureInputs } from "./calib.ts";
 import { meanLoss } from "./forward.ts";
-import { parseBits, type PtqRecipe, recipeByName } from "./recipes.ts";
+import { parseBits, recipeByName } from "./recipes.ts";
 import { quantizeModelSearch } from "./quantize_model.ts";
 import { type QuadRequest, type QuadSearch, runSearch, runSearchAsync } from "./quad_batch.ts";
 import { type LayerReport } from "./quantize_model.ts";
-import { type PtqConfig, readPtqConfig, writeQuantized } from "./checkpoint.ts";
-import { actHook } from "./quant.ts";
+import { readPtqConfig, writeQuantized } from "./checkpoint.ts";
+import { type JobResult, type PreparedJob, preparedJob, runJobSearch } from "./job.ts";
+import { gpuQuad, type QuadStats } from "../../kernels/ptq/quad.ts";
 import { type PreparedDitPtq, prepareDitPtq, runDitPreparedSearch } from "./dit_run.ts";
-import type { DitScope } from "./dit_forward.ts";
+import type { DitScope } from "./dit_layers.ts";
 
 /** A PTQ request. */
 export interface PtqRequest {
@@ -62,17 +63,14 @@ export interface PtqReport {
 export type PreparedPtq = PreparedLlamaPtq | PreparedDitPtq;
 
 /** A Llama job validated and loaded. */
-export interface PreparedLlamaPtq {
+export interface PreparedLlamaPtq extends PreparedJob {
   /** Family tag. */
   family: "llama";
-  recipe: PtqRecipe;
-  bits: { bits: string; w: number; a: number };
+  /** Model shape. */
   cfg: ModelConfig;
-  params: Float32Array;
-  extra: Record<string, unknown>;
+  /** Data source of calibration and validation. */
   data: string;
-  calib: number;
-  seed: number;
+  /** Validation tokens for lossBefore / lossAfter. */
   evalTokens: number;
 }
 
@@ -119,14 +117,9 @@ export function preparePtq(req: PtqRequest): PreparedPtq {
   const evalTokens = req.evalTokens ?? Math.min(fp.train?.evalTokens ?? 4096, 4096);
   return {
     family: "llama",
-    recipe,
-    bits,
+    ...preparedJob(recipe, bits, params, fp, calib, req.seed ?? 0),
     cfg,
-    params,
-    extra: { train: fp.train ?? null, step: fp.step ?? null },
     data,
-    calib,
-    seed: req.seed ?? 0,
     evalTokens,
   };
 }
@@ -148,57 +141,65 @@ export function runPreparedWith(
   return runSearchAsync(runPreparedSearch(p, req), evaluate);
 }
 
+/** A job's report with where its searches ran: what `deno task ptq --json` prints. */
+export interface PtqJobReport extends PtqReport {
+  /** "gpu" when the searches' batched errors went to the GPU evaluator, else "cpu". */
+  search: "gpu" | "cpu";
+  /** On the GPU: what went where. */
+  searchStats?: QuadStats;
+}
+
+/**
+ * Runs a prepared job as `deno task ptq` and the sweep's PTQ stage do: the fpq recipes' searches (the only
+ * GEMM-shaped ones) answered on the GPU (kernels/ptq/quad.ts; requests under 2^24 multiply-adds on the CPU
+ * reference), every other recipe — and every recipe when `cpu` — float64 on the CPU (the reference).
+ */
+export async function runPtqJob(
+  p: PreparedPtq,
+  req: PtqRequest,
+  o: { cpu?: boolean } = {},
+): Promise<PtqJobReport> {
+  const gpu = !o.cpu && p.recipe.method === "fpq" ? await gpuQuad() : undefined;
+  if (!gpu) return { ...runPrepared(p, req), search: "cpu" };
+  req.log?.(`searches on the GPU: ${gpu.adapter}`);
+  const report = await runPreparedWith(p, req, gpu.evaluate);
+  const st = gpu.stats;
+  req.log?.(
+    `search requests: ${st.gpuRequests} on the GPU (${(st.gpuMacs / 1e9).toFixed(2)} G multiply-adds), ` +
+      `${st.cpuRequests} below the size threshold on the CPU`,
+  );
+  return { ...report, search: "gpu", searchStats: st };
+}
+
 /** A prepared job as a {@link QuadSearch}: yields every batched error request of its searches. */
 export function* runPreparedSearch(p: PreparedPtq, req: PtqRequest): QuadSearch<PtqReport> {
   const t0 = performance.now();
-  if (p.family === "dit") {
-    const r = yield* runDitPreparedSearch(p, req);
-    return {
-      recipe: p.recipe.name,
-      bits: p.bits.bits,
-      lossBefore: r.lossBefore,
-      lossAfter: r.lossAfter,
-      delta: r.lossAfter - r.lossBefore,
-      layers: r.layers,
-      seconds: (performance.now() - t0) / 1000,
-    };
-  }
+  const r = yield* (p.family === "dit" ? runDitPreparedSearch(p, req) : runLlamaPreparedSearch(p, req));
+  return {
+    recipe: p.recipe.name,
+    bits: p.bits.bits,
+    lossBefore: r.lossBefore,
+    lossAfter: r.lossAfter,
+    delta: r.lossAfter - r.lossBefore,
+    layers: r.layers,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** A prepared Llama job: calibration sequences and validation tokens of its data source. */
+function runLlamaPreparedSearch(p: PreparedLlamaPtq, req: PtqRequest): QuadSearch<JobResult> {
   const src = loadSource(p.data);
   const T = p.cfg.context;
   const calib = calibrationBatches(src.train, T, p.calib, p.seed);
   const val = validationBatches(src.val, T, 8, p.evalTokens).batches;
-  const lossBefore = meanLoss(p.cfg, p.params, val);
-  req.log?.(`loss before ${lossBefore.toFixed(4)}`);
-  const { inputs, M } = captureInputs(p.cfg, p.params, calib);
-  const q = yield* quantizeModelSearch(p.cfg, p.params, inputs, M, p.recipe, {
-    wBits: p.bits.w,
-    aBits: p.bits.a,
-    seed: p.seed,
-    iters: req.iters,
-    log: req.log,
-  });
-  const lossAfter = meanLoss(p.cfg, q.params, val, actHook(q.acts));
-  const ptq: PtqConfig = {
-    recipe: p.recipe.name,
-    bits: p.bits.bits,
-    source: req.checkpoint,
-    calib: p.calib,
-    seed: p.seed,
-    acts: q.acts,
-    weights: q.weights,
-    lossBefore,
-    lossAfter,
-  };
-  writeQuantized(req.out, p.cfg, q, ptq, p.extra);
-  return {
-    recipe: p.recipe.name,
-    bits: p.bits.bits,
-    lossBefore,
-    lossAfter,
-    delta: lossAfter - lossBefore,
-    layers: q.layers,
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return runJobSearch(p, {
+    loss: (params, hook) => meanLoss(p.cfg, params, val, hook),
+    lossLine: (loss) => `loss before ${loss.toFixed(4)}`,
+    capture: () => captureInputs(p.cfg, p.params, calib).inputs,
+    quantize: (inputs, o) => quantizeModelSearch(p.cfg, p.params, inputs, p.recipe, o),
+    ptqExtra: {},
+    write: (out, q, ptq) => writeQuantized(out, p.cfg, q, ptq, p.extra),
+  }, req);
 }
 
 /** Validates, then runs one PTQ job. */

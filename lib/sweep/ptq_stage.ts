@@ -5,7 +5,9 @@
  * a_bits, loss_before, loss_after, delta, seconds, plus the run's N `params` and D `tokens`, so that
  * `deno task fit results/<exp>/ptq.csv --form kumar-ptq --n-col params --d-col tokens --loss-col delta
  * --bits-col a_bits --where recipe=fpq` fits the post-training law directly). A job is done when its row exists: finished jobs are never
- * redone; a killed job left no row and restarts from scratch (its directory is cleared first). CPU only.
+ * redone; a killed job left no row and restarts from scratch (its directory is cleared first). Jobs run as
+ * `deno task ptq` runs them (lib/ptq/run.ts `runPtqJob`): the fpq recipes' searches on the GPU, the rest of
+ * PTQ float64 on the CPU; each job's `report.json` is `deno task ptq --json`'s output.
  * @module
  */
 import { parse } from "csv-parse/sync";
@@ -15,7 +17,7 @@ import type { Experiment } from "../spec/schema.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../results/atomic.ts";
 import type { ResultsDir } from "../results/store.ts";
 import { parseBits, recipeByName } from "../ptq/recipes.ts";
-import { runPtq } from "../ptq/run.ts";
+import { preparePtq, runPtqJob } from "../ptq/run.ts";
 
 /** Columns of ptq.csv. */
 export const PTQ_COLUMNS = [
@@ -100,7 +102,7 @@ export async function runPtqStage(
       const out = `${dir.runDir(id)}/ptq/${j.recipe}-${j.bits}`;
       await Deno.remove(out, { recursive: true }).catch(() => {});
       opts.note?.(`ptq ${id} ${j.recipe} ${j.bits} …`);
-      const r = runPtq({
+      const req = {
         checkpoint: dir.ckptDir(id),
         recipe: j.recipe,
         bits: j.bits,
@@ -110,7 +112,8 @@ export async function runPtqStage(
         evalTokens: o?.evalTokens,
         iters: o?.iters,
         data: spec.data,
-      });
+      };
+      const r = await runPtqJob(preparePtq(req), req);
       await writeJsonAtomic(`${out}/report.json`, r);
       rows.push({
         run_id: id,

@@ -16,9 +16,10 @@
  *   ε̂       = unpatchify(out) (within a patch the outputs are ordered (i, j, c))
  * Loss: mean over all B·C·H·W values of (ε̂ − ε)².
  *
- * Public API: {@link ditForward} (ε̂), {@link ditLossAndGrads} (loss + flat gradient), {@link ditLoss},
- * {@link timestepEmbedding}, {@link ditBlockForward} (one block, for the adaLN-Zero identity check),
- * {@link toFloat64}. Parameters and gradients are flat buffers in the {@link ditLayout} order.
+ * Public API: {@link ditForward} (ε̂, optionally with a {@link LinearInputHook} on every linear's input: the
+ * PTQ calibration capture and activation quantizers), {@link ditLossAndGrads} (loss + flat gradient),
+ * {@link ditLoss}, {@link timestepEmbedding}, {@link ditBlockForward} (one block, for the adaLN-Zero identity
+ * check), {@link toFloat64}. Parameters and gradients are flat buffers in the {@link ditLayout} order.
  * @module
  */
 import { type DitConfig, ditLayout, ditPatchDim, ditTokens, FREQ_DIM, tensorView } from "./config.ts";
@@ -245,6 +246,24 @@ function attnB(dO: Float64Array, qkv: Float64Array, P: Float64Array, T: number, 
 
 type View = (name: string) => Float64Array;
 
+/**
+ * A hook on the input of a linear layer in {@link ditForward}: called with the layer's weight name (e.g.
+ * `blocks.0.attn.qkv.weight`), its input X [rows, inF] and the two sizes; returns the operand the product
+ * reads (X itself, or a replacement of the same size). The forward runs one sample at a time, so a hook sees
+ * one image's rows: [T, inF] for the patch embedding, the block linears and the final linear; [1, inF] for the
+ * timestep MLP and the adaLN modulations.
+ */
+export type LinearInputHook = (name: string, X: Float64Array, rows: number, inF: number) => Float64Array;
+
+/** Y[n, outD] = X[n, inD] · Wᵀ + b of the linear layer `name` (tensors `name`.weight, `name`.bias). */
+type Lin = (name: string, X: Float64Array, n: number, inD: number, outD: number) => Float64Array;
+
+/** The linear layers of a parameter view, each input passed through `hook` first when one is given. */
+function linears(p: View, hook?: LinearInputHook): Lin {
+  return (name, X, n, inD, outD) =>
+    linF(hook ? hook(`${name}.weight`, X, n, inD) : X, n, inD, p(`${name}.weight`), p(`${name}.bias`), outD);
+}
+
 /** Everything one block's forward keeps for its backward. */
 interface BlockCache {
   mod: Float64Array;
@@ -262,23 +281,23 @@ interface BlockCache {
   M: Float64Array;
 }
 
-function blockF(cfg: DitConfig, p: View, i: number, x: Float64Array, sc: Float64Array) {
+function blockF(cfg: DitConfig, lin: Lin, i: number, x: Float64Array, sc: Float64Array) {
   const h = cfg.hidden, T = ditTokens(cfg), f = cfg.mlpRatio * h, b = `blocks.${i}`;
-  const mod = linF(sc, 1, h, p(`${b}.adaLN_modulation.1.weight`), p(`${b}.adaLN_modulation.1.bias`), 6 * h);
+  const mod = lin(`${b}.adaLN_modulation.1`, sc, 1, h, 6 * h);
   const n1 = lnF(x, T, h);
   const m1 = modulate(n1.y, T, h, mod, 0, h);
-  const qkv = linF(m1, T, h, p(`${b}.attn.qkv.weight`), p(`${b}.attn.qkv.bias`), 3 * h);
+  const qkv = lin(`${b}.attn.qkv`, m1, T, h, 3 * h);
   const { O, P } = attnF(qkv, T, h, cfg.heads);
-  const A = linF(O, T, h, p(`${b}.attn.proj.weight`), p(`${b}.attn.proj.bias`), h);
+  const A = lin(`${b}.attn.proj`, O, T, h, h);
   const x1 = new Float64Array(T * h);
   for (let r = 0; r < T; r++) {
     for (let k = 0; k < h; k++) x1[r * h + k] = x[r * h + k] + mod[2 * h + k] * A[r * h + k];
   }
   const n2 = lnF(x1, T, h);
   const m2 = modulate(n2.y, T, h, mod, 3 * h, 4 * h);
-  const H1 = linF(m2, T, h, p(`${b}.mlp.fc1.weight`), p(`${b}.mlp.fc1.bias`), f);
+  const H1 = lin(`${b}.mlp.fc1`, m2, T, h, f);
   const G = mapA(H1, gelu);
-  const M = linF(G, T, f, p(`${b}.mlp.fc2.weight`), p(`${b}.mlp.fc2.bias`), h);
+  const M = lin(`${b}.mlp.fc2`, G, T, f, h);
   const x2 = new Float64Array(T * h);
   for (let r = 0; r < T; r++) {
     for (let k = 0; k < h; k++) x2[r * h + k] = x1[r * h + k] + mod[5 * h + k] * M[r * h + k];
@@ -390,7 +409,7 @@ export function ditBlockForward(
   c: Float64Array,
 ): Float64Array {
   const layout = ditLayout(cfg);
-  return blockF(cfg, (n) => tensorView(layout, params, n), block, x, mapA(c, silu)).out;
+  return blockF(cfg, linears((n) => tensorView(layout, params, n)), block, x, mapA(c, silu)).out;
 }
 
 /** Patchify sample b of x [B, C, H, W] into [T, C·p·p] rows ordered (c, i, j). */
@@ -420,17 +439,17 @@ function unpatchIndex(cfg: DitConfig, tok: number, k: number): number {
   return (c * S + py * p + i) * S + px * p + j;
 }
 
-/** Full forward of one sample with everything the backward needs. */
-function sampleF(cfg: DitConfig, p: View, inp: DitInput, b: number) {
+/** Full forward of one sample with everything the backward needs (`lin`: the linear layers of `p`). */
+function sampleF(cfg: DitConfig, p: View, lin: Lin, inp: DitInput, b: number) {
   const h = cfg.hidden, T = ditTokens(cfg), P = ditPatchDim(cfg);
   const patches = patchify(cfg, inp.x, b);
-  const x0 = linF(patches, T, P, p("x_embedder.proj.weight"), p("x_embedder.proj.bias"), h);
+  const x0 = lin("x_embedder.proj", patches, T, P, h);
   const pos = p("pos_embed");
   for (let k = 0; k < x0.length; k++) x0[k] += pos[k];
   const tf = timestepEmbedding(inp.t[b]);
-  const a1 = linF(tf, 1, FREQ_DIM, p("t_embedder.mlp.0.weight"), p("t_embedder.mlp.0.bias"), h);
+  const a1 = lin("t_embedder.mlp.0", tf, 1, FREQ_DIM, h);
   const s1 = mapA(a1, silu);
-  const temb = linF(s1, 1, h, p("t_embedder.mlp.2.weight"), p("t_embedder.mlp.2.bias"), h);
+  const temb = lin("t_embedder.mlp.2", s1, 1, h, h);
   const y = inp.y[b];
   if (!(Number.isInteger(y) && y >= 0 && y <= cfg.numClasses)) {
     throw new Error(`dit: label ${y} out of range`);
@@ -442,33 +461,35 @@ function sampleF(cfg: DitConfig, p: View, inp: DitInput, b: number) {
   const xs: Float64Array[] = [x0];
   const caches: BlockCache[] = [];
   for (let i = 0; i < cfg.depth; i++) {
-    const r = blockF(cfg, p, i, xs[i], sc);
+    const r = blockF(cfg, lin, i, xs[i], sc);
     xs.push(r.out);
     caches.push(r.cache);
   }
-  const fmod = linF(
-    sc,
-    1,
-    h,
-    p("final_layer.adaLN_modulation.1.weight"),
-    p("final_layer.adaLN_modulation.1.bias"),
-    2 * h,
-  );
+  const fmod = lin("final_layer.adaLN_modulation.1", sc, 1, h, 2 * h);
   const nf = lnF(xs[cfg.depth], T, h);
   const mf = modulate(nf.y, T, h, fmod, 0, h);
-  const out = linF(mf, T, h, p("final_layer.linear.weight"), p("final_layer.linear.bias"), P);
+  const out = lin("final_layer.linear", mf, T, h, P);
   return { patches, tf, a1, s1, y, c, sc, xs, caches, fmod, nf, mf, out };
 }
 
-/** ε̂ [B, C, H, W] of a batch (float64). `params` is the flat layout buffer (float32 or float64). */
-export function ditForward(cfg: DitConfig, params: Float32Array | Float64Array, inp: DitInput): Float64Array {
+/**
+ * ε̂ [B, C, H, W] of a batch (float64). `params` is the flat layout buffer (float32 or float64); `hook`, when
+ * given, sees (and may replace) the input of every linear layer, sample by sample ({@link LinearInputHook}).
+ */
+export function ditForward(
+  cfg: DitConfig,
+  params: Float32Array | Float64Array,
+  inp: DitInput,
+  hook?: LinearInputHook,
+): Float64Array {
   const layout = ditLayout(cfg);
   const flat = params instanceof Float64Array ? params : toFloat64(params);
   const p: View = (n) => tensorView(layout, flat, n);
+  const lin = linears(p, hook);
   const S = cfg.inputSize, C = cfg.inChannels, T = ditTokens(cfg), P = ditPatchDim(cfg);
   const eps = new Float64Array(inp.batch * C * S * S);
   for (let b = 0; b < inp.batch; b++) {
-    const { out } = sampleF(cfg, p, inp, b);
+    const { out } = sampleF(cfg, p, lin, inp, b);
     const base = b * C * S * S;
     for (let tok = 0; tok < T; tok++) {
       for (let k = 0; k < P; k++) eps[base + unpatchIndex(cfg, tok, k)] = out[tok * P + k];
@@ -505,11 +526,12 @@ export function ditLossAndGrads(
   const grads = new Float64Array(layout.totalFloats);
   const p: View = (n) => tensorView(layout, flat, n);
   const g: View = (n) => tensorView(layout, grads, n);
+  const lin = linears(p);
   const h = cfg.hidden, S = cfg.inputSize, C = cfg.inChannels, T = ditTokens(cfg), P = ditPatchDim(cfg);
   const count = inp.batch * C * S * S;
   let loss = 0;
   for (let b = 0; b < inp.batch; b++) {
-    const f = sampleF(cfg, p, inp, b);
+    const f = sampleF(cfg, p, lin, inp, b);
     const base = b * C * S * S;
     const dout = new Float64Array(T * P);
     for (let tok = 0; tok < T; tok++) {
