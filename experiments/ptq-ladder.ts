@@ -2,7 +2,7 @@
  * Evidence for post-training quantization (issue 11): does the loss added by FP4 PTQ grow with the data a model
  * was trained on (Kumar et al.), and which recipe bends it? Three sizes (1–3 layers at width 32, N 13k–40k)
  * × three token budgets (27k–108k, D/N 0.7–8) trained in BF16 on byte-level SOTU, then every PTQ recipe at
- * W4A4 and W4A8 on every final checkpoint (216 jobs; lib/ptq on the CPU, 16 calibration sequences, loss
+ * W4A4 and W4A8 on every final checkpoint (216 jobs; lib/ptq, FPQ's format search on the GPU, the rest on the CPU, 16 calibration sequences, loss
  * before/after on 4,096 held-out tokens, 200 AdaRound iterations).
  *
  * `deno task sweep experiments/ptq-ladder.ts` (resumable; `--only model=xs,tokens=26880` for a slice);
