@@ -2,8 +2,9 @@
  * `deno task bench train [--shape demo|small|reference[,…]] [--layers 4 --d-model 128 --heads 4 --ffn N
  * --context 128 --batch 16 --steps 10 --fwd fp32 --bwd fp32 | --scheme NAME --attention NAME --no-torch --profile --json]`
  *
- * `--shape` benches named shapes ({@link BENCH_SHAPES}) one after another in the same process, each with the
- * single-threaded PyTorch peer, and closes with a table carrying the CPU model (lscpu) and load averages.
+ * `--shape` benches named shapes ({@link BENCH_SHAPES} in bench/shapes.ts; demo follows the demo's spec,
+ * experiments/quartet-tiny.ts) one after another in the same process, each with the single-threaded PyTorch
+ * peer, and closes with a table carrying the CPU model (lscpu) and load averages.
  *
  * Times full training steps of the engine (submitted back to back, one await at the end, like `train()`),
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
@@ -31,6 +32,7 @@ import {
   FP32_ATTENTION,
 } from "../lib/attention/recipes.ts";
 import { attentionLines, benchAttention } from "./attention.ts";
+import { BENCH_SHAPES } from "./shapes.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 export function cpuSeconds(): number {
@@ -92,16 +94,6 @@ export async function torchPeer(
     return `cannot run /usr/bin/python3: ${(e as Error).message}`;
   }
 }
-
-/** The shapes `--shape` names: the demo's (experiments/quartet-tiny.ts), quartet-small's largest, the reference. */
-export const BENCH_SHAPES = {
-  /** quartet-tiny's smallest model: 1 layer, d 32, batch 4 × context 32. */
-  demo: { layers: 1, dModel: 32, heads: 1, context: 32, batch: 4, steps: 200 },
-  /** quartet-small's largest model (params 1.2e5 → 2 layers, d 64 by its shape rule): batch 16 × context 128. */
-  small: { layers: 2, dModel: 64, heads: 2, context: 128, batch: 16, steps: 30 },
-  /** The reference model: 4 layers, d 128, 4 heads, batch 16 × context 128. */
-  reference: { layers: 4, dModel: 128, heads: 4, context: 128, batch: 16, steps: 10 },
-} as const;
 
 /** What one engine measurement needs. */
 interface BenchJob {
