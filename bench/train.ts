@@ -17,12 +17,10 @@
 import { dispatchTimesMs } from "./profile.ts";
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
-import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
-import { initParams, paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
-import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import { getRuntime } from "../lib/engine/train.ts";
+import { paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { type Dispatch, Program } from "../lib/gpu/runtime.ts";
-import { loadSource } from "../lib/data/sources.ts";
-import { BatchSampler } from "../lib/data/batches.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import {
@@ -33,6 +31,7 @@ import {
 } from "../lib/attention/recipes.ts";
 import { attentionLines, benchAttention } from "./attention.ts";
 import { BENCH_SHAPES } from "./shapes.ts";
+import { warmSingleRun } from "./single_run.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 export function cpuSeconds(): number {
@@ -119,19 +118,9 @@ async function benchOne(job: BenchJob) {
   const { rt, adapter } = await getRuntime();
   const tBuild = performance.now();
   const model = GpuModel.create(rt, cfg, { batch: B, recipe: resolveRecipe(pair) });
-  model.setParams(initParams(cfg, 0));
-  const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
-  const dev = rt.device;
-  const step = (s: number) => {
-    const b = sampler.at(s);
-    model.writeBatch(packBatch(b.inputs, b.targets, cfg.vocab));
-    const [lr, ss, bc2] = adamScalars(s, 1000, 1e-3);
-    model.writeStep(lr, ss, bc2, stepSeed(0, s));
-    model.trainProgram.submit(dev);
-  };
   // warm-up (pipeline compilation happens at build time; first runs touch all memory)
-  for (let s = 0; s < 2; s++) step(s);
-  await dev.queue.onSubmittedWorkDone();
+  const step = await warmSingleRun(rt, model, cfg, B);
+  const dev = rt.device;
   const buildSeconds = (performance.now() - tBuild) / 1000;
 
   // full steps
