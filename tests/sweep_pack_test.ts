@@ -6,11 +6,17 @@
 import assert from "node:assert/strict";
 import { parseExperiment } from "../lib/spec/validate.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
-import { ResultsDir } from "../lib/results/store.ts";
 import { packPlan } from "../lib/sweep/packing.ts";
 import { dryRunReport } from "../lib/sweep/dryrun.ts";
 import { branchStep } from "../lib/sweep/sharing.ts";
-import { assertResumed, assertSameAsAlone, sweepAll, sweepUntil, wsdSpec } from "./fixtures/wsd_sweep.ts";
+import {
+  assertResumed,
+  assertSameAsAlone,
+  sweepAll,
+  sweepUntil,
+  withSweep,
+  wsdSpec,
+} from "./fixtures/wsd_sweep.ts";
 
 // 12 and 20 steps; the 12-step runs branch from the 20-step ones at step 9
 const spec = wsdSpec("pack-test", ["bf16"], [12, 20], [0, 1]);
@@ -46,11 +52,7 @@ Deno.test("pack: plans (seeds pack, schemes never mix, trunks before branches, -
 });
 
 Deno.test("pack: an interrupted packed sweep resumes, and every run equals the run trained alone", async () => {
-  const root = await Deno.makeTempDir({ prefix: "pack-sweep-" });
-  try {
-    const parsed = parseExperiment(spec);
-    const dir = ResultsDir.of(root, spec.name);
-    const { runs } = await expandExperiment(parsed);
+  await withSweep(spec, "pack-sweep-", async ({ root, parsed, dir, runs }) => {
     const short = runs.filter((r) => r.config.steps === 12);
     assert.equal(branchStep(short[0].config), 9);
     // Stop the first sweep once the packed trunks have written a branch checkpoint.
@@ -60,7 +62,5 @@ Deno.test("pack: an interrupted packed sweep resumes, and every run equals the r
     assert.ok(notes.filter((l) => l.startsWith("packed: ")).length === 2, notes.join("\n"));
     for (const r of short) assertResumed(notes, r.id, 9);
     await assertSameAsAlone(dir, runs);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { parseExperiment } from "../lib/spec/validate.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
-import { ResultsDir } from "../lib/results/store.ts";
 import { branchStep, sharedTokens, sharingGroups } from "../lib/sweep/sharing.ts";
 import { assignShards } from "../lib/sweep/shard.ts";
 import { dryRunReport } from "../lib/sweep/dryrun.ts";
@@ -18,6 +17,7 @@ import {
   PER_STEP as perStep,
   sweepAll,
   sweepUntil,
+  withSweep,
   wsdSpec,
 } from "./fixtures/wsd_sweep.ts";
 
@@ -66,11 +66,7 @@ Deno.test("sharing: groups, branch points, token counts, shards and the dry run"
 });
 
 Deno.test("sharing: an interrupted sweep branches, resumes, and every run equals the run trained alone", async () => {
-  const root = await Deno.makeTempDir({ prefix: "wsd-sweep-" });
-  try {
-    const parsed = parseExperiment(spec);
-    const dir = ResultsDir.of(root, spec.name);
-    const { runs } = await expandExperiment(parsed);
+  await withSweep(spec, "wsd-sweep-", async ({ root, parsed, dir, runs }) => {
     const [trunk, mid, short] = sharingGroups(runs)[0];
     // Stop the first sweep once the trunk has written the shortest run's branch checkpoint.
     await sweepUntil(parsed, root, `${dir.ckptDir(short.id)}/trainer_state.json`);
@@ -80,7 +76,5 @@ Deno.test("sharing: an interrupted sweep branches, resumes, and every run equals
     assertResumed(notes, mid.id, 15);
     assertResumed(notes, short.id, 9);
     await assertSameAsAlone(dir, [trunk, mid, short]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
