@@ -7,15 +7,12 @@
  * @module
  */
 import { dispatchTimesMs } from "./profile.ts";
-import { adamScalars, stepSeed } from "../lib/engine/train.ts";
-import { initParams } from "../lib/models/llama/config.ts";
-import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import type { Dispatch, Runtime } from "../lib/gpu/runtime.ts";
 import type { ModelConfig } from "../lib/engine/api.ts";
 import type { LinearScheme } from "../lib/layers/linear.ts";
-import { loadSource } from "../lib/data/sources.ts";
-import { BatchSampler } from "../lib/data/batches.ts";
 import type { AttentionRecipe } from "../lib/attention/recipes.ts";
+import { warmSingleRun } from "./single_run.ts";
 
 /** Figures of one attention variant. */
 export interface AttentionBench {
@@ -45,18 +42,8 @@ export async function benchAttention(
 ): Promise<AttentionBench> {
   const model = GpuModel.create(rt, cfg, { batch, recipe, attention: att });
   try {
-    model.setParams(initParams(cfg, 0));
-    const sampler = new BatchSampler(loadSource("sotu").train, cfg.context, batch, 0);
+    const step = await warmSingleRun(rt, model, cfg, batch);
     const dev = rt.device;
-    const step = (s: number) => {
-      const b = sampler.at(s);
-      model.writeBatch(packBatch(b.inputs, b.targets, cfg.vocab));
-      const [lr, ss, bc2] = adamScalars(s, 1000, 1e-3);
-      model.writeStep(lr, ss, bc2, stepSeed(0, s));
-      model.trainProgram.submit(dev);
-    };
-    for (let s = 0; s < 2; s++) step(s);
-    await dev.queue.onSubmittedWorkDone();
     const t0 = performance.now();
     for (let s = 2; s < 2 + steps; s++) step(s);
     await dev.queue.onSubmittedWorkDone();

@@ -1,7 +1,8 @@
 /**
  * `deno task bench pack [--ks 1,2,4,8] [--steps 100] [--repeats 2] [--scheme bf16] [--no-torch] [--json]`
  *
- * Packed runs (lib/engine/pack.ts) at the demo's shape (1 layer, d 32, batch 4 × context 32): for each K,
+ * Packed runs (lib/engine/pack.ts) at the demo's shape (bench/shapes.ts: the smallest model of
+ * experiments/quartet-tiny.ts at its batch × context; today 1 layer, d 32, batch 16 × context 32): for each K,
  * K runs (seeds 0…K−1) train in one packed model, steps submitted back to back with each step's batch and
  * step scalars written as the trainer writes them; K = 1 is the ordinary single-run model. Prints tokens per
  * wall second and per CPU-second of this process (llvmpipe threads included) for every K, measured in the
@@ -12,7 +13,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BENCH_SHAPES, cpuModel, cpuSeconds, loadAvg, torchPeer } from "./train.ts";
+import { cpuModel, cpuSeconds, loadAvg, torchPeer } from "./train.ts";
+import { BENCH_SHAPES, shapeLabel } from "./shapes.ts";
 import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
 import { initParams, resolveModelConfig } from "../lib/models/llama/config.ts";
 import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
@@ -134,7 +136,7 @@ export async function main(args: string[]): Promise<void> {
   const log = o.json ? () => {} : (s: string) => console.log(s);
   const load0 = loadAvg();
   log(
-    `bench pack: demo shape (1L d32 h1, batch 4 × context 32), scheme ${o.scheme}, ${o.steps} steps per K, ` +
+    `bench pack: demo shape (${shapeLabel(sh)}), scheme ${o.scheme}, ${o.steps} steps per K, ` +
       `${o.repeats} round(s); load ${load0}`,
   );
   const got = new Map<number, Row[]>(o.ks.map((k) => [k, []]));

@@ -2,8 +2,9 @@
  * `deno task bench train [--shape demo|small|reference[,…]] [--layers 4 --d-model 128 --heads 4 --ffn N
  * --context 128 --batch 16 --steps 10 --fwd fp32 --bwd fp32 | --scheme NAME --attention NAME --no-torch --profile --json]`
  *
- * `--shape` benches named shapes ({@link BENCH_SHAPES}) one after another in the same process, each with the
- * single-threaded PyTorch peer, and closes with a table carrying the CPU model (lscpu) and load averages.
+ * `--shape` benches named shapes ({@link BENCH_SHAPES} in bench/shapes.ts; demo follows the demo's spec,
+ * experiments/quartet-tiny.ts) one after another in the same process, each with the single-threaded PyTorch
+ * peer, and closes with a table carrying the CPU model (lscpu) and load averages.
  *
  * Times full training steps of the engine (submitted back to back, one await at the end, like `train()`),
  * the GEMMs of a step on their own, and a per-kernel profile from timestamp queries; reports tokens/s and
@@ -16,12 +17,10 @@
 import { dispatchTimesMs } from "./profile.ts";
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
 import { parseArgs } from "node:util";
-import { adamScalars, getRuntime, stepSeed } from "../lib/engine/train.ts";
-import { initParams, paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
-import { GpuModel, packBatch } from "../lib/models/llama/model.ts";
+import { getRuntime } from "../lib/engine/train.ts";
+import { paramCounts, resolveModelConfig } from "../lib/models/llama/config.ts";
+import { GpuModel } from "../lib/models/llama/model.ts";
 import { type Dispatch, Program } from "../lib/gpu/runtime.ts";
-import { loadSource } from "../lib/data/sources.ts";
-import { BatchSampler } from "../lib/data/batches.ts";
 import { schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { resolveRecipe } from "../lib/schemes/resolve.ts";
 import {
@@ -31,6 +30,8 @@ import {
   FP32_ATTENTION,
 } from "../lib/attention/recipes.ts";
 import { attentionLines, benchAttention } from "./attention.ts";
+import { BENCH_SHAPES } from "./shapes.ts";
+import { warmSingleRun } from "./single_run.ts";
 
 /** CPU seconds used by this process so far (all threads, user + system). */
 export function cpuSeconds(): number {
@@ -93,16 +94,6 @@ export async function torchPeer(
   }
 }
 
-/** The shapes `--shape` names: the demo's (experiments/quartet-tiny.ts), quartet-small's largest, the reference. */
-export const BENCH_SHAPES = {
-  /** quartet-tiny's smallest model: 1 layer, d 32, batch 4 × context 32. */
-  demo: { layers: 1, dModel: 32, heads: 1, context: 32, batch: 4, steps: 200 },
-  /** quartet-small's largest model (params 1.2e5 → 2 layers, d 64 by its shape rule): batch 16 × context 128. */
-  small: { layers: 2, dModel: 64, heads: 2, context: 128, batch: 16, steps: 30 },
-  /** The reference model: 4 layers, d 128, 4 heads, batch 16 × context 128. */
-  reference: { layers: 4, dModel: 128, heads: 4, context: 128, batch: 16, steps: 10 },
-} as const;
-
 /** What one engine measurement needs. */
 interface BenchJob {
   cfg: ReturnType<typeof resolveModelConfig>;
@@ -127,19 +118,9 @@ async function benchOne(job: BenchJob) {
   const { rt, adapter } = await getRuntime();
   const tBuild = performance.now();
   const model = GpuModel.create(rt, cfg, { batch: B, recipe: resolveRecipe(pair) });
-  model.setParams(initParams(cfg, 0));
-  const sampler = new BatchSampler(loadSource("sotu").train, T, B, 0);
-  const dev = rt.device;
-  const step = (s: number) => {
-    const b = sampler.at(s);
-    model.writeBatch(packBatch(b.inputs, b.targets, cfg.vocab));
-    const [lr, ss, bc2] = adamScalars(s, 1000, 1e-3);
-    model.writeStep(lr, ss, bc2, stepSeed(0, s));
-    model.trainProgram.submit(dev);
-  };
   // warm-up (pipeline compilation happens at build time; first runs touch all memory)
-  for (let s = 0; s < 2; s++) step(s);
-  await dev.queue.onSubmittedWorkDone();
+  const step = await warmSingleRun(rt, model, cfg, B);
+  const dev = rt.device;
   const buildSeconds = (performance.now() - tBuild) / 1000;
 
   // full steps

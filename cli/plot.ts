@@ -5,7 +5,7 @@
  * results directory. Bad input: one line on stderr, exit 2.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseTaskArgs } from "../lib/cli/args.ts";
 import { bopsModel, loadProfile, profileModel } from "../lib/fit/cost.ts";
 import { FitInputError } from "../lib/fit/data.ts";
 import type { FormName } from "../lib/fit/types.ts";
@@ -33,7 +33,7 @@ async function exists(p: string) {
 async function main(args: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseTaskArgs({
       args,
       allowPositionals: true,
       strict: true,
@@ -48,7 +48,7 @@ async function main(args: string[]) {
       },
     });
   } catch (e) {
-    fail(`${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`);
+    fail((e as Error).message);
   }
   const v = parsed.values;
   if (v.help) {

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { joinNegativeValues } from "../lib/cli/args.ts";
+import { joinNegativeValues, parseErrorLine } from "../lib/cli/args.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";
 import { formatNames, specFor, withClip } from "../lib/formats/presets.ts";
 import { HADAMARD_SIZES } from "../lib/formats/hadamard.ts";
@@ -60,9 +60,7 @@ export function specFromArgs(args: string[]): { spec: QuantSpec; device: "gpu" |
       allowPositionals: false,
     }).values;
   } catch (e) {
-    throw new UsageError(
-      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
-    );
+    throw new UsageError(parseErrorLine(e));
   }
   if (!v.format) throw new UsageError(`--format is required; choose one of: ${formatNames().join(", ")}`);
   let spec: QuantSpec;

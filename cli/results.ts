@@ -6,10 +6,11 @@
  * EXPERIMENT is a name under the results root or a path to a results directory.
  * @module
  */
-import { parseArgs } from "node:util";
-import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { parseTaskArgs } from "../lib/cli/args.ts";
+import { InputError } from "../lib/spec/errors.ts";
+import { runTask } from "../lib/cli/task.ts";
 import { ensureReadableDir } from "../lib/results/writable.ts";
-import { closestNames } from "../lib/spec/suggest.ts";
+import { closestExperiments, experimentNames } from "../lib/results/experiments.ts";
 import { currentRecords, mergeResults, sortedRows } from "../lib/results/merge.ts";
 import { ResultsDir } from "../lib/results/store.ts";
 import { type Format, FORMATS, renderRows } from "../lib/results/table.ts";
@@ -22,36 +23,22 @@ async function experimentDir(root: string, name: string): Promise<ResultsDir> {
   try {
     if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path.replace(/\/+$/, ""));
   } catch { /* not there */ }
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(root)) if (e.isDirectory) names.push(e.name);
-  } catch { /* no root */ }
-  const close = closestNames(name, names).map((n) => `"${n}"`);
   throw new InputError(
-    `no results for experiment "${name}" in ${root}/` +
-      (close.length ? `; did you mean ${close.join(", ")}?` : ""),
+    `no results for experiment "${name}" in ${root}/` + await closestExperiments(root, name),
   );
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: "string", default: "table" },
-        results: { type: "string", default: "results" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    throw new InputError(
-      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
-    );
-  }
-  const { values: v, positionals } = args;
+  const { values: v, positionals } = parseTaskArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string", default: "table" },
+      results: { type: "string", default: "results" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   if (v.help) {
     console.log(usage);
     return 0;
@@ -61,10 +48,7 @@ async function main(): Promise<number> {
   const rest = merge ? positionals.slice(1) : positionals;
   if (rest.length === 0 && !merge) {
     // No experiment named: list what the results root holds.
-    const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(v.results)) if (e.isDirectory) names.push(e.name);
-    } catch { /* no results yet */ }
+    const names = await experimentNames(v.results);
     if (!names.length) throw new InputError(`no experiments in ${v.results}/ yet (see --help)`);
     for (const n of names.sort()) {
       console.log(`${n}  ${(await currentRecords(new ResultsDir(`${v.results}/${n}`))).length} runs`);
@@ -88,12 +72,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-try {
-  Deno.exit(await main());
-} catch (e) {
-  if (e instanceof InputError) {
-    console.error(taskMessage("results", e.message));
-    Deno.exit(2);
-  }
-  throw e;
-}
+await runTask("results", main);

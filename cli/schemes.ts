@@ -4,6 +4,7 @@
  * name (an unknown name: the closest names and exit code 2).
  * @module
  */
+import { parseErrorLine } from "../lib/cli/args.ts";
 import { parseArgs } from "node:util";
 import { BACKWARD, FORWARD, NAMED, schemeNames, schemePair } from "../lib/schemes/catalog.ts";
 import { unknownNameMessage } from "../lib/spec/suggest.ts";
@@ -18,9 +19,7 @@ function main(args: string[]): void {
       options: { json: { type: "boolean" }, help: { type: "boolean" } },
     }));
   } catch (e) {
-    console.error(
-      `schemes: ${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
-    );
+    console.error(`schemes: ${parseErrorLine(e)}`);
     Deno.exit(2);
   }
   if (v.help) {

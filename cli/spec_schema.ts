@@ -7,7 +7,8 @@
 import { specJsonSchema } from "../lib/spec/schema.ts";
 import { writeTextAtomic } from "../lib/results/atomic.ts";
 import { parseFlags } from "../lib/cli/args.ts";
-import { InputError, taskMessage } from "../lib/spec/errors.ts";
+import { InputError } from "../lib/spec/errors.ts";
+import { runTask } from "../lib/cli/task.ts";
 
 const USAGE = "usage: deno task spec-schema [OUT]   (default experiments/spec.schema.json; - prints it)";
 
@@ -36,10 +37,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-try {
-  Deno.exit(await main(Deno.args));
-} catch (e) {
-  if (!(e instanceof InputError)) throw e;
-  console.error(taskMessage("spec-schema", e.message));
-  Deno.exit(2);
-}
+await runTask("spec-schema", () => main(Deno.args));

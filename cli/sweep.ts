@@ -6,9 +6,9 @@
  * after the current step (exit 130) and the next invocation resumes from the last checkpoints.
  * @module
  */
-import { parseArgs } from "node:util";
-import { InputError, specError, taskMessage } from "../lib/spec/errors.ts";
-import { joinNegativeValues } from "../lib/cli/args.ts";
+import { InputError, specError } from "../lib/spec/errors.ts";
+import { runTask } from "../lib/cli/task.ts";
+import { joinNegativeValues, parseTaskArgs } from "../lib/cli/args.ts";
 import { ensureReadableDir, ensureWritableDir } from "../lib/results/writable.ts";
 import { exitWithParent } from "../lib/cli/parent.ts";
 import { loadSpec } from "../lib/spec/load.ts";
@@ -41,43 +41,35 @@ const slurmFlags = [
 ] as const;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: joinNegativeValues(Deno.args, { "probe-steps": { type: "string" }, shard: { type: "string" } }),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "dry-run": { type: "boolean", default: false },
-        "no-probe": { type: "boolean", default: false },
-        "probe-steps": { type: "string", default: "4" },
-        shard: { type: "string" },
-        only: { type: "string" },
-        force: { type: "string", multiple: true, default: [] },
-        results: { type: "string", default: "results" },
-        "term-grace": { type: "string", default: "60" },
-        slurm: { type: "boolean", default: false },
-        tasks: { type: "string" },
-        partition: { type: "string" },
-        time: { type: "string" },
-        "cpus-per-task": { type: "string" },
-        "gpus-per-task": { type: "string" },
-        account: { type: "string" },
-        extra: { type: "string" },
-        "signal-before": { type: "string" },
-        "fit-form": { type: "string" },
-        baseline: { type: "string" },
-        attention: { type: "string" },
-        pack: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    throw new InputError(
-      `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "")} (see --help)`,
-    );
-  }
-  const { values: v, positionals } = args;
+  const { values: v, positionals } = parseTaskArgs({
+    args: joinNegativeValues(Deno.args, { "probe-steps": { type: "string" }, shard: { type: "string" } }),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      "dry-run": { type: "boolean", default: false },
+      "no-probe": { type: "boolean", default: false },
+      "probe-steps": { type: "string", default: "4" },
+      shard: { type: "string" },
+      only: { type: "string" },
+      force: { type: "string", multiple: true, default: [] },
+      results: { type: "string", default: "results" },
+      "term-grace": { type: "string", default: "60" },
+      slurm: { type: "boolean", default: false },
+      tasks: { type: "string" },
+      partition: { type: "string" },
+      time: { type: "string" },
+      "cpus-per-task": { type: "string" },
+      "gpus-per-task": { type: "string" },
+      account: { type: "string" },
+      extra: { type: "string" },
+      "signal-before": { type: "string" },
+      "fit-form": { type: "string" },
+      baseline: { type: "string" },
+      attention: { type: "string" },
+      pack: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   if (v.help) {
     console.log(usage);
     return 0;
@@ -224,12 +216,4 @@ async function main(): Promise<number> {
 }
 
 exitWithParent("sweep");
-try {
-  Deno.exit(await main());
-} catch (e) {
-  if (e instanceof InputError) {
-    console.error(taskMessage("sweep", e.message));
-    Deno.exit(2);
-  }
-  throw e;
-}
+await runTask("sweep", main);

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { writeSyntheticResults } from "../lib/fit/synthetic.ts";
+import { runScript } from "./fixtures/cli.ts";
 
 const cli = new URL("../cli/plot.ts", import.meta.url).pathname;
 
-async function run(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (...args: string[]) => runScript(cli, ...args);
 
 Deno.test("plot CLI writes SVG, PNG, HTML and spec for every chart under <results>/charts", async () => {
   const dir = await Deno.makeTempDir();

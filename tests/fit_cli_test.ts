@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { writeSyntheticResults } from "../lib/fit/synthetic.ts";
+import { runScript } from "./fixtures/cli.ts";
 
 const cli = new URL("../cli/fit.ts", import.meta.url).pathname;
 
-async function run(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", cli, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (...args: string[]) => runScript(cli, ...args);
 
 async function csv(text: string) {
   const path = await Deno.makeTempFile({ suffix: ".csv" });

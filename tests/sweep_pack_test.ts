@@ -5,30 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { parseExperiment } from "../lib/spec/validate.ts";
-import { runSweep } from "../lib/sweep/runner.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
-import { curveCsv, ResultsDir } from "../lib/results/store.ts";
-import { train } from "../lib/engine/train.ts";
 import { packPlan } from "../lib/sweep/packing.ts";
 import { dryRunReport } from "../lib/sweep/dryrun.ts";
 import { branchStep } from "../lib/sweep/sharing.ts";
+import {
+  assertResumed,
+  assertSameAsAlone,
+  sweepAll,
+  sweepUntil,
+  withSweep,
+  wsdSpec,
+} from "./fixtures/wsd_sweep.ts";
 
-const perStep = 2 * 32;
-const spec = {
-  name: "pack-test",
-  data: "sotu",
-  models: [{ layers: 1, dModel: 32, heads: 1 }],
-  schemes: ["bf16"],
-  // 12 and 20 steps; the 12-step runs branch from the 20-step ones at step 9
-  tokens: { absolute: [12 * perStep, 20 * perStep] },
-  seeds: [0, 1],
-  optimizer: { lr: { rule: "constant", value: 1e-2 }, schedule: { kind: "wsd", warmup: 3, decay: 0.25 } },
-  batch: 2,
-  context: 32,
-  evalEvery: 5,
-  evalTokens: 256,
-  checkpointEvery: 4,
-};
+// 12 and 20 steps; the 12-step runs branch from the 20-step ones at step 9
+const spec = wsdSpec("pack-test", ["bf16"], [12, 20], [0, 1]);
 
 Deno.test("pack: plans (seeds pack, schemes never mix, trunks before branches, --pack caps) and the dry run", async () => {
   const { runs } = await expandExperiment(parseExperiment(spec));
@@ -61,41 +52,15 @@ Deno.test("pack: plans (seeds pack, schemes never mix, trunks before branches, -
 });
 
 Deno.test("pack: an interrupted packed sweep resumes, and every run equals the run trained alone", async () => {
-  const root = await Deno.makeTempDir({ prefix: "pack-sweep-" });
-  try {
-    const parsed = parseExperiment(spec);
-    const dir = ResultsDir.of(root, spec.name);
-    const { runs } = await expandExperiment(parsed);
+  await withSweep(spec, "pack-sweep-", async ({ root, parsed, dir, runs }) => {
     const short = runs.filter((r) => r.config.steps === 12);
     assert.equal(branchStep(short[0].config), 9);
     // Stop the first sweep once the packed trunks have written a branch checkpoint.
-    const ctl = new AbortController();
-    const poll = setInterval(() => {
-      try {
-        Deno.statSync(`${dir.ckptDir(short[1].id)}/trainer_state.json`);
-        ctl.abort(new Error("stop"));
-      } catch { /* not yet */ }
-    }, 5);
-    await assert.rejects(runSweep({ spec: parsed, resultsRoot: root, sink: () => {}, signal: ctl.signal }));
-    clearInterval(poll);
-    const notes: string[] = [];
-    const s = await runSweep({ spec: parsed, resultsRoot: root, sink: (l, tr) => tr || notes.push(l) });
+    await sweepUntil(parsed, root, `${dir.ckptDir(short[1].id)}/trainer_state.json`);
+    const { s, notes } = await sweepAll(parsed, root);
     assert.equal(s.finished, 4);
     assert.ok(notes.filter((l) => l.startsWith("packed: ")).length === 2, notes.join("\n"));
-    for (const r of short) {
-      assert.ok(
-        notes.some((l) => l.includes(`${r.id}: resumed from its checkpoint at step 9`)),
-        notes.join("\n"),
-      );
-    }
-    for (const r of runs) {
-      const alone = await train(r.config);
-      const rec = (await dir.readRecord(r.id))!;
-      assert.equal(rec.row.final_val_loss, alone.finalValLoss, r.id);
-      assert.equal(rec.row.final_train_loss, alone.finalTrainLoss, r.id);
-      assert.equal(await Deno.readTextFile(dir.curvePath(r.id)), curveCsv(alone.curve), r.id);
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+    for (const r of short) assertResumed(notes, r.id, 9);
+    await assertSameAsAlone(dir, runs);
+  });
 });

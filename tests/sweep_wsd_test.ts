@@ -5,33 +5,24 @@
  */
 import assert from "node:assert/strict";
 import { parseExperiment } from "../lib/spec/validate.ts";
-import { runSweep } from "../lib/sweep/runner.ts";
 import { expandExperiment } from "../lib/sweep/expand.ts";
-import { ResultsDir } from "../lib/results/store.ts";
-import { curveCsv } from "../lib/results/store.ts";
-import { train } from "../lib/engine/train.ts";
 import { branchStep, sharedTokens, sharingGroups } from "../lib/sweep/sharing.ts";
 import { assignShards } from "../lib/sweep/shard.ts";
 import { dryRunReport } from "../lib/sweep/dryrun.ts";
 import { throughputKey } from "../lib/sweep/probe.ts";
 import { formatDuration } from "../lib/sweep/format.ts";
+import {
+  assertResumed,
+  assertSameAsAlone,
+  PER_STEP as perStep,
+  sweepAll,
+  sweepUntil,
+  withSweep,
+  wsdSpec,
+} from "./fixtures/wsd_sweep.ts";
 
-const perStep = 2 * 32;
-const spec = {
-  name: "wsd-test",
-  data: "sotu",
-  models: [{ layers: 1, dModel: 32, heads: 1 }],
-  schemes: ["fp32"],
-  // 12, 20 and 30 steps: branch points 9, 15 and (the trunk) 22
-  tokens: { absolute: [12 * perStep, 20 * perStep, 30 * perStep] },
-  seeds: [0],
-  optimizer: { lr: { rule: "constant", value: 1e-2 }, schedule: { kind: "wsd", warmup: 3, decay: 0.25 } },
-  batch: 2,
-  context: 32,
-  evalEvery: 5,
-  evalTokens: 256,
-  checkpointEvery: 4,
-};
+// 12, 20 and 30 steps: branch points 9, 15 and (the trunk) 22
+const spec = wsdSpec("wsd-test", ["fp32"], [12, 20, 30], [0]);
 
 Deno.test("sharing: groups, branch points, token counts, shards and the dry run", async () => {
   const { runs } = await expandExperiment(parseExperiment(spec));
@@ -75,42 +66,15 @@ Deno.test("sharing: groups, branch points, token counts, shards and the dry run"
 });
 
 Deno.test("sharing: an interrupted sweep branches, resumes, and every run equals the run trained alone", async () => {
-  const root = await Deno.makeTempDir({ prefix: "wsd-sweep-" });
-  try {
-    const parsed = parseExperiment(spec);
-    const dir = ResultsDir.of(root, spec.name);
-    const { runs } = await expandExperiment(parsed);
+  await withSweep(spec, "wsd-sweep-", async ({ root, parsed, dir, runs }) => {
     const [trunk, mid, short] = sharingGroups(runs)[0];
     // Stop the first sweep once the trunk has written the shortest run's branch checkpoint.
-    const ctl = new AbortController();
-    const notes: string[] = [];
-    const poll = setInterval(() => {
-      try {
-        Deno.statSync(`${dir.ckptDir(short.id)}/trainer_state.json`);
-        ctl.abort(new Error("stop"));
-      } catch { /* not yet */ }
-    }, 5);
-    await assert.rejects(runSweep({ spec: parsed, resultsRoot: root, sink: () => {}, signal: ctl.signal }));
-    clearInterval(poll);
+    await sweepUntil(parsed, root, `${dir.ckptDir(short.id)}/trainer_state.json`);
     assert.equal(await dir.readRecord(trunk.id), undefined);
-    const s = await runSweep({ spec: parsed, resultsRoot: root, sink: (l, tr) => tr || notes.push(l) });
+    const { s, notes } = await sweepAll(parsed, root);
     assert.equal(s.finished, 3);
-    assert.ok(
-      notes.some((l) => l.includes(`${mid.id}: resumed from its checkpoint at step 15`)),
-      notes.join("\n"),
-    );
-    assert.ok(
-      notes.some((l) => l.includes(`${short.id}: resumed from its checkpoint at step 9`)),
-      notes.join("\n"),
-    );
-    for (const r of [trunk, mid, short]) {
-      const alone = await train(r.config);
-      const rec = (await dir.readRecord(r.id))!;
-      assert.equal(rec.row.final_val_loss, alone.finalValLoss, r.id);
-      assert.equal(rec.row.final_train_loss, alone.finalTrainLoss, r.id);
-      assert.equal(await Deno.readTextFile(dir.curvePath(r.id)), curveCsv(alone.curve), r.id);
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+    assertResumed(notes, mid.id, 15);
+    assertResumed(notes, short.id, 9);
+    await assertSameAsAlone(dir, [trunk, mid, short]);
+  });
 });

@@ -35,6 +35,23 @@ export function joinNegativeValues(args: string[], options: Options): string[] {
   return out;
 }
 
+/**
+ * The one line a parseArgs error becomes: the first line of node's message without its "To specify …" hint,
+ * then "(see --help)".
+ */
+export function parseErrorLine(e: unknown): string {
+  return `${(e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "").trim()} (see --help)`;
+}
+
+/** node's parseArgs with its typed result; a parse error becomes one InputError line ({@link parseErrorLine}). */
+export function parseTaskArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    throw new InputError(parseErrorLine(e));
+  }
+}
+
 /** Parsed flags and positionals, or `help: true` when --help / -h was given. */
 export interface Parsed<V> {
   values: V;
@@ -63,8 +80,7 @@ export function parseFlags(args: string[], options: Options, allowPositionals = 
     >;
     return { values, positionals: r.positionals, help: help === true };
   } catch (e) {
-    const first = (e as Error).message.split("\n")[0].replace(/\s*To specify .*$/, "").trim();
-    throw new InputError(`${first} (see --help)`);
+    throw new InputError(parseErrorLine(e));
   }
 }
 

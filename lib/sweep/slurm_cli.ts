@@ -4,9 +4,9 @@
  * @module
  */
 import { ResultsDir } from "../results/store.ts";
+import { closestExperiments } from "../results/experiments.ts";
 import { InputError } from "../spec/errors.ts";
 import type { Experiment } from "../spec/schema.ts";
-import { closestNames } from "../spec/suggest.ts";
 import { expandExperiment } from "./expand.ts";
 import { assignShards } from "./shard.ts";
 import { parseSlurmFlags, type SlurmFlags } from "./slurm.ts";
@@ -68,15 +68,7 @@ export async function statusDir(root: string, name: string): Promise<ResultsDir>
       if ((await Deno.stat(path)).isDirectory) return new ResultsDir(path);
     } catch { /* not there */ }
   }
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(root)) if (e.isDirectory) names.push(e.name);
-  } catch { /* no root */ }
-  const close = closestNames(name, names).map((n) => `"${n}"`);
-  throw new InputError(
-    `status: no results for "${name}" in ${root}/` +
-      (close.length ? `; did you mean ${close.join(", ")}?` : ""),
-  );
+  throw new InputError(`status: no results for "${name}" in ${root}/` + await closestExperiments(root, name));
 }
 
 /** `deno task sweep status EXP`: prints the status; 0 when every run is done, 1 otherwise. */
