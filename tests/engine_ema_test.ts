@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { getRuntime } from "../lib/engine/train.ts";
-import { Program } from "../lib/gpu/runtime.ts";
+import { Program, type Runtime } from "../lib/gpu/runtime.ts";
 import { Ema, emaDecay, emaStepF32 } from "../lib/layers/ema.ts";
 import { emaUpdate } from "../kernels/engine/ema.ts";
 import { Rng } from "../lib/engine/rng.ts";
@@ -22,15 +22,29 @@ function worstRel(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return w;
 }
 
-Deno.test("ema kernel: avg ← d·avg + (1 − d)·p matches the f32 reference (to one rounding) for each decay", async () => {
+/** An EMA layer over an `n`-float parameter buffer with its recorded program; freed after `body`. */
+async function withEma(
+  n: number,
+  body: (c: { rt: Runtime; params: GPUBuffer; ema: Ema; prog: Program }) => Promise<void>,
+): Promise<{ rt: Runtime; params: GPUBuffer }> {
   const { rt } = await getRuntime();
-  const n = 4 * 1000 + 4 * 37; // several workgroups and a partial one
   rt.openArena();
   const params = rt.storage(n * 4, "p"), ema = new Ema(rt, { params, floats: n });
   const owned = rt.closeArena();
   try {
     const prog = new Program();
     ema.record(prog);
+    await body({ rt, params, ema, prog });
+  } finally {
+    await rt.device.queue.onSubmittedWorkDone();
+    rt.freeAll(owned);
+  }
+  return { rt, params };
+}
+
+Deno.test("ema kernel: avg ← d·avg + (1 − d)·p matches the f32 reference (to one rounding) for each decay", async () => {
+  const n = 4 * 1000 + 4 * 37; // several workgroups and a partial one
+  await withEma(n, async ({ rt, params, ema, prog }) => {
     const p0 = randn(n), want = Float32Array.from(p0);
     rt.device.queue.writeBuffer(params, 0, p0);
     ema.start();
@@ -48,21 +62,12 @@ Deno.test("ema kernel: avg ← d·avg + (1 − d)·p matches the f32 reference (
     }
     ema.load();
     assert.deepEqual(new Float32Array(await rt.read(params)), want, "load copies the average back");
-  } finally {
-    await rt.device.queue.onSubmittedWorkDone();
-    rt.freeAll(owned);
-  }
+  });
 });
 
 Deno.test("ema kernel: 300 warm-up steps stay within 1e-5 of the float64 average; sizes not of vec4 are refused", async () => {
-  const { rt } = await getRuntime();
   const n = 4 * 256, steps = 300;
-  rt.openArena();
-  const params = rt.storage(n * 4, "p"), ema = new Ema(rt, { params, floats: n });
-  const owned = rt.closeArena();
-  try {
-    const prog = new Program();
-    ema.record(prog);
+  const { rt, params } = await withEma(n, async ({ rt, params, ema, prog }) => {
     let p = randn(n);
     rt.device.queue.writeBuffer(params, 0, p);
     ema.start();
@@ -85,10 +90,7 @@ Deno.test("ema kernel: 300 warm-up steps stay within 1e-5 of the float64 average
     assert.ok(worst32 <= 1e-6, `against the f32 reference: ${worst32}`);
     assert.ok(worst64 <= 1e-5, `against the float64 average: ${worst64}`);
     assert.ok(worst64 > 0, "an f32 average cannot equal the float64 one exactly");
-  } finally {
-    await rt.device.queue.onSubmittedWorkDone();
-    rt.freeAll(owned);
-  }
+  });
   assert.throws(() => new Ema(rt, { params, floats: 10 }), /not a multiple of 4/);
   assert.throws(() => emaUpdate(2.5), /vec4 words/);
   assert.equal(emaDecay(0.999, 0), 0.1);
